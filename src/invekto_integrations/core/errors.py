@@ -1,0 +1,168 @@
+"""The typed error hierarchy: the only exceptions the public API raises.
+
+    IntegrationError
+    ├── ConfigurationError          bad settings, unknown provider, missing key
+    ├── StorageError                a repository could not read or write
+    ├── ConsentError                a send that İYS consent or an opt-out forbids
+    └── ProviderError               a provider call failed (provider, operation, status, code, request id)
+        ├── AuthenticationError     401/403: credentials refused
+        ├── RateLimited             429 or the provider's own throttling answer (retry_after)
+        ├── NotFound                404 or the provider's "no such record"
+        ├── ProviderUnavailable     5xx, timeouts, dropped connections (after retries)
+        ├── InvalidRequest          4xx the provider says is our fault (validation)
+        └── PayloadError            a response that does not match the documented shape
+
+Foreign exceptions (httpx, pydantic, XML parsers) are translated at one boundary,
+`core.http`, with ``raise ... from exc`` so the cause stays visible to a debugger.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConsentError",
+    "IntegrationError",
+    "InvalidRequest",
+    "NotFound",
+    "PayloadError",
+    "ProviderError",
+    "ProviderUnavailable",
+    "RateLimited",
+    "StorageError",
+]
+
+
+class IntegrationError(Exception):
+    """Root of every error this library raises."""
+
+
+class ConfigurationError(IntegrationError):
+    """Settings are missing or inconsistent (unknown provider, no encryption key, ...)."""
+
+
+class StorageError(IntegrationError):
+    """A repository could not complete a read or a write."""
+
+
+class ConsentError(IntegrationError):
+    """A commercial send that consent rules or an opt-out forbid.
+
+    ``reason`` is a short machine-readable word: ``no_consent``, ``consent_rejected``,
+    ``opted_out``, ``frequency_cap``, ``outside_window``.
+    """
+
+    def __init__(self, message: str, *, recipient: str | None = None, reason: str = "no_consent") -> None:
+        super().__init__(message)
+        self.recipient = recipient
+        self.reason = reason
+
+
+class ProviderError(IntegrationError):
+    """A call to a provider failed.
+
+    ``str()`` leads with the request id when the provider sent one, so a log line can be matched
+    with the provider's support tooling.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        operation: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.operation = operation
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        parts = [f"[{self.provider}"]
+        if self.operation:
+            parts.append(f" {self.operation}")
+        if self.status is not None:
+            parts.append(f" HTTP {self.status}")
+        if self.code:
+            parts.append(f" code={self.code}")
+        parts.append("]")
+        head = "".join(parts)
+        prefix = f"Request {self.request_id}: " if self.request_id else ""
+        return f"{prefix}{head} {self.message}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(provider={self.provider!r}, operation={self.operation!r}, "
+            f"status={self.status!r}, code={self.code!r}, request_id={self.request_id!r})"
+        )
+
+
+class AuthenticationError(ProviderError):
+    """The provider refused the credentials (401/403 or its own equivalent)."""
+
+
+class RateLimited(ProviderError):
+    """The provider throttled the call; ``retry_after`` is its hint in seconds, if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class NotFound(ProviderError):
+    """The provider has no such record."""
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider could not be reached or answered 5xx, after the retry policy gave up.
+
+    ``unsent`` is true when the request never reached the server (connection refused), which
+    makes even a non-idempotent call safe to repeat.
+    """
+
+    unsent: bool = False
+
+
+class InvalidRequest(ProviderError):
+    """The provider rejected the request as invalid (a 4xx that retrying cannot fix)."""
+
+
+class PayloadError(ProviderError):
+    """A provider answer that does not match its documented shape.
+
+    Names the ``field`` and the ``record`` (the provider's id of the record, when one could be
+    read) so that one malformed record can be quarantined while the rest of a sync goes on.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        field: str | None = None,
+        record: str | None = None,
+        operation: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, provider=provider, operation=operation, status=status, code="payload",
+            request_id=request_id,
+        )
+        self.field = field
+        self.record = record
+
+    def __str__(self) -> str:
+        where = []
+        if self.record is not None:
+            where.append(f"record={self.record}")
+        if self.field is not None:
+            where.append(f"field={self.field}")
+        loc = (" (" + ", ".join(where) + ")") if where else ""
+        return f"[{self.provider}] malformed payload{loc}: {self.message}"

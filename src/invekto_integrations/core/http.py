@@ -1,0 +1,327 @@
+"""One base client over httpx: each endpoint is described once, two thin runners execute it.
+
+A provider describes a call as a `Call[T]`: method, path, query, body, headers, whether it is safe
+to repeat, and a parser from `httpx.Response` to ``T``. `SyncRunner` (httpx.Client) and
+`AsyncRunner` (httpx.AsyncClient) run the same `Call` under the same rate limit, retry policy and
+error translation, so `TrendyolClient` and `AsyncTrendyolClient` share every line of wire logic.
+
+This module is the exception boundary: httpx transport errors, pydantic validation errors and
+XML parse errors raised inside a parser come out as the typed errors of `core.errors`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, Self, TypeVar
+
+import httpx
+import pydantic
+
+from invekto_integrations._version import __version__
+from .clock import Clock, SystemClock
+from .errors import (
+    AuthenticationError,
+    IntegrationError,
+    InvalidRequest,
+    NotFound,
+    PayloadError,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+)
+from .ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry, TokenBucket
+from .retry import RetryPolicy, parse_retry_after
+
+__all__ = [
+    "AsyncRunner",
+    "Call",
+    "ErrorDetails",
+    "ProviderConfig",
+    "SyncRunner",
+    "default_error_details",
+    "error_for_response",
+]
+
+T = TypeVar("T")
+log = logging.getLogger("invekto_integrations.http")
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "x-fb-trace-id", "x-amzn-requestid", "x-trace-id")
+
+
+@dataclass(frozen=True)
+class ErrorDetails:
+    """What a provider's error body says: its own code and message."""
+
+    code: str | None = None
+    message: str | None = None
+
+
+def default_error_details(response: httpx.Response) -> ErrorDetails:
+    """Best effort for JSON bodies with a ``code``/``message``/``error`` key; else the text."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return ErrorDetails(message=text[:300] or None)
+    if isinstance(body, Mapping):
+        code = body.get("code") or body.get("errorCode") or body.get("exception")
+        message = body.get("message") or body.get("error") or body.get("errorMessage")
+        if isinstance(message, Mapping):
+            code = code or message.get("code")
+            message = message.get("message")
+        return ErrorDetails(
+            code=str(code) if code is not None else None,
+            message=str(message) if message is not None else None,
+        )
+    return ErrorDetails(message=str(body)[:300])
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """Everything the runners need to talk to one provider account."""
+
+    provider: str
+    base_url: str
+    account_key: str = "default"
+    auth: httpx.Auth | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    user_agent: str | None = None
+    timeout: httpx.Timeout = field(default_factory=lambda: httpx.Timeout(30.0, connect=10.0))
+    rate_limit: RateLimit | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    error_details: Callable[[httpx.Response], ErrorDetails] = default_error_details
+    # Treats some non-2xx answers as the provider's own throttling (e.g. a 200 with a code).
+    limiter_registry: RateLimiterRegistry = DEFAULT_REGISTRY
+    clock: Clock = field(default_factory=SystemClock)
+
+    def with_options(self, **changes: Any) -> ProviderConfig:
+        """A copy with some options changed (timeout, retry, headers ...)."""
+        return replace(self, **changes)
+
+    def default_headers(self) -> dict[str, str]:
+        headers = {"User-Agent": self.user_agent or f"invekto-integrations/{__version__}"}
+        headers.update(self.headers)
+        return headers
+
+    def bucket(self) -> TokenBucket | None:
+        if self.rate_limit is None:
+            return None
+        return self.limiter_registry.bucket(self.provider, self.account_key, self.rate_limit)
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One request to a provider and how to read its answer.
+
+    ``idempotent`` defaults from the method (GET/PUT/DELETE are safe to repeat, POST/PATCH are not);
+    an endpoint that sends an idempotency key sets it to ``True`` explicitly.
+    """
+
+    operation: str
+    method: str
+    path: str
+    parse: Callable[[httpx.Response], T]
+    params: Mapping[str, Any] | None = None
+    json: Any = None
+    content: bytes | str | None = None
+    headers: Mapping[str, str] | None = None
+    idempotent: bool | None = None
+    ok_statuses: frozenset[int] = frozenset()
+    record: str | None = None
+
+    @property
+    def safe_to_repeat(self) -> bool:
+        if self.idempotent is not None:
+            return self.idempotent
+        return self.method.upper() in _SAFE_METHODS
+
+    def map(self, fn: Callable[[T], Any]) -> Call[Any]:
+        """The same request with a further transformation of the parsed result."""
+        parse = self.parse
+        return replace(self, parse=lambda r: fn(parse(r)))
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    for name in _REQUEST_ID_HEADERS:
+        value = response.headers.get(name)
+        if value:
+            return str(value)
+    return None
+
+
+def error_for_response(config: ProviderConfig, call: Call[Any], response: httpx.Response) -> ProviderError:
+    """Translate a non-success answer into the typed hierarchy."""
+    details = config.error_details(response)
+    status = response.status_code
+    kw: dict[str, Any] = {
+        "provider": config.provider,
+        "operation": call.operation,
+        "status": status,
+        "code": details.code,
+        "request_id": _request_id(response),
+    }
+    message = details.message or response.reason_phrase or f"HTTP {status}"
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("retry-after"), config.clock.now())
+        if retry_after is None:
+            retry_after = parse_retry_after(response.headers.get("x-ratelimit-reset"), config.clock.now())
+        return RateLimited(message, retry_after=retry_after, **kw)
+    if status in (401, 403):
+        return AuthenticationError(message, **kw)
+    if status == 404:
+        return NotFound(message, **kw)
+    if status >= 500:
+        return ProviderUnavailable(message, **kw)
+    return InvalidRequest(message, **kw)
+
+
+def _transport_error(config: ProviderConfig, call: Call[Any], exc: httpx.TransportError) -> ProviderUnavailable:
+    err = ProviderUnavailable(
+        f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+        provider=config.provider,
+        operation=call.operation,
+    )
+    # Nothing reached the server: repeating even a POST cannot create a duplicate.
+    err.unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    return err
+
+
+def _payload_error(config: ProviderConfig, call: Call[Any], exc: Exception, response: httpx.Response) -> PayloadError:
+    field_name: str | None = None
+    message = str(exc)
+    if isinstance(exc, pydantic.ValidationError):
+        first = exc.errors()[0] if exc.errors() else None
+        if first:
+            field_name = ".".join(str(p) for p in first["loc"])
+            message = first["msg"]
+    return PayloadError(
+        message,
+        provider=config.provider,
+        field=field_name,
+        record=call.record,
+        operation=call.operation,
+        status=response.status_code,
+        request_id=_request_id(response),
+    )
+
+
+def _handle(config: ProviderConfig, call: Call[T], response: httpx.Response) -> T:
+    if not (response.is_success or response.status_code in call.ok_statuses):
+        raise error_for_response(config, call, response)
+    try:
+        return call.parse(response)
+    except IntegrationError:
+        raise
+    except (pydantic.ValidationError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise _payload_error(config, call, exc, response) from exc
+
+
+def _build(config: ProviderConfig, call: Call[Any]) -> dict[str, Any]:
+    return {
+        "method": call.method,
+        "url": call.path,
+        "params": {k: v for k, v in (call.params or {}).items() if v is not None},
+        "json": call.json,
+        "content": call.content,
+        "headers": dict(call.headers or {}),
+    }
+
+
+def _log(config: ProviderConfig, call: Call[Any], response: httpx.Response) -> None:
+    # Never the headers or body: they carry credentials and personal data.
+    log.debug("%s %s %s -> %s", config.provider, call.operation, call.method, response.status_code)
+
+
+class SyncRunner:
+    """Runs `Call`s on an `httpx.Client` (pooled connections; pass ``transport`` to use a fake)."""
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self.config = config
+        self._owns = http_client is None
+        self._http = http_client or httpx.Client(
+            base_url=config.base_url,
+            auth=config.auth,
+            headers=config.default_headers(),
+            timeout=config.timeout,
+            transport=transport,
+        )
+
+    def run(self, call: Call[T]) -> T:
+        bucket = self.config.bucket()
+
+        def once() -> T:
+            if bucket is not None:
+                bucket.acquire()
+            try:
+                response = self._http.request(**_build(self.config, call))
+            except httpx.TransportError as exc:
+                raise _transport_error(self.config, call, exc) from exc
+            _log(self.config, call, response)
+            return _handle(self.config, call, response)
+
+        return self.config.retry.call(once, safe=call.safe_to_repeat)
+
+    def close(self) -> None:
+        if self._owns:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncRunner:
+    """Runs `Call`s on an `httpx.AsyncClient`, with the same policy as `SyncRunner`."""
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.config = config
+        self._owns = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            base_url=config.base_url,
+            auth=config.auth,
+            headers=config.default_headers(),
+            timeout=config.timeout,
+            transport=transport,
+        )
+
+    async def run(self, call: Call[T]) -> T:
+        bucket = self.config.bucket()
+
+        async def once() -> T:
+            if bucket is not None:
+                await bucket.aacquire()
+            try:
+                response = await self._http.request(**_build(self.config, call))
+            except httpx.TransportError as exc:
+                raise _transport_error(self.config, call, exc) from exc
+            _log(self.config, call, response)
+            return _handle(self.config, call, response)
+
+        return await self.config.retry.acall(once, safe=call.safe_to_repeat)
+
+    async def aclose(self) -> None:
+        if self._owns:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -1,0 +1,51 @@
+"""Phone numbers as E.164 strings (default region TR); compare phones only after normalizing."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+__all__ = ["is_masked", "normalize_phone", "try_normalize_phone"]
+
+_MASK = re.compile(r"[*xX•]{2,}")
+
+
+def is_masked(raw: str) -> bool:
+    """True for provider-masked numbers such as ``0532***45**``: real, but not usable."""
+    return bool(_MASK.search(raw))
+
+
+def normalize_phone(raw: str, region: str = "TR") -> str:
+    """Return ``raw`` in E.164 (``+905321234567``) or raise ``ValueError``.
+
+    Accepts the forms Turkish customers and providers write: ``0532 123 45 67``,
+    ``+90 532 123 45 67``, ``90532...``, ``532...``, ``(0532) 123-45-67``.
+    """
+    text = raw.strip()
+    if not text or is_masked(text):
+        raise ValueError(f"not a usable phone number: {raw!r}")
+    digits = re.sub(r"\D", "", text)
+    if region == "TR" and not text.startswith("+"):
+        # 90XXXXXXXXXX without the plus and 00-prefixed international forms are common in TR data.
+        if digits.startswith("00"):
+            text = "+" + digits[2:]
+        elif len(digits) == 12 and digits.startswith("90"):
+            text = "+" + digits
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number: {raw!r}") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError(f"not a valid phone number: {raw!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def try_normalize_phone(raw: str | None, region: str = "TR") -> str | None:
+    """`normalize_phone`, or ``None`` for absent, masked or invalid input."""
+    if raw is None:
+        return None
+    try:
+        return normalize_phone(raw, region)
+    except ValueError:
+        return None
