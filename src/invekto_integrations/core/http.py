@@ -20,6 +20,7 @@ import httpx
 import pydantic
 
 from invekto_integrations._version import __version__
+
 from .clock import Clock, SystemClock
 from .errors import (
     AuthenticationError,

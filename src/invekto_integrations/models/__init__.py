@@ -1,0 +1,1 @@
+"""Unified domain types shared by every provider."""

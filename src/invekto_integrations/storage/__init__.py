@@ -1,0 +1,28 @@
+"""Repositories: protocols, an in-memory and a SQLite implementation."""
+
+from .memory import MemoryStore
+from .protocols import (
+    AccountRepository,
+    CheckpointRepository,
+    EventLog,
+    OrderCacheRepository,
+    QuarantineRepository,
+    UpsertResult,
+)
+from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
+from .sqlite import SQLiteStore
+
+__all__ = [
+    "AccountRepository",
+    "CachedOrder",
+    "Checkpoint",
+    "CheckpointRepository",
+    "EventLog",
+    "MemoryStore",
+    "OrderCacheRepository",
+    "QuarantineRepository",
+    "QuarantinedRecord",
+    "SQLiteStore",
+    "StoredEvent",
+    "UpsertResult",
+]

@@ -1,0 +1,124 @@
+"""The SQLite database handle shared by every SQLite repository.
+
+One connection per thread (sqlite3 connections must not cross threads), WAL journal so readers
+never block the writer, a busy timeout so concurrent writers queue instead of failing, and named
+migrations: each repository brings its own DDL and applies it once (`SQLiteDatabase.migrate`), so
+adding an aggregate touches no central schema file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from itertools import count
+from pathlib import Path
+
+from invekto_integrations.core.errors import StorageError
+
+__all__ = ["SQLiteDatabase", "from_ts", "to_ts"]
+
+_memory_ids = count()
+
+
+def to_ts(dt: datetime) -> str:
+    """UTC ISO-8601 with microseconds: sorts correctly as text."""
+    if dt.tzinfo is None:
+        raise StorageError("naive datetime cannot be stored")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_ts(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class SQLiteDatabase:
+    """A SQLite file (or a private in-memory database) used by several repositories and threads."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        if str(path) == ":memory:":
+            # A named shared-cache memory db, so every thread's connection sees the same data.
+            self._target = f"file:invekto-mem-{next(_memory_ids)}-{id(self)}?mode=memory&cache=shared"
+            self._uri = True
+        else:
+            self._target = str(path)
+            self._uri = False
+        self._local = threading.local()
+        self._migrate_lock = threading.Lock()
+        self._applied: set[str] | None = None
+        self._all: list[sqlite3.Connection] = []
+        self._keepalive = self.connection()  # keeps a memory database alive
+
+    def connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self._target, uri=self._uri, isolation_level=None, check_same_thread=False)
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot open SQLite database: {exc}") from exc
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if not self._uri:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+            self._local.conn = conn
+            self._all.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT: takes the write lock up front, so check-then-write is atomic."""
+        conn = self.connection()
+        if conn.in_transaction:  # nested use joins the outer transaction
+            yield conn
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot start a transaction: {exc}") from exc
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StorageError(f"commit failed: {exc}") from exc
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        try:
+            return self.connection().execute(sql, params)
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite error: {exc}") from exc
+
+    def migrate(self, name: str, statements: Sequence[str]) -> None:
+        """Apply a named migration once (safe to call from every repository constructor)."""
+        with self._migrate_lock:
+            if self._applied is None:
+                self.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
+                self._applied = {r[0] for r in self.execute("SELECT name FROM schema_migrations")}
+            if name in self._applied:
+                return
+            with self.transaction() as conn:
+                if conn.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)).fetchone() is None:
+                    for statement in statements:
+                        conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                        (name, to_ts(datetime.now(UTC))),
+                    )
+            self._applied.add(name)
+
+    def close(self) -> None:
+        for conn in self._all:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._all.clear()
+        self._local = threading.local()

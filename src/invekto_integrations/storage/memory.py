@@ -1,0 +1,201 @@
+"""In-memory repositories: the reference implementation for unit tests (thread-safe, not durable)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+
+from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
+from invekto_integrations.models.events import DomainEvent
+
+from .protocols import UpsertResult
+from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
+
+__all__ = [
+    "MemoryAccounts",
+    "MemoryCheckpoints",
+    "MemoryEventLog",
+    "MemoryOrderCache",
+    "MemoryQuarantine",
+    "MemoryStore",
+]
+
+
+class MemoryAccounts:
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], IntegrationAccount] = {}
+        self._lock = threading.Lock()
+
+    def add(self, account: IntegrationAccount) -> None:
+        with self._lock:
+            key = (account.tenant_id, account.id)
+            if key in self._rows:
+                raise ValueError(f"account {account.id} exists")
+            self._rows[key] = account
+
+    def get(self, tenant_id: str, account_id: str) -> IntegrationAccount | None:
+        return self._rows.get((tenant_id, account_id))
+
+    def find(
+        self, tenant_id: str, *, provider: str | None = None, status: AccountStatus | None = None
+    ) -> list[IntegrationAccount]:
+        rows = [
+            a
+            for (t, _), a in self._rows.items()
+            if t == tenant_id and provider in (None, a.provider) and status in (None, a.status)
+        ]
+        return sorted(rows, key=lambda a: a.id)
+
+    def _update(self, tenant_id: str, account_id: str, **changes: object) -> None:
+        with self._lock:
+            found = self._rows.get((tenant_id, account_id))
+            if found is not None:
+                self._rows[(tenant_id, account_id)] = found.model_copy(update=changes)
+
+    def set_status(self, tenant_id: str, account_id: str, status: AccountStatus, at: datetime) -> None:
+        self._update(tenant_id, account_id, status=status, updated_at=at)
+
+    def update_secret(self, tenant_id: str, account_id: str, api_key_encrypted: str, at: datetime) -> None:
+        self._update(tenant_id, account_id, api_key_encrypted=api_key_encrypted, updated_at=at)
+
+    def tenants(self) -> list[str]:
+        return sorted({t for t, _ in self._rows})
+
+
+class MemoryOrderCache:
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str, str, str], CachedOrder] = {}
+        self._lock = threading.Lock()
+
+    def upsert_many(self, tenant_id: str, orders: Sequence[CachedOrder]) -> UpsertResult:
+        inserted = updated = unchanged = 0
+        with self._lock:
+            for o in orders:
+                if o.tenant_id != tenant_id:
+                    raise ValueError("order belongs to another tenant")
+                key = (tenant_id, o.provider, o.account_id, o.external_order_id)
+                found = self._rows.get(key)
+                if found is None:
+                    self._rows[key] = o
+                    inserted += 1
+                elif found.content_hash == o.content_hash:
+                    self._rows[key] = found.model_copy(update={"synced_at": o.synced_at})
+                    unchanged += 1
+                else:
+                    self._rows[key] = o.model_copy(update={"id": found.id, "created_at": found.created_at})
+                    updated += 1
+        return UpsertResult(inserted, updated, unchanged)
+
+    def get(self, tenant_id: str, provider: str, account_id: str, external_order_id: str) -> CachedOrder | None:
+        return self._rows.get((tenant_id, provider, account_id, external_order_id))
+
+    def get_many(
+        self, tenant_id: str, provider: str, account_id: str, external_order_ids: Sequence[str]
+    ) -> dict[str, CachedOrder]:
+        out = {}
+        for oid in external_order_ids:
+            found = self._rows.get((tenant_id, provider, account_id, oid))
+            if found is not None:
+                out[oid] = found
+        return out
+
+    def find_by_phone(self, tenant_id: str, phone_e164: str, *, limit: int = 100) -> list[CachedOrder]:
+        rows = [o for o in self._rows.values() if o.tenant_id == tenant_id and o.customer_phone == phone_e164]
+        rows.sort(key=lambda o: (o.ordered_at, o.external_order_id), reverse=True)
+        return rows[:limit]
+
+    def find_by_tracking_code(self, tenant_id: str, tracking_code: str) -> list[CachedOrder]:
+        return [o for o in self._rows.values() if o.tenant_id == tenant_id and o.tracking_code == tracking_code]
+
+    def count(self, tenant_id: str, *, provider: str | None = None) -> int:
+        return sum(1 for o in self._rows.values() if o.tenant_id == tenant_id and provider in (None, o.provider))
+
+
+class MemoryCheckpoints:
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str, str], Checkpoint] = {}
+
+    def get(self, tenant_id: str, account_id: str, stream: str) -> Checkpoint | None:
+        return self._rows.get((tenant_id, account_id, stream))
+
+    def put(self, checkpoint: Checkpoint) -> None:
+        self._rows[(checkpoint.tenant_id, checkpoint.account_id, checkpoint.stream)] = checkpoint
+
+
+class MemoryQuarantine:
+    def __init__(self) -> None:
+        self._rows: list[QuarantinedRecord] = []
+
+    def add(self, record: QuarantinedRecord) -> None:
+        self._rows.append(record)
+
+    def find(self, tenant_id: str, *, provider: str | None = None) -> list[QuarantinedRecord]:
+        rows = [r for r in self._rows if r.tenant_id == tenant_id and provider in (None, r.provider)]
+        return sorted(rows, key=lambda r: r.id)
+
+
+class MemoryEventLog:
+    def __init__(self) -> None:
+        self._events: list[StoredEvent] = []
+        self._ids: set[str] = set()
+        self._dedupe: set[tuple[str, str]] = set()
+        self._cursors: dict[tuple[str, str], int] = {}
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def append(self, tenant_id: str, events: Sequence[DomainEvent], *, at: datetime) -> list[StoredEvent]:
+        out = []
+        with self._lock:
+            for e in events:
+                if e.tenant_id != tenant_id:
+                    raise ValueError("event belongs to another tenant")
+                if e.event_id in self._ids or (e.dedupe_key and (tenant_id, e.dedupe_key) in self._dedupe):
+                    continue
+                stored = StoredEvent(
+                    seq=next(self._seq), event_id=e.event_id, tenant_id=tenant_id, type=e.TYPE, version=e.VERSION,
+                    occurred_at=e.occurred_at, recorded_at=at, dedupe_key=e.dedupe_key, data=e.model_dump(mode="json"),
+                )
+                self._events.append(stored)
+                self._ids.add(e.event_id)
+                if e.dedupe_key:
+                    self._dedupe.add((tenant_id, e.dedupe_key))
+                out.append(stored)
+        return out
+
+    def read(
+        self, tenant_id: str, *, after: int = 0, limit: int = 500, types: Sequence[str] | None = None
+    ) -> list[StoredEvent]:
+        out = []
+        for e in self._events:
+            if e.tenant_id == tenant_id and e.seq > after and (not types or e.type in types):
+                out.append(e)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def cursor(self, tenant_id: str, consumer: str) -> int:
+        return self._cursors.get((tenant_id, consumer), 0)
+
+    def advance(self, tenant_id: str, consumer: str, seq: int) -> None:
+        with self._lock:
+            key = (tenant_id, consumer)
+            self._cursors[key] = max(self._cursors.get(key, 0), seq)
+
+    def tenants(self) -> list[str]:
+        return sorted({e.tenant_id for e in self._events})
+
+
+class MemoryStore:
+    """Every repository, in memory."""
+
+    def __init__(self) -> None:
+        self.accounts = MemoryAccounts()
+        self.orders = MemoryOrderCache()
+        self.checkpoints = MemoryCheckpoints()
+        self.quarantine = MemoryQuarantine()
+        self.events = MemoryEventLog()
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,374 @@
+"""SQLite repositories: the embedded default store (demo, notebooks, a small service).
+
+Each class applies its own named migration on construction; `SQLiteStore` opens one database
+and builds every repository over it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
+from invekto_integrations.models.events import DomainEvent
+
+from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
+from .protocols import UpsertResult
+from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
+
+__all__ = [
+    "SQLiteAccounts",
+    "SQLiteCheckpoints",
+    "SQLiteDatabase",
+    "SQLiteEventLog",
+    "SQLiteOrderCache",
+    "SQLiteQuarantine",
+    "SQLiteStore",
+]
+
+
+class SQLiteAccounts:
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        db.migrate(
+            "0001_integration_accounts",
+            [
+                """CREATE TABLE integration_accounts (
+                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, provider TEXT NOT NULL,
+                    display_name TEXT NOT NULL DEFAULT '', api_key_encrypted TEXT NOT NULL,
+                    status TEXT NOT NULL, settings_json TEXT NOT NULL DEFAULT '{}',
+                    created_at TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+                "CREATE INDEX ix_accounts_tenant ON integration_accounts (tenant_id, provider)",
+            ],
+        )
+
+    @staticmethod
+    def _row(r: Any) -> IntegrationAccount:
+        return IntegrationAccount(
+            id=r["id"], tenant_id=r["tenant_id"], provider=r["provider"], display_name=r["display_name"],
+            status=AccountStatus(r["status"]), settings=json.loads(r["settings_json"]),
+            api_key_encrypted=r["api_key_encrypted"], created_at=from_ts(r["created_at"]),
+            updated_at=from_ts(r["updated_at"]),
+        )
+
+    def add(self, account: IntegrationAccount) -> None:
+        self.db.execute(
+            "INSERT INTO integration_accounts VALUES (?,?,?,?,?,?,?,?,?)",
+            (account.id, account.tenant_id, account.provider, account.display_name, account.api_key_encrypted,
+             account.status.value, json.dumps(account.settings), to_ts(account.created_at),
+             to_ts(account.updated_at)),
+        )
+
+    def get(self, tenant_id: str, account_id: str) -> IntegrationAccount | None:
+        r = self.db.execute(
+            "SELECT * FROM integration_accounts WHERE tenant_id = ? AND id = ?", (tenant_id, account_id)
+        ).fetchone()
+        return self._row(r) if r else None
+
+    def find(
+        self, tenant_id: str, *, provider: str | None = None, status: AccountStatus | None = None
+    ) -> list[IntegrationAccount]:
+        sql = "SELECT * FROM integration_accounts WHERE tenant_id = ?"
+        params: list[object] = [tenant_id]
+        if provider is not None:
+            sql += " AND provider = ?"
+            params.append(provider)
+        if status is not None:
+            sql += " AND status = ?"
+            params.append(status.value)
+        return [self._row(r) for r in self.db.execute(sql + " ORDER BY id", params)]
+
+    def set_status(self, tenant_id: str, account_id: str, status: AccountStatus, at: datetime) -> None:
+        self.db.execute(
+            "UPDATE integration_accounts SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+            (status.value, to_ts(at), tenant_id, account_id),
+        )
+
+    def update_secret(self, tenant_id: str, account_id: str, api_key_encrypted: str, at: datetime) -> None:
+        self.db.execute(
+            "UPDATE integration_accounts SET api_key_encrypted = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+            (api_key_encrypted, to_ts(at), tenant_id, account_id),
+        )
+
+    def tenants(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT tenant_id FROM integration_accounts ORDER BY 1")]
+
+
+class SQLiteOrderCache:
+    _COLS = (
+        "id, tenant_id, provider, account_id, external_order_id, customer_phone, tracking_code, order_status, "
+        "ordered_at, order_data_json, raw_json, content_hash, synced_at, created_at"
+    )
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        db.migrate(
+            "0002_orders_cache",
+            [
+                """CREATE TABLE orders_cache (
+                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, provider TEXT NOT NULL, account_id TEXT NOT NULL,
+                    external_order_id TEXT NOT NULL, customer_phone TEXT, tracking_code TEXT,
+                    order_status TEXT NOT NULL, ordered_at TEXT NOT NULL, order_data_json TEXT NOT NULL,
+                    raw_json TEXT, content_hash TEXT NOT NULL, synced_at TEXT NOT NULL, created_at TEXT NOT NULL,
+                    UNIQUE (tenant_id, provider, account_id, external_order_id))""",
+                "CREATE INDEX ix_orders_phone ON orders_cache (tenant_id, customer_phone, ordered_at DESC)",
+                "CREATE INDEX ix_orders_tracking ON orders_cache (tenant_id, tracking_code)",
+            ],
+        )
+
+    @staticmethod
+    def _row(r: Any) -> CachedOrder:
+        data = dict(r)
+        for key in ("ordered_at", "synced_at", "created_at"):
+            data[key] = from_ts(data[key])
+        return CachedOrder.model_validate(data)
+
+    def upsert_many(self, tenant_id: str, orders: Sequence[CachedOrder]) -> UpsertResult:
+        inserted = updated = unchanged = 0
+        with self.db.transaction() as conn:
+            for o in orders:
+                if o.tenant_id != tenant_id:
+                    raise ValueError("order belongs to another tenant")
+                found = conn.execute(
+                    "SELECT content_hash FROM orders_cache WHERE tenant_id = ? AND provider = ? AND account_id = ? "
+                    "AND external_order_id = ?",
+                    (tenant_id, o.provider, o.account_id, o.external_order_id),
+                ).fetchone()
+                if found is None:
+                    conn.execute(
+                        f"INSERT INTO orders_cache ({self._COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (o.id, tenant_id, o.provider, o.account_id, o.external_order_id, o.customer_phone,
+                         o.tracking_code, o.order_status, to_ts(o.ordered_at), o.order_data_json, o.raw_json,
+                         o.content_hash, to_ts(o.synced_at), to_ts(o.created_at)),
+                    )
+                    inserted += 1
+                elif found["content_hash"] == o.content_hash:
+                    conn.execute(
+                        "UPDATE orders_cache SET synced_at = ? WHERE tenant_id = ? AND provider = ? "
+                        "AND account_id = ? AND external_order_id = ?",
+                        (to_ts(o.synced_at), tenant_id, o.provider, o.account_id, o.external_order_id),
+                    )
+                    unchanged += 1
+                else:
+                    conn.execute(
+                        "UPDATE orders_cache SET customer_phone = ?, tracking_code = ?, order_status = ?, "
+                        "ordered_at = ?, order_data_json = ?, raw_json = ?, content_hash = ?, synced_at = ? "
+                        "WHERE tenant_id = ? AND provider = ? AND account_id = ? AND external_order_id = ?",
+                        (o.customer_phone, o.tracking_code, o.order_status, to_ts(o.ordered_at), o.order_data_json,
+                         o.raw_json, o.content_hash, to_ts(o.synced_at), tenant_id, o.provider, o.account_id,
+                         o.external_order_id),
+                    )
+                    updated += 1
+        return UpsertResult(inserted, updated, unchanged)
+
+    def get(self, tenant_id: str, provider: str, account_id: str, external_order_id: str) -> CachedOrder | None:
+        found = self.get_many(tenant_id, provider, account_id, [external_order_id])
+        return found.get(external_order_id)
+
+    def get_many(
+        self, tenant_id: str, provider: str, account_id: str, external_order_ids: Sequence[str]
+    ) -> dict[str, CachedOrder]:
+        result: dict[str, CachedOrder] = {}
+        ids = list(external_order_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT {self._COLS} FROM orders_cache WHERE tenant_id = ? AND provider = ? AND account_id = ? "
+                f"AND external_order_id IN ({marks})",
+                (tenant_id, provider, account_id, *chunk),
+            )
+            for r in rows:
+                result[r["external_order_id"]] = self._row(r)
+        return result
+
+    def find_by_phone(self, tenant_id: str, phone_e164: str, *, limit: int = 100) -> list[CachedOrder]:
+        rows = self.db.execute(
+            f"SELECT {self._COLS} FROM orders_cache WHERE tenant_id = ? AND customer_phone = ? "
+            "ORDER BY ordered_at DESC, external_order_id DESC LIMIT ?",
+            (tenant_id, phone_e164, limit),
+        )
+        return [self._row(r) for r in rows]
+
+    def find_by_tracking_code(self, tenant_id: str, tracking_code: str) -> list[CachedOrder]:
+        rows = self.db.execute(
+            f"SELECT {self._COLS} FROM orders_cache WHERE tenant_id = ? AND tracking_code = ?",
+            (tenant_id, tracking_code),
+        )
+        return [self._row(r) for r in rows]
+
+    def count(self, tenant_id: str, *, provider: str | None = None) -> int:
+        if provider is None:
+            row = self.db.execute("SELECT COUNT(*) FROM orders_cache WHERE tenant_id = ?", (tenant_id,)).fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT COUNT(*) FROM orders_cache WHERE tenant_id = ? AND provider = ?", (tenant_id, provider)
+            ).fetchone()
+        return int(row[0])
+
+
+class SQLiteCheckpoints:
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        db.migrate(
+            "0003_sync_checkpoints",
+            [
+                """CREATE TABLE sync_checkpoints (
+                    tenant_id TEXT NOT NULL, account_id TEXT NOT NULL, stream TEXT NOT NULL,
+                    position TEXT, cursor TEXT, updated_at TEXT NOT NULL,
+                    PRIMARY KEY (tenant_id, account_id, stream))""",
+            ],
+        )
+
+    def get(self, tenant_id: str, account_id: str, stream: str) -> Checkpoint | None:
+        r = self.db.execute(
+            "SELECT * FROM sync_checkpoints WHERE tenant_id = ? AND account_id = ? AND stream = ?",
+            (tenant_id, account_id, stream),
+        ).fetchone()
+        if r is None:
+            return None
+        return Checkpoint(
+            tenant_id=r["tenant_id"], account_id=r["account_id"], stream=r["stream"],
+            position=from_ts(r["position"]) if r["position"] else None, cursor=r["cursor"],
+            updated_at=from_ts(r["updated_at"]),
+        )
+
+    def put(self, checkpoint: Checkpoint) -> None:
+        c = checkpoint
+        self.db.execute(
+            "INSERT INTO sync_checkpoints VALUES (?,?,?,?,?,?) ON CONFLICT (tenant_id, account_id, stream) "
+            "DO UPDATE SET position = excluded.position, cursor = excluded.cursor, updated_at = excluded.updated_at",
+            (c.tenant_id, c.account_id, c.stream, to_ts(c.position) if c.position else None, c.cursor,
+             to_ts(c.updated_at)),
+        )
+
+
+class SQLiteQuarantine:
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        db.migrate(
+            "0004_quarantine",
+            [
+                """CREATE TABLE quarantined_records (
+                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, provider TEXT NOT NULL, account_id TEXT NOT NULL,
+                    record_id TEXT, field TEXT, error TEXT NOT NULL, raw_json TEXT NOT NULL,
+                    created_at TEXT NOT NULL)""",
+                "CREATE INDEX ix_quarantine_tenant ON quarantined_records (tenant_id, provider)",
+            ],
+        )
+
+    def add(self, record: QuarantinedRecord) -> None:
+        r = record
+        self.db.execute(
+            "INSERT INTO quarantined_records VALUES (?,?,?,?,?,?,?,?,?)",
+            (r.id, r.tenant_id, r.provider, r.account_id, r.record_id, r.field, r.error, r.raw_json,
+             to_ts(r.created_at)),
+        )
+
+    def find(self, tenant_id: str, *, provider: str | None = None) -> list[QuarantinedRecord]:
+        sql = "SELECT * FROM quarantined_records WHERE tenant_id = ?"
+        params: list[object] = [tenant_id]
+        if provider:
+            sql += " AND provider = ?"
+            params.append(provider)
+        out = []
+        for r in self.db.execute(sql + " ORDER BY id", params):
+            data = dict(r)
+            data["created_at"] = from_ts(data["created_at"])
+            out.append(QuarantinedRecord.model_validate(data))
+        return out
+
+
+class SQLiteEventLog:
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+        db.migrate(
+            "0005_event_log",
+            [
+                """CREATE TABLE event_log (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, tenant_id TEXT NOT NULL,
+                    type TEXT NOT NULL, version INTEGER NOT NULL, occurred_at TEXT NOT NULL,
+                    recorded_at TEXT NOT NULL, dedupe_key TEXT, data_json TEXT NOT NULL)""",
+                "CREATE INDEX ix_events_tenant ON event_log (tenant_id, seq)",
+                "CREATE UNIQUE INDEX ux_events_dedupe ON event_log (tenant_id, dedupe_key) "
+                "WHERE dedupe_key IS NOT NULL",
+                """CREATE TABLE event_cursors (
+                    tenant_id TEXT NOT NULL, consumer TEXT NOT NULL, seq INTEGER NOT NULL,
+                    PRIMARY KEY (tenant_id, consumer))""",
+            ],
+        )
+
+    @staticmethod
+    def _row(r: Any) -> StoredEvent:
+        return StoredEvent(
+            seq=r["seq"], event_id=r["event_id"], tenant_id=r["tenant_id"], type=r["type"], version=r["version"],
+            occurred_at=from_ts(r["occurred_at"]), recorded_at=from_ts(r["recorded_at"]),
+            dedupe_key=r["dedupe_key"], data=json.loads(r["data_json"]),
+        )
+
+    def append(self, tenant_id: str, events: Sequence[DomainEvent], *, at: datetime) -> list[StoredEvent]:
+        appended: list[StoredEvent] = []
+        with self.db.transaction() as conn:
+            for e in events:
+                if e.tenant_id != tenant_id:
+                    raise ValueError("event belongs to another tenant")
+                cur = conn.execute(
+                    "INSERT INTO event_log (event_id, tenant_id, type, version, occurred_at, recorded_at, dedupe_key, "
+                    "data_json) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                    (e.event_id, tenant_id, e.TYPE, e.VERSION, to_ts(e.occurred_at), to_ts(at), e.dedupe_key,
+                     json.dumps(e.model_dump(mode="json"))),
+                )
+                if cur.rowcount == 1:
+                    seq = cur.lastrowid
+                    assert seq is not None
+                    appended.append(
+                        StoredEvent(seq=seq, event_id=e.event_id, tenant_id=tenant_id, type=e.TYPE, version=e.VERSION,
+                                    occurred_at=e.occurred_at, recorded_at=at, dedupe_key=e.dedupe_key,
+                                    data=e.model_dump(mode="json"))
+                    )
+        return appended
+
+    def read(
+        self, tenant_id: str, *, after: int = 0, limit: int = 500, types: Sequence[str] | None = None
+    ) -> list[StoredEvent]:
+        sql = "SELECT * FROM event_log WHERE tenant_id = ? AND seq > ?"
+        params: list[object] = [tenant_id, after]
+        if types:
+            sql += f" AND type IN ({','.join('?' * len(types))})"
+            params.extend(types)
+        params.append(limit)
+        return [self._row(r) for r in self.db.execute(sql + " ORDER BY seq LIMIT ?", params)]
+
+    def cursor(self, tenant_id: str, consumer: str) -> int:
+        r = self.db.execute(
+            "SELECT seq FROM event_cursors WHERE tenant_id = ? AND consumer = ?", (tenant_id, consumer)
+        ).fetchone()
+        return int(r[0]) if r else 0
+
+    def advance(self, tenant_id: str, consumer: str, seq: int) -> None:
+        self.db.execute(
+            "INSERT INTO event_cursors VALUES (?,?,?) ON CONFLICT (tenant_id, consumer) "
+            "DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            (tenant_id, consumer, seq),
+        )
+
+    def tenants(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT tenant_id FROM event_log ORDER BY 1")]
+
+
+class SQLiteStore:
+    """Every repository over one SQLite database (the embedded default)."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.db = SQLiteDatabase(path)
+        self.accounts = SQLiteAccounts(self.db)
+        self.orders = SQLiteOrderCache(self.db)
+        self.checkpoints = SQLiteCheckpoints(self.db)
+        self.quarantine = SQLiteQuarantine(self.db)
+        self.events = SQLiteEventLog(self.db)
+
+    def close(self) -> None:
+        self.db.close()
