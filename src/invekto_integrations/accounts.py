@@ -1,0 +1,110 @@
+"""Connecting provider accounts: encrypted credentials per tenant, status, key rotation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from pydantic import SecretStr
+
+from invekto_integrations.core.clock import Clock, SystemClock
+from invekto_integrations.core.crypto import CredentialCipher
+from invekto_integrations.core.errors import AuthenticationError, ConfigurationError
+from invekto_integrations.core.ids import new_id
+from invekto_integrations.models.accounts import AccountStatus, Credentials, IntegrationAccount
+from invekto_integrations.providers.base import ConnectOptions
+from invekto_integrations.providers.registry import ProviderRegistry
+from invekto_integrations.storage.protocols import AccountRepository
+
+__all__ = ["AccountService"]
+
+T = TypeVar("T")
+
+
+class AccountService:
+    """Stores accounts with their secrets encrypted, and builds connectors from them."""
+
+    def __init__(
+        self,
+        accounts: AccountRepository,
+        cipher: CredentialCipher,
+        *,
+        registry: ProviderRegistry | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.accounts = accounts
+        self.cipher = cipher
+        self._registry = registry
+        self.clock = clock or SystemClock()
+
+    @property
+    def registry(self) -> ProviderRegistry:
+        if self._registry is None:
+            self._registry = ProviderRegistry.load()
+        return self._registry
+
+    def add(
+        self,
+        tenant_id: str,
+        provider: str,
+        credentials: Credentials,
+        *,
+        settings: dict[str, Any] | None = None,
+        display_name: str = "",
+    ) -> IntegrationAccount:
+        if not tenant_id:
+            raise ConfigurationError("tenant_id is required")
+        now = self.clock.now()
+        account = IntegrationAccount(
+            id=new_id(), tenant_id=tenant_id, provider=provider, display_name=display_name,
+            status=AccountStatus.ACTIVE, settings=dict(settings or {}),
+            api_key_encrypted=self._seal(credentials, tenant_id, provider), created_at=now, updated_at=now,
+        )
+        self.accounts.add(account)
+        return account
+
+    def credentials(self, account: IntegrationAccount) -> Credentials:
+        plain = json.loads(self.cipher.decrypt(account.api_key_encrypted, tenant_id=account.tenant_id,
+                                               provider=account.provider))
+        return Credentials(
+            api_key=SecretStr(plain["api_key"]),
+            api_secret=SecretStr(plain["api_secret"]) if plain.get("api_secret") is not None else None,
+            extra={k: SecretStr(v) for k, v in plain.get("extra", {}).items()},
+        )
+
+    def connect(self, account: IntegrationAccount, options: ConnectOptions | None = None) -> Any:
+        return self.registry.connect(account, self.credentials(account), options)
+
+    def connect_async(self, account: IntegrationAccount, options: ConnectOptions | None = None) -> Any:
+        return self.registry.connect_async(account, self.credentials(account), options)
+
+    @contextmanager
+    def watch_auth(self, account: IntegrationAccount) -> Iterator[None]:
+        """Marks the account ``invalid_credentials`` when a call inside answers 401/403."""
+        try:
+            yield
+        except AuthenticationError:
+            self.accounts.set_status(account.tenant_id, account.id, AccountStatus.INVALID_CREDENTIALS,
+                                     self.clock.now())
+            raise
+
+    def guarded(self, account: IntegrationAccount, fn: Callable[[], T]) -> T:
+        with self.watch_auth(account):
+            return fn()
+
+    def rotate(self) -> int:
+        """Re-encrypt every secret not under the current key; returns how many rows changed."""
+        changed = 0
+        for tenant_id in self.accounts.tenants():
+            for account in self.accounts.find(tenant_id):
+                if self.cipher.needs_rotation(account.api_key_encrypted):
+                    token = self.cipher.reencrypt(account.api_key_encrypted, tenant_id=tenant_id,
+                                                  provider=account.provider)
+                    self.accounts.update_secret(tenant_id, account.id, token, self.clock.now())
+                    changed += 1
+        return changed
+
+    def _seal(self, credentials: Credentials, tenant_id: str, provider: str) -> str:
+        return self.cipher.encrypt(json.dumps(credentials.reveal()).encode(), tenant_id=tenant_id, provider=provider)

@@ -1,0 +1,1 @@
+"""The one send pipeline every engine uses (consent, opt-out, quiet hours, caps, outbox)."""

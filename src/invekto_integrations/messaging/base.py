@@ -1,0 +1,96 @@
+"""The contract between engines that want a message sent and the send pipeline.
+
+Cargo notifications, campaigns and waitlist offers build an `OutboundMessage` and hand it to a
+`MessageSink`. The WhatsApp send pipeline is the production sink; `RecordingSink` records what
+would be sent (tests, dry runs). ``idempotency_key`` names the logical message: submitting the
+same key twice never sends twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "MessageCategory",
+    "MessageSink",
+    "OutboundMessage",
+    "RecordingSink",
+    "SubmitResult",
+    "TemplateRef",
+]
+
+
+class MessageCategory(StrEnum):
+    """Legal/commercial category. MARKETING needs İYS consent; the others are transactional."""
+
+    MARKETING = "marketing"
+    UTILITY = "utility"  # cargo status, appointment reminders, waitlist offers for a booked service
+    AUTHENTICATION = "authentication"
+    SERVICE = "service"  # free-form reply inside the 24-hour customer-service window
+
+
+class TemplateRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    language: str = "tr"
+    body_params: list[str] = Field(default_factory=list)
+    header_params: list[str] = Field(default_factory=list)
+    button_params: list[str] = Field(default_factory=list)
+
+
+class OutboundMessage(BaseModel):
+    """A message an engine wants delivered. Either ``template`` or ``text`` is set.
+
+    ``not_before`` asks the pipeline to hold the message (e.g. until quiet hours end);
+    ``purpose`` says which engine sent it (``cargo_status``, ``campaign``, ``waitlist_offer``,
+    ``appointment_reminder``) for reports.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str
+    to_phone: str  # E.164
+    idempotency_key: str
+    category: MessageCategory
+    purpose: str
+    template: TemplateRef | None = None
+    text: str | None = None
+    not_before: datetime | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class SubmitResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    status: str  # queued | scheduled | sent | duplicate | refused
+    reason: str | None = None
+
+
+class MessageSink(Protocol):
+    def submit(self, message: OutboundMessage) -> SubmitResult: ...
+
+
+class RecordingSink:
+    """Records submitted messages (deduplicated by idempotency key); sends nothing."""
+
+    def __init__(self) -> None:
+        self.messages: list[OutboundMessage] = []
+        self._keys: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, message: OutboundMessage) -> SubmitResult:
+        key = (message.tenant_id, message.idempotency_key)
+        with self._lock:
+            if key in self._keys:
+                return SubmitResult(message_id=f"rec-{self._keys[key]}", status="duplicate")
+            self.messages.append(message)
+            self._keys[key] = len(self.messages)
+            return SubmitResult(message_id=f"rec-{len(self.messages)}",
+                                status="scheduled" if message.not_before else "queued")

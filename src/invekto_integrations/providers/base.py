@@ -1,0 +1,131 @@
+"""What every provider plugin exposes: its `ProviderInfo` (kind, factories, fake) and options.
+
+A provider package's ``__init__`` defines one `ProviderInfo` named ``PROVIDER`` and registers it
+under the entry-point group ``invekto_integrations.providers``. Areas add the protocol their
+engines need (`Marketplace`, `Carrier`, ...) beside this module; engines depend on those
+protocols, never on a concrete provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+
+from invekto_integrations.core.clock import Clock, SystemClock
+from invekto_integrations.core.errors import PayloadError
+from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimiterRegistry
+from invekto_integrations.core.retry import RetryPolicy
+from invekto_integrations.models.accounts import Credentials, IntegrationAccount
+from invekto_integrations.models.orders import Order
+
+if TYPE_CHECKING:
+    from invekto_integrations.testing.sandbox import FakeProvider
+
+__all__ = [
+    "AsyncMarketplace",
+    "ConnectOptions",
+    "Environment",
+    "Marketplace",
+    "OrderOrError",
+    "ProviderInfo",
+    "ProviderKind",
+]
+
+
+class ProviderKind(StrEnum):
+    MARKETPLACE = "marketplace"
+    CARRIER = "carrier"
+    CALENDAR = "calendar"
+    MESSAGING = "messaging"
+    CONSENT = "consent"
+    ADS = "ads"
+    OTHER = "other"
+
+
+class Environment(StrEnum):
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """How to build a connector: where to send requests and with which shared policies.
+
+    ``base_url`` overrides the provider's documented host (the sandbox sets it); ``transport``
+    and ``async_transport`` are the httpx seam for in-process fakes.
+    """
+
+    environment: Environment = Environment.PRODUCTION
+    base_url: str | None = None
+    transport: httpx.BaseTransport | None = None
+    async_transport: httpx.AsyncBaseTransport | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    retry: RetryPolicy | None = None
+    limiter_registry: RateLimiterRegistry = DEFAULT_REGISTRY
+    timeout: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+ConnectorFactory = Callable[[IntegrationAccount, Credentials, ConnectOptions], Any]
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """A provider plugin's description and factories."""
+
+    name: str
+    kind: ProviderKind
+    label: str
+    docs_url: str = ""
+    connect: ConnectorFactory | None = None
+    connect_async: ConnectorFactory | None = None
+    fake: Callable[..., FakeProvider] | None = None
+    settings_keys: tuple[str, ...] = ()
+    secret_keys: tuple[str, ...] = ()
+
+
+# --- marketplace protocol (issue 5) ---------------------------------------------------------
+# Declared here so engines (sync/) and connectors can be written against it independently.
+
+
+class OrderOrError:
+    """One item of an order listing: a parsed `Order`, or the `PayloadError` of a malformed record
+    together with its raw JSON, so a sync can quarantine it and go on (nothing is lost)."""
+
+    __slots__ = ("error", "order", "raw")
+
+    def __init__(self, order: Order | None = None, error: PayloadError | None = None,
+                 raw: dict[str, Any] | None = None) -> None:
+        self.order = order
+        self.error = error
+        self.raw = raw
+
+
+class Marketplace(Protocol):
+    """What the order sync needs from a marketplace connector (sync flavour)."""
+
+    provider: str
+
+    def iter_orders_changed(self, since: datetime, until: datetime) -> Iterator[OrderOrError]:
+        """Every order changed in [since, until), paging to the end and splitting the range
+        into the provider's allowed windows."""
+        ...
+
+    def get_order(self, order_number: str) -> list[Order]:
+        """One order by its number (Trendyol may return several packages)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class AsyncMarketplace(Protocol):
+    provider: str
+
+    def iter_orders_changed(self, since: datetime, until: datetime) -> AsyncIterator[OrderOrError]: ...
+    async def get_order(self, order_number: str) -> list[Order]: ...
+    async def aclose(self) -> None: ...

@@ -1,0 +1,199 @@
+"""`Sandbox`: hosts fakes in-process and on a real loopback port (uvicorn in a thread).
+
+    with Sandbox([TrendyolFake()]) as sb:          # starts a server on 127.0.0.1:<free port>
+        url = sb.url("trendyol")                   # http://127.0.0.1:<port>/trendyol
+        sb.fake("trendyol").faults.configure(error_rate=0.1)
+
+    sb = Sandbox([TrendyolFake()])                 # not started: in-process only
+    client = TrendyolClient(..., base_url=sb.inprocess_url("trendyol"), transport=sb.transport())
+
+Every fake is mounted under ``/<name>``. A control API under ``/_sandbox`` lets another process
+(the demo, a benchmark, a user's test) switch faults, move the clock and read requests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any, Self
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from invekto_integrations.core.clock import Clock, FrozenClock
+from invekto_integrations.core.errors import ConfigurationError
+from invekto_integrations.core.ratelimit import RateLimit
+
+from ._fake import FakeProvider
+from ._transport import AsyncSandboxTransport, SyncSandboxTransport
+
+__all__ = ["INPROCESS_HOST", "Sandbox"]
+
+INPROCESS_HOST = "http://sandbox.invalid"
+
+
+class Sandbox:
+    def __init__(
+        self,
+        fakes: Iterable[FakeProvider] | None = None,
+        *,
+        clock: Clock | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 0,
+    ) -> None:
+        self.clock = clock or FrozenClock()
+        self.seed = seed
+        if fakes is None:
+            fakes = _registered_fakes(self.clock, seed)
+        self._fakes: dict[str, FakeProvider] = {}
+        for fake in fakes:
+            if not fake.name:
+                raise ConfigurationError(f"{type(fake).__name__} has no name")
+            self._fakes[fake.name] = fake
+        self.host = host
+        self._requested_port = port
+        self.port: int | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        mounts = [Mount(f"/{n}", app=f.app) for n, f in self._fakes.items()]
+        self.app = Starlette(routes=[*self._control_routes(), *mounts])
+
+    # -- access ---------------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return list(self._fakes)
+
+    def fake(self, name: str) -> FakeProvider:
+        try:
+            return self._fakes[name]
+        except KeyError:
+            raise ConfigurationError(f"no fake named {name!r} in this sandbox ({', '.join(self._fakes)})") from None
+
+    def url(self, name: str) -> str:
+        """The loopback base URL of a fake (the sandbox must be started)."""
+        self.fake(name)
+        if self.port is None:
+            raise ConfigurationError("the sandbox is not serving: use `with Sandbox(...)` or start()")
+        return f"http://{self.host}:{self.port}/{name}"
+
+    @property
+    def base_url(self) -> str:
+        if self.port is None:
+            raise ConfigurationError("the sandbox is not serving")
+        return f"http://{self.host}:{self.port}"
+
+    def inprocess_url(self, name: str) -> str:
+        self.fake(name)
+        return f"{INPROCESS_HOST}/{name}"
+
+    def transport(self) -> SyncSandboxTransport:
+        """A sync httpx transport that serves every fake in-process (use with `inprocess_url`)."""
+        return SyncSandboxTransport(self.app)
+
+    def async_transport(self) -> AsyncSandboxTransport:
+        return AsyncSandboxTransport(self.app)
+
+    def reset(self) -> None:
+        for fake in self._fakes.values():
+            fake.reset()
+
+    # -- serving --------------------------------------------------------------------------------
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._requested_port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
+                                timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name="sandbox-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise ConfigurationError("the sandbox server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+        self.port = None
+
+    def serve_forever(self) -> None:
+        self.start()
+        with contextlib.suppress(KeyboardInterrupt):
+            while self._thread is not None and self._thread.is_alive():
+                time.sleep(0.5)
+        self.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- control API (for other processes) --------------------------------------------------------
+    def _control_routes(self) -> list[Route]:
+        async def faults(request: Request) -> JSONResponse:
+            fake = self.fake(request.path_params["name"])
+            if request.method == "POST":
+                body: dict[str, Any] = await request.json()
+                if "rate_limit" in body and body["rate_limit"] is not None:
+                    rl = body["rate_limit"]
+                    body["rate_limit"] = RateLimit(float(rl["requests"]), float(rl.get("per_seconds", 1.0)))
+                elif body.get("published_rate_limit"):
+                    body.pop("published_rate_limit")
+                    body["rate_limit"] = fake.published_rate_limit
+                fake.faults.configure(**body)
+            return JSONResponse({"counts": dict(fake.faults.counts)})
+
+        async def requests(request: Request) -> JSONResponse:
+            fake = self.fake(request.path_params["name"])
+            return JSONResponse([
+                {"method": r.method, "path": r.path, "query": r.query, "account": r.account, "outcome": r.outcome}
+                for r in fake.requests
+            ])
+
+        async def advance(request: Request) -> JSONResponse:
+            body = await request.json()
+            if not isinstance(self.clock, FrozenClock):
+                return JSONResponse({"error": "the sandbox clock is not controllable"}, status_code=409)
+            now = self.clock.advance(timedelta(seconds=float(body.get("seconds", 0))).total_seconds())
+            return JSONResponse({"now": now.isoformat()})
+
+        async def health(_: Request) -> JSONResponse:
+            return JSONResponse({"fakes": self.names, "now": self.clock.now().isoformat()})
+
+        return [
+            Route("/_sandbox/health", health),
+            Route("/_sandbox/clock/advance", advance, methods=["POST"]),
+            Route("/_sandbox/{name}/faults", faults, methods=["GET", "POST"]),
+            Route("/_sandbox/{name}/requests", requests),
+        ]
+
+
+def _registered_fakes(clock: Clock, seed: int) -> list[FakeProvider]:
+    from invekto_integrations.providers.registry import ProviderRegistry
+
+    fakes = []
+    for info in ProviderRegistry.load().all():
+        if info.fake is not None:
+            fakes.append(info.fake(clock=clock, seed=seed))
+    return fakes
