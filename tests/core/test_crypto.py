@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import base64
+import logging
+
+import pytest
+from pydantic import SecretStr
+
+from invekto_integrations.accounts import AccountService
+from invekto_integrations.core.crypto import CredentialCipher, DecryptionError, KeyRing, generate_key
+from invekto_integrations.core.errors import AuthenticationError, ConfigurationError
+from invekto_integrations.models.accounts import AccountStatus, Credentials
+from invekto_integrations.storage import MemoryStore, SQLiteStore
+
+
+def ring(*kids: str) -> KeyRing:
+    return KeyRing({kid: base64.urlsafe_b64decode(generate_key()) for kid in kids})
+
+
+def test_round_trip_and_fresh_nonce() -> None:
+    cipher = CredentialCipher(ring("k1"))
+    a = cipher.encrypt(b"secret", tenant_id="t1", provider="trendyol")
+    b = cipher.encrypt(b"secret", tenant_id="t1", provider="trendyol")
+    assert a != b  # a fresh nonce each time
+    assert a.startswith("v1.k1.")
+    assert cipher.decrypt(a, tenant_id="t1", provider="trendyol") == b"secret"
+
+
+@pytest.mark.parametrize(("tenant", "provider"), [("t2", "trendyol"), ("t1", "hepsiburada")])
+def test_ciphertext_bound_to_tenant_and_provider(tenant: str, provider: str) -> None:
+    cipher = CredentialCipher(ring("k1"))
+    token = cipher.encrypt(b"secret", tenant_id="t1", provider="trendyol")
+    with pytest.raises(DecryptionError):
+        cipher.decrypt(token, tenant_id=tenant, provider=provider)
+
+
+def test_tampering_and_garbage_fail() -> None:
+    cipher = CredentialCipher(ring("k1"))
+    token = cipher.encrypt(b"secret", tenant_id="t1", provider="p")
+    flipped = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    for bad in (flipped, "v1.k1.@@@", "v2.k1.abc", "nonsense", "v1.unknown." + token.split(".", 2)[2]):
+        with pytest.raises(DecryptionError):
+            cipher.decrypt(bad, tenant_id="t1", provider="p")
+
+
+def test_key_ring_from_env() -> None:
+    k1, k2 = generate_key(), generate_key()
+    parsed = KeyRing.from_env({"INVEKTO_KEYRING": f"new={k2}, old={k1}"})
+    assert parsed.current == "new" and parsed.key_ids == ["new", "old"]
+    assert k1 not in repr(parsed) and k2 not in repr(parsed)
+    with pytest.raises(ConfigurationError):
+        KeyRing.from_env({})
+    with pytest.raises(ConfigurationError):
+        KeyRing.parse("k1=" + base64.urlsafe_b64encode(b"short").decode())
+
+
+@pytest.mark.parametrize("store_factory", [MemoryStore, SQLiteStore])
+def test_rotation_reencrypts_every_row(store_factory: type) -> None:
+    store = store_factory()
+    old = ring("old")
+    service = AccountService(store.accounts, CredentialCipher(old))
+    creds = Credentials(api_key=SecretStr("KEY-123"), api_secret=SecretStr("SECRET-456"))
+    a = service.add("t1", "trendyol", creds, settings={"seller_id": "1234"})
+    b = service.add("t2", "hepsiburada", creds)
+
+    new_ring = old.rotated("new", base64.urlsafe_b64decode(generate_key()))
+    rotated = AccountService(store.accounts, CredentialCipher(new_ring))
+    assert rotated.rotate() == 2
+    assert rotated.rotate() == 0  # idempotent
+    for acc in (a, b):
+        fresh = store.accounts.get(acc.tenant_id, acc.id)
+        assert fresh is not None and fresh.api_key_encrypted.startswith("v1.new.")
+        assert rotated.credentials(fresh).api_secret.get_secret_value() == "SECRET-456"  # type: ignore[union-attr]
+    # The old ring alone can no longer read rotated rows.
+    fresh_a = store.accounts.get("t1", a.id)
+    assert fresh_a is not None
+    with pytest.raises(DecryptionError):
+        service.credentials(fresh_a)
+
+
+def test_secret_copied_to_another_tenant_row_fails() -> None:
+    store = MemoryStore()
+    service = AccountService(store.accounts, CredentialCipher(ring("k")))
+    creds = Credentials(api_key=SecretStr("KEY"))
+    a = service.add("t1", "trendyol", creds)
+    b = service.add("t2", "trendyol", Credentials(api_key=SecretStr("OTHER")))
+    store.accounts.update_secret("t2", b.id, a.api_key_encrypted, b.updated_at)
+    stolen = store.accounts.get("t2", b.id)
+    assert stolen is not None
+    with pytest.raises(DecryptionError):
+        service.credentials(stolen)
+
+
+def test_secrets_never_in_repr_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    store = MemoryStore()
+    service = AccountService(store.accounts, CredentialCipher(ring("k")))
+    creds = Credentials(api_key=SecretStr("KEY-PLAIN"), api_secret=SecretStr("SECRET-PLAIN"),
+                        extra={"app_secret": SecretStr("APP-PLAIN")})
+    account = service.add("t1", "trendyol", creds)
+    loaded = service.credentials(account)
+    texts = [repr(creds), str(creds), repr(loaded), repr(account), str(account), creds.model_dump_json()]
+    logging.getLogger("invekto_integrations").debug("creds %s account %r", loaded, account)
+    texts.extend(r.getMessage() for r in caplog.records)
+    for text in texts:
+        for plain in ("KEY-PLAIN", "SECRET-PLAIN", "APP-PLAIN"):
+            assert plain not in text
+
+
+def test_auth_failure_marks_account_invalid() -> None:
+    store = MemoryStore()
+    service = AccountService(store.accounts, CredentialCipher(ring("k")))
+    account = service.add("t1", "trendyol", Credentials(api_key=SecretStr("K")))
+
+    def call() -> None:
+        raise AuthenticationError("refused", provider="trendyol", status=401)
+
+    with pytest.raises(AuthenticationError):
+        service.guarded(account, call)
+    found = store.accounts.get("t1", account.id)
+    assert found is not None and found.status is AccountStatus.INVALID_CREDENTIALS
