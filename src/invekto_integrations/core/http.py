@@ -24,6 +24,7 @@ from invekto_integrations._version import __version__
 from .clock import Clock, SystemClock
 from .errors import (
     AuthenticationError,
+    ConfigurationError,
     IntegrationError,
     InvalidRequest,
     NotFound,
@@ -190,6 +191,13 @@ def _transport_error(config: ProviderConfig, call: Call[Any], exc: httpx.Transpo
     return err
 
 
+def _send_error(config: ProviderConfig, call: Call[Any], exc: Exception) -> IntegrationError:
+    """Any other httpx failure while sending: a bad URL is our configuration, the rest the provider's."""
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return ConfigurationError(f"{config.provider} {call.operation}: {exc}")
+    return ProviderError(f"{type(exc).__name__}: {exc}", provider=config.provider, operation=call.operation)
+
+
 def _payload_error(config: ProviderConfig, call: Call[Any], exc: Exception, response: httpx.Response) -> PayloadError:
     field_name: str | None = None
     message = str(exc)
@@ -266,6 +274,8 @@ class SyncRunner:
                 response = self._http.request(**_build(self.config, call))
             except httpx.TransportError as exc:
                 raise _transport_error(self.config, call, exc) from exc
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise _send_error(self.config, call, exc) from exc
             _log(self.config, call, response)
             return _handle(self.config, call, response)
 
@@ -312,6 +322,8 @@ class AsyncRunner:
                 response = await self._http.request(**_build(self.config, call))
             except httpx.TransportError as exc:
                 raise _transport_error(self.config, call, exc) from exc
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise _send_error(self.config, call, exc) from exc
             _log(self.config, call, response)
             return _handle(self.config, call, response)
 
