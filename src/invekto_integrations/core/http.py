@@ -11,8 +11,9 @@ XML parse errors raised inside a parser come out as the typed errors of `core.er
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Self, TypeVar
 
@@ -228,7 +229,27 @@ def _handle(config: ProviderConfig, call: Call[T], response: httpx.Response) -> 
         raise _payload_error(config, call, exc, response) from exc
 
 
-def _build(config: ProviderConfig, call: Call[Any]) -> dict[str, Any]:
+@contextlib.contextmanager
+def _boundary(config: ProviderConfig, call: Call[Any]) -> Iterator[None]:
+    """Translate httpx's exceptions raised while sending into the typed tree."""
+    try:
+        yield
+    except httpx.TransportError as exc:
+        raise _transport_error(config, call, exc) from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise _send_error(config, call, exc) from exc
+
+
+def _client_options(config: ProviderConfig) -> dict[str, Any]:
+    return {
+        "base_url": config.base_url,
+        "auth": config.auth,
+        "headers": config.default_headers(),
+        "timeout": config.timeout,
+    }
+
+
+def _build(call: Call[Any]) -> dict[str, Any]:
     return {
         "method": call.method,
         "url": call.path,
@@ -239,9 +260,10 @@ def _build(config: ProviderConfig, call: Call[Any]) -> dict[str, Any]:
     }
 
 
-def _log(config: ProviderConfig, call: Call[Any], response: httpx.Response) -> None:
-    # Never the headers or body: they carry credentials and personal data.
+def _finish(config: ProviderConfig, call: Call[T], response: httpx.Response) -> T:
+    # Log never the headers or body: they carry credentials and personal data.
     log.debug("%s %s %s -> %s", config.provider, call.operation, call.method, response.status_code)
+    return _handle(config, call, response)
 
 
 class SyncRunner:
@@ -256,13 +278,7 @@ class SyncRunner:
     ) -> None:
         self.config = config
         self._owns = http_client is None
-        self._http = http_client or httpx.Client(
-            base_url=config.base_url,
-            auth=config.auth,
-            headers=config.default_headers(),
-            timeout=config.timeout,
-            transport=transport,
-        )
+        self._http = http_client or httpx.Client(transport=transport, **_client_options(config))
 
     def run(self, call: Call[T]) -> T:
         bucket = self.config.bucket()
@@ -270,14 +286,9 @@ class SyncRunner:
         def once() -> T:
             if bucket is not None:
                 bucket.acquire()
-            try:
-                response = self._http.request(**_build(self.config, call))
-            except httpx.TransportError as exc:
-                raise _transport_error(self.config, call, exc) from exc
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:
-                raise _send_error(self.config, call, exc) from exc
-            _log(self.config, call, response)
-            return _handle(self.config, call, response)
+            with _boundary(self.config, call):
+                response = self._http.request(**_build(call))
+            return _finish(self.config, call, response)
 
         return self.config.retry.call(once, safe=call.safe_to_repeat)
 
@@ -304,13 +315,7 @@ class AsyncRunner:
     ) -> None:
         self.config = config
         self._owns = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            base_url=config.base_url,
-            auth=config.auth,
-            headers=config.default_headers(),
-            timeout=config.timeout,
-            transport=transport,
-        )
+        self._http = http_client or httpx.AsyncClient(transport=transport, **_client_options(config))
 
     async def run(self, call: Call[T]) -> T:
         bucket = self.config.bucket()
@@ -318,14 +323,9 @@ class AsyncRunner:
         async def once() -> T:
             if bucket is not None:
                 await bucket.aacquire()
-            try:
-                response = await self._http.request(**_build(self.config, call))
-            except httpx.TransportError as exc:
-                raise _transport_error(self.config, call, exc) from exc
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:
-                raise _send_error(self.config, call, exc) from exc
-            _log(self.config, call, response)
-            return _handle(self.config, call, response)
+            with _boundary(self.config, call):
+                response = await self._http.request(**_build(call))
+            return _finish(self.config, call, response)
 
         return await self.config.retry.acall(once, safe=call.safe_to_repeat)
 

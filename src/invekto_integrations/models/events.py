@@ -69,33 +69,30 @@ def decode_event(type_: str, version: int, data: dict[str, Any]) -> DomainEvent:
 
 
 # --- marketplace orders ---------------------------------------------------------------------
-class OrderCreated(DomainEvent):
-    TYPE: ClassVar[str] = "order.created"
+class _OrderEvent(DomainEvent):
+    """Fields every order event carries (not an event type itself)."""
+
     provider: str
     account_id: str
     external_order_id: str
-    order_status: str
     customer_phone: str | None = None
 
 
-class OrderStatusChanged(DomainEvent):
+class OrderCreated(_OrderEvent):
+    TYPE: ClassVar[str] = "order.created"
+    order_status: str
+
+
+class OrderStatusChanged(_OrderEvent):
     TYPE: ClassVar[str] = "order.status_changed"
-    provider: str
-    account_id: str
-    external_order_id: str
     old_status: str
     new_status: str
-    customer_phone: str | None = None
 
 
-class TrackingCodeAssigned(DomainEvent):
+class TrackingCodeAssigned(_OrderEvent):
     TYPE: ClassVar[str] = "order.tracking_assigned"
-    provider: str
-    account_id: str
-    external_order_id: str
     tracking_code: str
     cargo_company: str | None = None
-    customer_phone: str | None = None
 
 
 # --- cargo -----------------------------------------------------------------------------------
