@@ -31,7 +31,7 @@ import contextvars
 import json
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -56,6 +56,8 @@ _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization"})
 _SECRET_HINTS = ("key", "secret", "token", "password", "signature", "cookie")
 # Set for one request when a test scripted "malformed": every record of that answer breaks.
 _FORCE_MALFORMED: contextvars.ContextVar[bool] = contextvars.ContextVar("sandbox_force_malformed", default=False)
+# How many records of the current answer were served malformed (to mark the recorded request).
+_MALFORMED_SERVED: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("sandbox_malformed", default=None)
 
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -196,6 +198,9 @@ class FakeProvider:
         """True when this record should be served malformed (counted once per record)."""
         if _FORCE_MALFORMED.get() or self.faults.roll(self.faults.malformed_rate):
             self.faults.count("malformed")
+            served = _MALFORMED_SERVED.get()
+            if served is not None:
+                served.append(1)
             return True
         return False
 
@@ -272,10 +277,19 @@ class FakeProvider:
                 return
             scope.setdefault("state", {})["sandbox_account"] = account
             token = _FORCE_MALFORMED.set(outcome == "malformed")
+            served: list[int] = []
+            token_served = _MALFORMED_SERVED.set(served)
             try:
                 await inner(scope, _replay(body), _truncating(send) if outcome == "truncate" else send)
             finally:
                 _FORCE_MALFORMED.reset(token)
+                _MALFORMED_SERVED.reset(token_served)
+                if served and outcome == "ok":
+                    with self._lock:
+                        for i in range(len(self.requests) - 1, -1, -1):
+                            if self.requests[i] is recorded:
+                                self.requests[i] = replace(recorded, outcome="malformed")
+                                break
 
         return app
 
