@@ -56,8 +56,9 @@ _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization"})
 _SECRET_HINTS = ("key", "secret", "token", "password", "signature", "cookie")
 # Set for one request when a test scripted "malformed": every record of that answer breaks.
 _FORCE_MALFORMED: contextvars.ContextVar[bool] = contextvars.ContextVar("sandbox_force_malformed", default=False)
-# How many records of the current answer were served malformed (to mark the recorded request).
-_MALFORMED_SERVED: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("sandbox_malformed", default=None)
+# Marks the current request's record as "malformed" (called before the answer goes out).
+_MARK_MALFORMED: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "sandbox_mark_malformed", default=None)
 
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -143,6 +144,8 @@ class FakeProvider:
 
     def __init__(self, *, clock: Clock | None = None, seed: int = 0, faults: Faults | None = None) -> None:
         self.clock: Clock = clock or SystemClock()
+        # A fake built without a clock adopts the clock of the `Sandbox` that hosts it.
+        self.clock_given = clock is not None
         self.seed = seed
         self.faults = faults or Faults(seed=seed)
         self.requests: list[RecordedRequest] = []
@@ -198,9 +201,9 @@ class FakeProvider:
         """True when this record should be served malformed (counted once per record)."""
         if _FORCE_MALFORMED.get() or self.faults.roll(self.faults.malformed_rate):
             self.faults.count("malformed")
-            served = _MALFORMED_SERVED.get()
-            if served is not None:
-                served.append(1)
+            mark = _MARK_MALFORMED.get()
+            if mark is not None:
+                mark()
             return True
         return False
 
@@ -244,7 +247,7 @@ class FakeProvider:
                 account = auth
                 outcome = self._decide_outcome(account)
             recorded = RecordedRequest(
-                method=request.method, path=scope.get("path", ""), query=dict(request.query_params),
+                method=request.method, path=_relative_path(scope), query=dict(request.query_params),
                 headers=headers, body=body, at=self.clock.now(), account=account, outcome=outcome,
             )
             with self._lock:
@@ -276,20 +279,20 @@ class FakeProvider:
                 await response(scope, _replay(body), send)
                 return
             scope.setdefault("state", {})["sandbox_account"] = account
+            def mark() -> None:
+                with self._lock:
+                    for i in range(len(self.requests) - 1, -1, -1):
+                        if self.requests[i] is recorded:
+                            self.requests[i] = replace(recorded, outcome="malformed")
+                            return
+
             token = _FORCE_MALFORMED.set(outcome == "malformed")
-            served: list[int] = []
-            token_served = _MALFORMED_SERVED.set(served)
+            token_mark = _MARK_MALFORMED.set(mark if outcome == "ok" else None)
             try:
                 await inner(scope, _replay(body), _truncating(send) if outcome == "truncate" else send)
             finally:
                 _FORCE_MALFORMED.reset(token)
-                _MALFORMED_SERVED.reset(token_served)
-                if served and outcome == "ok":
-                    with self._lock:
-                        for i in range(len(self.requests) - 1, -1, -1):
-                            if self.requests[i] is recorded:
-                                self.requests[i] = replace(recorded, outcome="malformed")
-                                break
+                _MARK_MALFORMED.reset(token_mark)
 
         return app
 
@@ -372,3 +375,10 @@ def _truncating(send: Send) -> Send:
         await send(message)
 
     return wrapped
+
+
+def _relative_path(scope: Scope) -> str:
+    """The path as the provider sees it: without the sandbox's ``/<name>`` mount prefix."""
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", ""))
+    return path[len(root):] or "/" if root and path.startswith(root) else path

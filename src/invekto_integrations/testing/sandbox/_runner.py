@@ -41,6 +41,13 @@ INPROCESS_HOST = "http://sandbox.invalid"
 
 
 class Sandbox:
+    """Hosts fakes under ``/<name>``: in-process through the transports, on loopback once started.
+
+    ``clock`` is the time of every fake built without its own clock (default: the clock of the
+    first fake that has one, else a `FrozenClock`); the control API moves it. ``fakes=None``
+    hosts every registered provider's fake (``ProviderInfo.fake(clock=..., seed=...)``).
+    """
+
     def __init__(
         self,
         fakes: Iterable[FakeProvider] | None = None,
@@ -50,14 +57,23 @@ class Sandbox:
         port: int = 0,
         seed: int = 0,
     ) -> None:
-        self.clock = clock or FrozenClock()
         self.seed = seed
-        if fakes is None:
-            fakes = _registered_fakes(self.clock, seed)
+        given = None if fakes is None else list(fakes)
+        if clock is None:
+            # The first fake built with its own clock sets the time; else a frozen clock.
+            clock = next((f.clock for f in given or [] if f.clock_given), None) or FrozenClock()
+        self.clock = clock
+        if given is None:
+            given = _registered_fakes(self.clock, seed)
         self._fakes: dict[str, FakeProvider] = {}
-        for fake in fakes:
+        for fake in given:
             if not fake.name:
                 raise ConfigurationError(f"{type(fake).__name__} has no name")
+            if fake.name in self._fakes:
+                raise ConfigurationError(f"two fakes named {fake.name!r}")
+            if not fake.clock_given:
+                fake.clock = self.clock
+                fake.clock_given = True
             self._fakes[fake.name] = fake
         self.host = host
         self._requested_port = port
