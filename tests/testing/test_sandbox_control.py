@@ -74,7 +74,8 @@ def test_control_api_over_loopback() -> None:
         # rate limit by the provider's published numbers, then clear
         r = http.post("/_sandbox/echoshop/faults", json={"published_rate_limit": True})
         assert r.json()["settings"]["rate_limit"] == {"requests": 20.0, "per_seconds": 1.0, "burst": None}
-        r = http.post("/_sandbox/echoshop/faults", json={"clear": True, "rate_limit": {"requests": 5, "per_seconds": 2}})
+        r = http.post("/_sandbox/echoshop/faults",
+                      json={"clear": True, "rate_limit": {"requests": 5, "per_seconds": 2}})
         assert r.json()["settings"]["rate_limit"]["requests"] == 5.0
         # the clock moves only when told to
         assert http.post("/_sandbox/clock/advance", json={"seconds": 90}).json()["now"] == "2026-02-01T08:01:30+00:00"
