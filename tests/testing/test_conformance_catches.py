@@ -39,7 +39,8 @@ class FullNotIncremental(EchoShopContract):
 
 class NoRetry(EchoShopContract):
     def make_client(self, target, who):
-        return super().make_client(dataclasses.replace(target, retry=dataclasses.replace(target.retry, max_attempts=1)), who)
+        once = dataclasses.replace(target.retry, max_attempts=1)
+        return super().make_client(dataclasses.replace(target, retry=once), who)
 
 class TestNoPacing(ConformanceSuite):
     contract = NoPacing()
