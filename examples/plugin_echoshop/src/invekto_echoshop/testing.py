@@ -14,6 +14,7 @@ from invekto_integrations.providers.base import OrderOrError
 from invekto_integrations.testing.conformance import ProviderContract, Who
 from invekto_integrations.testing.sandbox import FakeProvider
 
+from . import PROVIDER  # the package imports this module only lazily (no cycle)
 from .fake import ALL_STATUSES, EchoShopFake
 from .mapping import map_status
 
@@ -24,13 +25,8 @@ _SHOPS = {"primary": "shop-a", "secondary": "shop-b"}
 
 
 class EchoShopContract(ProviderContract):
+    info = PROVIDER
     records_for_paging = 120  # the client asks for 50 per page: three pages
-
-    @property
-    def info(self) -> Any:  # type: ignore[override]
-        from . import PROVIDER  # late: the package imports this module lazily
-
-        return PROVIDER
 
     def credentials(self, who: Who) -> Credentials:
         return Credentials(api_key=SecretStr(_TOKENS[who]))
