@@ -35,3 +35,6 @@ def fast_retry(sleepless: RecordingSleepClock) -> RetryPolicy:
 @pytest.fixture
 def frozen() -> Iterator[FrozenClock]:
     yield FrozenClock()
+
+
+pytest_plugins = ["pytester"]  # tests of the conformance kit run sabotaged contracts in an inner pytest

@@ -18,7 +18,7 @@ import httpx
 
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import PayloadError
-from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimiterRegistry
+from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
 from invekto_integrations.models.orders import Order
@@ -69,6 +69,8 @@ class ConnectOptions:
     limiter_registry: RateLimiterRegistry = DEFAULT_REGISTRY
     timeout: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Overrides the provider's published client-side rate limit (tests, negotiated quotas).
+    rate_limit: RateLimit | None = None
 
 
 ConnectorFactory = Callable[[IntegrationAccount, Credentials, ConnectOptions], Any]
@@ -87,6 +89,9 @@ class ProviderInfo:
     fake: Callable[..., FakeProvider] | None = None
     settings_keys: tuple[str, ...] = ()
     secret_keys: tuple[str, ...] = ()
+    # A factory of the provider's `testing.conformance.ProviderContract` (imported lazily, so the
+    # provider does not import pytest); the conformance suite runs over every provider that has one.
+    contract: Callable[[], Any] | None = None
 
 
 # --- marketplace protocol (issue 5) ---------------------------------------------------------

@@ -14,12 +14,13 @@ Every fake is mounted under ``/<name>``. A control API under ``/_sandbox`` lets 
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 import time
 from collections.abc import Iterable
-from datetime import timedelta
-from typing import Any, Self
+from datetime import datetime
+from typing import Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -31,7 +32,7 @@ from invekto_integrations.core.clock import Clock, FrozenClock
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.core.ratelimit import RateLimit
 
-from ._fake import FakeProvider
+from ._fake import ConnectionDropped, FakeProvider
 from ._transport import AsyncSandboxTransport, SyncSandboxTransport
 
 __all__ = ["INPROCESS_HOST", "Sandbox"]
@@ -40,6 +41,13 @@ INPROCESS_HOST = "http://sandbox.invalid"
 
 
 class Sandbox:
+    """Hosts fakes under ``/<name>``: in-process through the transports, on loopback once started.
+
+    ``clock`` is the time of every fake built without its own clock (default: the clock of the
+    first fake that has one, else a `FrozenClock`); the control API moves it. ``fakes=None``
+    hosts every registered provider's fake (``ProviderInfo.fake(clock=..., seed=...)``).
+    """
+
     def __init__(
         self,
         fakes: Iterable[FakeProvider] | None = None,
@@ -49,14 +57,23 @@ class Sandbox:
         port: int = 0,
         seed: int = 0,
     ) -> None:
-        self.clock = clock or FrozenClock()
         self.seed = seed
-        if fakes is None:
-            fakes = _registered_fakes(self.clock, seed)
+        given = None if fakes is None else list(fakes)
+        if clock is None:
+            # The first fake built with its own clock sets the time; else a frozen clock.
+            clock = next((f.clock for f in given or [] if f.clock_given), None) or FrozenClock()
+        self.clock = clock
+        if given is None:
+            given = _registered_fakes(self.clock, seed)
         self._fakes: dict[str, FakeProvider] = {}
-        for fake in fakes:
+        for fake in given:
             if not fake.name:
                 raise ConfigurationError(f"{type(fake).__name__} has no name")
+            if fake.name in self._fakes:
+                raise ConfigurationError(f"two fakes named {fake.name!r}")
+            if not fake.clock_given:
+                fake.clock = self.clock
+                fake.clock_given = True
             self._fakes[fake.name] = fake
         self.host = host
         self._requested_port = port
@@ -113,6 +130,7 @@ class Sandbox:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._requested_port))
         self.port = sock.getsockname()[1]
+        logging.getLogger("uvicorn.error").addFilter(_DROP_FILTER)
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
                                 timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
@@ -151,42 +169,92 @@ class Sandbox:
 
     # -- control API (for other processes) --------------------------------------------------------
     def _control_routes(self) -> list[Route]:
+        def lookup(request: Request) -> FakeProvider | JSONResponse:
+            name = request.path_params["name"]
+            if name not in self._fakes:
+                return JSONResponse({"error": f"no fake named {name!r}", "fakes": self.names}, status_code=404)
+            return self._fakes[name]
+
         async def faults(request: Request) -> JSONResponse:
-            fake = self.fake(request.path_params["name"])
+            fake = lookup(request)
+            if isinstance(fake, JSONResponse):
+                return fake
             if request.method == "POST":
-                body: dict[str, Any] = await request.json()
-                if "rate_limit" in body and body["rate_limit"] is not None:
-                    rl = body["rate_limit"]
-                    body["rate_limit"] = RateLimit(float(rl["requests"]), float(rl.get("per_seconds", 1.0)))
-                elif body.get("published_rate_limit"):
-                    body.pop("published_rate_limit")
-                    body["rate_limit"] = fake.published_rate_limit
-                fake.faults.configure(**body)
-            return JSONResponse({"counts": dict(fake.faults.counts)})
+                try:
+                    body = await request.json()
+                    if not isinstance(body, dict):
+                        raise ValueError("the body must be a JSON object of fault settings")
+                    if body.pop("clear", False):
+                        fake.faults.clear()
+                    if body.pop("published_rate_limit", False):
+                        body["rate_limit"] = fake.published_rate_limit
+                    elif isinstance(body.get("rate_limit"), dict):
+                        rl = body["rate_limit"]
+                        body["rate_limit"] = RateLimit(float(rl["requests"]), float(rl.get("per_seconds", 1.0)),
+                                                       None if rl.get("burst") is None else float(rl["burst"]))
+                    fake.faults.configure(**body)
+                except (ValueError, KeyError, TypeError) as exc:
+                    return JSONResponse({"error": str(exc)}, status_code=400)
+            return JSONResponse({"settings": fake.faults.snapshot(), "counts": dict(fake.faults.counts)})
 
         async def requests(request: Request) -> JSONResponse:
-            fake = self.fake(request.path_params["name"])
-            return JSONResponse([
-                {"method": r.method, "path": r.path, "query": r.query, "account": r.account, "outcome": r.outcome}
-                for r in fake.requests
-            ])
+            fake = lookup(request)
+            if isinstance(fake, JSONResponse):
+                return fake
+            if request.method == "DELETE":
+                fake.requests.clear()
+                return JSONResponse([])
+            return JSONResponse([r.to_dict() for r in list(fake.requests)])
 
-        async def advance(request: Request) -> JSONResponse:
-            body = await request.json()
+        async def reset_one(request: Request) -> JSONResponse:
+            fake = lookup(request)
+            if isinstance(fake, JSONResponse):
+                return fake
+            fake.reset()
+            return JSONResponse({"reset": [fake.name]})
+
+        async def reset_all(_: Request) -> JSONResponse:
+            self.reset()
+            return JSONResponse({"reset": self.names})
+
+        async def clock(request: Request) -> JSONResponse:
+            if request.method == "GET":
+                return JSONResponse({"now": self.clock.now().isoformat()})
             if not isinstance(self.clock, FrozenClock):
                 return JSONResponse({"error": "the sandbox clock is not controllable"}, status_code=409)
-            now = self.clock.advance(timedelta(seconds=float(body.get("seconds", 0))).total_seconds())
-            return JSONResponse({"now": now.isoformat()})
+            try:
+                body = await request.json()
+                if "to" in body:
+                    self.clock.set(datetime.fromisoformat(str(body["to"])))
+                else:
+                    self.clock.advance(float(body.get("seconds", 0)))
+            except (ValueError, TypeError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            return JSONResponse({"now": self.clock.now().isoformat()})
 
         async def health(_: Request) -> JSONResponse:
             return JSONResponse({"fakes": self.names, "now": self.clock.now().isoformat()})
 
         return [
             Route("/_sandbox/health", health),
-            Route("/_sandbox/clock/advance", advance, methods=["POST"]),
+            Route("/_sandbox/reset", reset_all, methods=["POST"]),
+            Route("/_sandbox/clock", clock, methods=["GET", "POST"]),
+            Route("/_sandbox/clock/advance", clock, methods=["POST"]),
             Route("/_sandbox/{name}/faults", faults, methods=["GET", "POST"]),
-            Route("/_sandbox/{name}/requests", requests),
+            Route("/_sandbox/{name}/requests", requests, methods=["GET", "DELETE"]),
+            Route("/_sandbox/{name}/reset", reset_one, methods=["POST"]),
         ]
+
+
+class _DropFilter(logging.Filter):
+    """Keeps uvicorn from logging a traceback for every connection a fake drops on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, ConnectionDropped)
+
+
+_DROP_FILTER = _DropFilter()
 
 
 def _registered_fakes(clock: Clock, seed: int) -> list[FakeProvider]:
