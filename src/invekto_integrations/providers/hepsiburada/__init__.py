@@ -10,8 +10,8 @@ from typing import Any
 
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
+from invekto_integrations.providers.base import ConnectOptions, ProviderInfo, ProviderKind
 
-from ..base import ConnectOptions, ProviderInfo, ProviderKind
 from .client import (
     DEFAULT_CHANGE_FEEDS,
     FEEDS,
@@ -46,7 +46,8 @@ def _kwargs(account: IntegrationAccount, credentials: Credentials, options: Conn
     merchant_id = settings.get("merchant_id") or credentials.api_key.get_secret_value()
     integrator = settings.get("integrator_name")
     if not integrator:
-        raise ConfigurationError(f"hepsiburada account {account.id!r}: settings.integrator_name (User-Agent) is missing")
+        raise ConfigurationError(
+            f"hepsiburada account {account.id!r}: settings.integrator_name (User-Agent) is missing")
     # api_key = merchant id and api_secret = service key; a lone api_key is the service key.
     service_key = credentials.api_secret if credentials.api_secret is not None else credentials.api_key
     if not settings.get("merchant_id") and credentials.api_secret is None:

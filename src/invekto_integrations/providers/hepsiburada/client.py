@@ -24,7 +24,7 @@ Docs: https://developers.hepsiburada.com/hepsiburada/reference/siparis-entegrasy
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -42,9 +42,9 @@ from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, Rat
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.claims import ClaimStatus, ReturnClaim
 from invekto_integrations.models.orders import Order
+from invekto_integrations.providers._marketplace import Fetch, Plan, adrive, drive, payload_error, split_windows
+from invekto_integrations.providers.base import Environment, OrderOrError
 
-from .._marketplace import Fetch, Plan, adrive, drive, payload_error, split_windows
-from ..base import Environment, OrderOrError
 from .mapping import (
     STAGE_RANK,
     HepsiburadaStatus,
@@ -361,7 +361,7 @@ def _error(message: str, *, record: str | None, field: str | None, raw: dict[str
 
 
 def _enrich(ep: HepsiburadaEndpoints, thin: HbThinPackage, spec: FeedSpec, updated_at: datetime,
-            raw: dict[str, Any]) -> Plan:
+            raw: dict[str, Any]) -> Generator[Any, Any, OrderOrError]:
     """Order detail + package tracking for a thin shipped/delivered/undelivered item."""
     try:
         detail, detail_raw = yield Fetch(ep.get_order_detail(thin.OrderNumber))
@@ -521,8 +521,9 @@ class _HepsiburadaBase:
             error_details=hepsiburada_error_details,
             limiter_registry=limiter_registry or DEFAULT_REGISTRY,
             clock=self.clock,
-            **({"timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0))} if timeout else {}),
         )
+        if timeout:
+            self.config = self.config.with_options(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(merchant_id={self.merchant_id!r}, base_url={self.config.base_url!r})"

@@ -22,8 +22,8 @@ from typing import Any
 
 from invekto_integrations.models.claims import ClaimLine, ClaimStatus, ReturnClaim
 from invekto_integrations.models.orders import CargoInfo, Customer, Order, OrderLine, OrderStatus
+from invekto_integrations.providers._marketplace import read_phone
 
-from .._marketplace import read_phone
 from .wire import HbAddress, HbClaim, HbLine, HbOrderDetail, HbPackage, HbPackageDetail
 
 __all__ = [

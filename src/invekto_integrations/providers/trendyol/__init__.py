@@ -10,8 +10,8 @@ from typing import Any
 
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
+from invekto_integrations.providers.base import ConnectOptions, ProviderInfo, ProviderKind
 
-from ..base import ConnectOptions, ProviderInfo, ProviderKind
 from .client import (
     MAX_WINDOW,
     PRODUCTION_URL,

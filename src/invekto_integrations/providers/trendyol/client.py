@@ -28,9 +28,17 @@ from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, Rat
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.claims import ReturnClaim
 from invekto_integrations.models.orders import Order
+from invekto_integrations.providers._marketplace import (
+    Fetch,
+    Plan,
+    adrive,
+    drive,
+    payload_error,
+    split_windows,
+    to_epoch_ms,
+)
+from invekto_integrations.providers.base import Environment, OrderOrError
 
-from .._marketplace import Fetch, Plan, adrive, drive, payload_error, split_windows, to_epoch_ms
-from ..base import Environment, OrderOrError
 from .mapping import OrderDateEncoding, to_claim, to_order
 from .wire import TrendyolClaim, TrendyolPackage, TrendyolPageEnvelope
 
@@ -296,8 +304,9 @@ class _TrendyolBase:
             error_details=trendyol_error_details,
             limiter_registry=limiter_registry or DEFAULT_REGISTRY,
             clock=self.clock,
-            **({"timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0))} if timeout else {}),
         )
+        if timeout:
+            self.config = self.config.with_options(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(seller_id={self.seller_id!r}, base_url={self.config.base_url!r})"

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from invekto_integrations.models.claims import ClaimLine, ClaimStatus, ReturnClaim
 from invekto_integrations.models.orders import CargoInfo, Customer, Order, OrderLine, OrderStatus
+from invekto_integrations.providers._marketplace import from_epoch_ms, read_phone
 
-from .._marketplace import from_epoch_ms, read_phone
 from .wire import TrendyolClaim, TrendyolPackage
 
 __all__ = [

@@ -40,8 +40,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from invekto_integrations.core.ratelimit import RateLimit
+from invekto_integrations.testing.sandbox._fake import FakeProvider
 
-from .._fake import FakeProvider
 from ._marketdata import MarketData, Person
 
 __all__ = ["HepsiburadaFake"]

@@ -33,8 +33,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from invekto_integrations.core.ratelimit import RateLimit
+from invekto_integrations.testing.sandbox._fake import FakeProvider
 
-from .._fake import FakeProvider
 from ._marketdata import MarketData, Person
 
 __all__ = ["TrendyolFake"]
@@ -324,8 +324,8 @@ class TrendyolFake(FakeProvider):
                             status_code=429)
 
     def server_error_response(self, status: int) -> Response:
-        return JSONResponse({"exception": "ServiceUnavailableException", "message": "servis geçici olarak kullanılamıyor"},
-                            status_code=status)
+        return JSONResponse({"exception": "ServiceUnavailableException",
+                             "message": "servis geçici olarak kullanılamıyor"}, status_code=status)
 
     def routes(self) -> list[BaseRoute]:
         return [
