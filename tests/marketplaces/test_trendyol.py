@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -45,7 +46,8 @@ SHEET_TABLE = {
     "Awaiting": OrderStatus.CREATED, "Created": OrderStatus.CREATED,
     "Picking": OrderStatus.PROCESSING, "Invoiced": OrderStatus.PROCESSING, "Repack": OrderStatus.PROCESSING,
     "UnPacked": OrderStatus.PROCESSING, "Verified": OrderStatus.PROCESSING,
-    "Shipped": OrderStatus.SHIPPED, "AtCollectionPoint": OrderStatus.SHIPPED, "AT_COLLECTION_POINT": OrderStatus.SHIPPED,
+    "Shipped": OrderStatus.SHIPPED, "AtCollectionPoint": OrderStatus.SHIPPED,
+    "AT_COLLECTION_POINT": OrderStatus.SHIPPED,
     "Delivered": OrderStatus.DELIVERED, "Cancelled": OrderStatus.CANCELLED, "UnSupplied": OrderStatus.CANCELLED,
     "Returned": OrderStatus.RETURNED, "UnDelivered": OrderStatus.UNDELIVERED, "UNDELIVERED": OrderStatus.UNDELIVERED,
     "CREATED": OrderStatus.CREATED, "PICKING": OrderStatus.PROCESSING, "INVOICED": OrderStatus.PROCESSING,
@@ -96,7 +98,7 @@ def test_lists_every_package_across_windows_and_pages(sandbox: Sandbox, ty_fake:
     for start, end in windows:
         assert end - start < 14 * 24 * 3600 * 1000
     ordered = sorted(windows)
-    assert all(b[0] == a[1] + 1 for a, b in zip(ordered, ordered[1:], strict=False))  # contiguous, no overlap
+    assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(ordered))  # contiguous, no overlap
     assert max(int(r.query["page"]) for r in requests) >= 2  # paged inside a window
     assert all(r.query["size"] == "4" and r.query["orderByField"] == "PackageLastModifiedDate" for r in requests)
 
@@ -292,8 +294,8 @@ def test_user_agent_is_required_and_checked(sandbox: Sandbox, ty_fake: TrendyolF
 
 def test_integrator_name_goes_into_the_user_agent(sandbox: Sandbox, ty_fake: TrendyolFake,
                                                   common: dict[str, Any]) -> None:
-    with TrendyolClient(SELLER, TY_KEY, TY_SECRET, integrator_name="Invekto", base_url=sandbox.inprocess_url("trendyol"),
-                        transport=sandbox.transport(), **common) as client:
+    with TrendyolClient(SELLER, TY_KEY, TY_SECRET, integrator_name="Invekto",
+                        base_url=sandbox.inprocess_url("trendyol"), transport=sandbox.transport(), **common) as client:
         client.list_packages(start=NOW - timedelta(days=1), end=NOW)
     assert ty_fake.requests[-1].headers["user-agent"] == f"{SELLER} - Invekto"
     with pytest.raises(ConfigurationError):

@@ -204,12 +204,13 @@ class HepsiburadaFake(FakeProvider):
             raise ValueError(f"unknown Hepsiburada stage {stage!r}; one of {', '.join(STAGES)}")
         order.stage = stage
         order.stage_at = max(at.replace(microsecond=0), order.stage_at + timedelta(seconds=1))
-        if stage == "Packaged" and order.package_number is None:
+        packed = ("Packaged", "Unpacked", "InTransit", "Delivered", "Undelivered")
+        if stage in packed and order.package_number is None:
             order.package_number = str(4_000_000_000 + m.rng.randrange(10**9))
             order.package_barcode = f"HB{m.rng.randrange(10**10):010d}"
         if stage == "Open":
             order.package_number = order.package_barcode = None
-        if stage == "InTransit" and order.tracking_code is None:
+        if stage in packed[2:] and order.tracking_code is None:
             order.tracking_code = f"{m.rng.randrange(10**12):012d}"
             order.tracking_url = f"https://www.hepsijet.com/gonderi-takibi/{order.tracking_code}"
         if stage == "Cancelled":
