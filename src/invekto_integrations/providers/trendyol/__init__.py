@@ -6,11 +6,17 @@ The only names other packages import: `PROVIDER` (registered under the entry-poi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
-from invekto_integrations.providers.base import ConnectOptions, ProviderInfo, ProviderKind
+from invekto_integrations.providers.base import (
+    AsyncMarketplace,
+    ConnectOptions,
+    Marketplace,
+    ProviderInfo,
+    ProviderKind,
+)
 
 from .client import (
     MAX_WINDOW,
@@ -36,6 +42,12 @@ __all__ = [
     "TrendyolEndpoints",
     "TrendyolPackageStatus",
 ]
+
+
+if TYPE_CHECKING:  # mypy checks that both clients satisfy the marketplace protocols
+
+    def _conforms(sync: TrendyolClient, asyn: AsyncTrendyolClient) -> tuple[Marketplace, AsyncMarketplace]:
+        return sync, asyn
 
 
 def _kwargs(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> dict[str, Any]:

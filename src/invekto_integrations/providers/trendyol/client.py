@@ -220,8 +220,26 @@ def orders_plan(
     if since < oldest:
         log.warning("trendyol: history is limited to %s; listing from %s instead of %s", history, oldest, since)
         since = oldest
+    seen: set[tuple[str, datetime]] = set()
     for start, end in split_windows(since, until, window):
-        yield from _window_plan(ep, start, end, status, order_by)
+        window_plan = _window_plan(ep, start, end, status, order_by)
+        value: Any = None
+        while True:
+            try:
+                step = window_plan.send(value)
+            except StopIteration:
+                break
+            if isinstance(step, Fetch):
+                value = yield step
+                continue
+            value = None
+            if step.order is not None:
+                # A package modified while we page moves to a later page: yield each version once.
+                key = (step.order.external_id, step.order.updated_at)
+                if key in seen:
+                    continue
+                seen.add(key)
+            yield step
 
 
 def _window_plan(ep: TrendyolEndpoints, start: datetime, end: datetime, status: str | None,
