@@ -1,0 +1,631 @@
+"""Hepsiburada OMS (orders, packages, claims), sync and async.
+
+Hepsiburada has no single all-orders feed: an order moves between status buckets (payment
+awaiting → open → packaged → shipped → delivered / undelivered, or cancelled). Each bucket is a
+`HepsiburadaFeed` described once in `FEEDS` (path, limit cap, date filtering); `changes_plan`
+polls the buckets and merges them into one `Order` per order number:
+
+* windowed feeds (paymentawaiting, open, packages): ``begindate``/``enddate`` in Istanbul local
+  time (``yyyy-MM-dd HH:mm``), windows of at most 24 hours, each paged with offset/limit;
+* unwindowed feeds (cancelled, shipped, delivered, undelivered): paged without dates (dates are
+  reported to fail there) and filtered client-side on ``cancelDate`` / ``ShippedDate`` /
+  ``DeliveredDate`` / ``UndeliveredDate``; the thin shipped/delivered/undelivered items are
+  enriched with the order detail and the package's tracking;
+* accepted or refunded return claims whose status changed in the range mark the order
+  ``returned`` (optional, ``include_returns``).
+
+De-duplication: one result per order number; when several buckets mention an order, the most
+advanced stage wins (`mapping.STAGE_RANK`), then the latest ``updated_at``. Results come after
+the quarantined malformed records, sorted by ``updated_at``.
+
+Docs: https://developers.hepsiburada.com/hepsiburada/reference/siparis-entegrasyonu-onemli-bilgiler
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Generator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from enum import StrEnum
+from typing import Any, Literal, Self
+from zoneinfo import ZoneInfo
+
+import httpx
+from pydantic import SecretStr
+
+from invekto_integrations.core.clock import Clock, SystemClock, utc
+from invekto_integrations.core.errors import ConfigurationError, NotFound, PayloadError
+from invekto_integrations.core.http import AsyncRunner, Call, ErrorDetails, ProviderConfig, SyncRunner
+from invekto_integrations.core.paging import Page
+from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
+from invekto_integrations.core.retry import RetryPolicy
+from invekto_integrations.models.claims import ClaimStatus, ReturnClaim
+from invekto_integrations.models.orders import Order
+from invekto_integrations.providers._marketplace import Fetch, Plan, adrive, drive, payload_error, split_windows
+from invekto_integrations.providers.base import Environment, OrderOrError
+
+from .mapping import (
+    STAGE_RANK,
+    HepsiburadaStatus,
+    aware,
+    order_from_detail,
+    order_from_lines,
+    order_from_package,
+    to_claim,
+)
+from .wire import HbClaim, HbLine, HbOrderDetail, HbPackage, HbPackageDetail, HbThinPackage
+
+__all__ = [
+    "DEFAULT_CHANGE_FEEDS",
+    "FEEDS",
+    "MAX_WINDOW",
+    "PRODUCTION_URL",
+    "RATE_LIMIT",
+    "SIT_URL",
+    "AsyncHepsiburadaClient",
+    "FeedItem",
+    "FeedSpec",
+    "HepsiburadaClient",
+    "HepsiburadaEndpoints",
+    "HepsiburadaFeed",
+    "format_hb_date",
+    "hepsiburada_error_details",
+]
+
+log = logging.getLogger("invekto_integrations.providers.hepsiburada")
+
+PROVIDER = "hepsiburada"
+PRODUCTION_URL = "https://oms-external.hepsiburada.com"
+SIT_URL = "https://oms-external-sit.hepsiburada.com"
+RATE_LIMIT = RateLimit(1000, 1.0)  # order integration, ~1000 req/s
+MAX_WINDOW = timedelta(hours=24)
+ISTANBUL = ZoneInfo("Europe/Istanbul")
+CLAIMS_MAX_LIMIT = 100
+
+
+class HepsiburadaFeed(StrEnum):
+    PAYMENT_AWAITING = "paymentawaiting"
+    OPEN = "open"
+    CANCELLED = "cancelled"
+    PACKAGES = "packages"
+    UNPACKED = "unpacked"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+
+
+Shape = Literal["lines", "package", "thin"]
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    path: str  # with {mid}
+    max_limit: int
+    offset_param: str
+    windowed: bool
+    shape: Shape
+    stage: HepsiburadaStatus
+    date_field: str | None = None  # filtered client-side when not windowed
+
+
+FEEDS: dict[HepsiburadaFeed, FeedSpec] = {
+    HepsiburadaFeed.PAYMENT_AWAITING: FeedSpec("/orders/merchantid/{mid}/paymentawaiting", 100, "offset", True,
+                                               "lines", HepsiburadaStatus.PAYMENT_AWAITING),
+    HepsiburadaFeed.OPEN: FeedSpec("/orders/merchantid/{mid}", 100, "offset", True, "lines", HepsiburadaStatus.OPEN),
+    HepsiburadaFeed.CANCELLED: FeedSpec("/orders/merchantid/{mid}/cancelled", 50, "offset", False, "lines",
+                                        HepsiburadaStatus.CANCELLED, "cancelDate"),
+    HepsiburadaFeed.PACKAGES: FeedSpec("/packages/merchantid/{mid}", 10, "Offset", True, "package",
+                                       HepsiburadaStatus.PACKAGED),
+    HepsiburadaFeed.UNPACKED: FeedSpec("/packages/merchantid/{mid}/status/unpacked", 10, "Offset", True, "package",
+                                       HepsiburadaStatus.UNPACKED),
+    HepsiburadaFeed.SHIPPED: FeedSpec("/packages/merchantid/{mid}/shipped", 50, "offset", False, "thin",
+                                      HepsiburadaStatus.IN_TRANSIT, "ShippedDate"),
+    HepsiburadaFeed.DELIVERED: FeedSpec("/packages/merchantid/{mid}/delivered", 50, "offset", False, "thin",
+                                        HepsiburadaStatus.DELIVERED, "DeliveredDate"),
+    HepsiburadaFeed.UNDELIVERED: FeedSpec("/packages/merchantid/{mid}/undelivered", 50, "offset", False, "thin",
+                                          HepsiburadaStatus.UNDELIVERED, "UndeliveredDate"),
+}
+
+DEFAULT_CHANGE_FEEDS: tuple[HepsiburadaFeed, ...] = (
+    HepsiburadaFeed.PAYMENT_AWAITING,
+    HepsiburadaFeed.OPEN,
+    HepsiburadaFeed.PACKAGES,
+    HepsiburadaFeed.CANCELLED,
+    HepsiburadaFeed.SHIPPED,
+    HepsiburadaFeed.DELIVERED,
+    HepsiburadaFeed.UNDELIVERED,
+)
+
+
+def format_hb_date(when: datetime) -> str:
+    """``yyyy-MM-dd HH:mm`` in Turkey local time, as the date filters expect."""
+    return utc(when).astimezone(ISTANBUL).strftime("%Y-%m-%d %H:%M")
+
+
+def hepsiburada_error_details(response: httpx.Response) -> ErrorDetails:
+    """Error bodies are typed as plain strings (``TooManyRequests``) or JSON with a ``message``."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        if not text:
+            return ErrorDetails()
+        code = text if text.isidentifier() else None
+        return ErrorDetails(code=code, message=text[:300])
+    if isinstance(body, str):
+        return ErrorDetails(code=body if body.isidentifier() else None, message=body[:300])
+    if isinstance(body, dict):
+        code = body.get("code") or body.get("errorCode") or body.get("error")
+        message = body.get("message") or body.get("errorMessage") or body.get("error")
+        if code is None and isinstance(message, str) and message.isidentifier():
+            code = message
+        return ErrorDetails(code=str(code) if code else None, message=str(message) if message else None)
+    return ErrorDetails(message=str(body)[:300])
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One item of a feed: its parsed record, or the error that names what is wrong, and the raw JSON."""
+
+    feed: HepsiburadaFeed
+    raw: dict[str, Any]
+    record: HbLine | HbPackage | HbThinPackage | None = None
+    error: PayloadError | None = None
+
+
+def _record_of(raw: Any) -> str | None:
+    if isinstance(raw, dict):
+        for key in ("packageNumber", "PackageNumber", "orderNumber", "OrderNumber", "id", "Id"):
+            if raw.get(key) is not None:
+                return str(raw[key])
+    return None
+
+
+def _items_and_total(response: httpx.Response) -> tuple[list[Any], int | None, int | None]:
+    """Items, total count and page count of an envelope ``{totalCount, pageCount, items}`` or a bare
+    array with ``X-Total-Count``/``pageCount`` headers."""
+    body = response.json()
+    if isinstance(body, list):
+        items, total, pages = body, response.headers.get("x-total-count"), response.headers.get("pagecount")
+    elif isinstance(body, dict) and isinstance(body.get("items"), list):
+        items = body["items"]
+        total = body.get("totalCount", response.headers.get("x-total-count"))
+        pages = body.get("pageCount", response.headers.get("pagecount"))
+    else:
+        raise PayloadError("expected a page envelope with `items` or a JSON array", provider=PROVIDER,
+                           field="items")
+    return items, int(total) if total is not None else None, int(pages) if pages is not None else None
+
+
+@dataclass(frozen=True)
+class HepsiburadaEndpoints:
+    """The OMS endpoints of one merchant: each a `Call` builder plus its parser."""
+
+    merchant_id: str
+    naive_zone: tzinfo = UTC
+    keep_raw: bool = True
+
+    def parse_item(self, feed: HepsiburadaFeed, raw: Any) -> FeedItem:
+        spec = FEEDS[feed]
+        if not isinstance(raw, dict):
+            err = PayloadError("a feed item is not a JSON object", provider=PROVIDER, operation=f"list_{feed}")
+            return FeedItem(feed, {"value": raw}, error=err)
+        try:
+            record: HbLine | HbPackage | HbThinPackage
+            if spec.shape == "lines":
+                record = HbLine.model_validate(raw)
+                if not record.orderNumber:
+                    raise PayloadError("orderNumber is missing", provider=PROVIDER, field="orderNumber")
+            elif spec.shape == "package":
+                record = HbPackage.model_validate(raw)
+            else:
+                record = HbThinPackage.model_validate(raw)
+                if spec.date_field and getattr(record, spec.date_field) is None:
+                    raise PayloadError(f"{spec.date_field} is missing", provider=PROVIDER, field=spec.date_field)
+        except (ValueError, PayloadError) as exc:
+            return FeedItem(feed, raw, error=payload_error(PROVIDER, exc, _record_of(raw), f"list_{feed}"))
+        return FeedItem(feed, raw, record=record)
+
+    def list_feed(self, feed: HepsiburadaFeed, *, begin: datetime | None = None, end: datetime | None = None,
+                  offset: int = 0, limit: int | None = None) -> Call[Page[FeedItem]]:
+        """GET one status bucket, one page. ``end`` is exclusive (sent as the minute before it).
+
+        Windowed feeds take ``begindate``/``enddate`` (≤ 24 h); the others ignore the bounds.
+        """
+        spec = FEEDS[feed]
+        limit = min(limit or spec.max_limit, spec.max_limit)
+        params: dict[str, Any] = {spec.offset_param: offset, "limit": limit}
+        if spec.windowed and begin is not None and end is not None:
+            params["begindate"] = format_hb_date(begin)
+            params["enddate"] = format_hb_date(end - timedelta(minutes=1))
+
+        def parse(response: httpx.Response) -> Page[FeedItem]:
+            items, total, pages = _items_and_total(response)
+            parsed = [self.parse_item(feed, raw) for raw in items]
+            if total is not None:
+                more = offset + limit < total
+            elif pages is not None:
+                more = offset // limit + 1 < pages
+            else:
+                more = len(items) >= limit
+            more = more and bool(items)
+            nxt = self.list_feed(feed, begin=begin, end=end, offset=offset + limit, limit=limit) if more else None
+            return Page(items=parsed, next_call=nxt, total=total)
+
+        return Call(f"list_{feed.value}", "GET", spec.path.format(mid=self.merchant_id), parse, params=params)
+
+    def get_order_detail(self, order_number: str) -> Call[tuple[HbOrderDetail, dict[str, Any]]]:
+        """GET /orders/merchantid/{mid}/ordernumber/{orderNumber}: one order in any status."""
+        if not order_number.strip():
+            raise ValueError("order_number is empty")
+
+        def parse(response: httpx.Response) -> tuple[HbOrderDetail, dict[str, Any]]:
+            raw = response.json()
+            return HbOrderDetail.model_validate(raw), raw
+
+        return Call("get_order", "GET", f"/orders/merchantid/{self.merchant_id}/ordernumber/{order_number}", parse,
+                    record=order_number)
+
+    def get_package(self, package_number: str) -> Call[HbPackageDetail]:
+        """GET /packages/merchantid/{mid}/packagenumber/{packageNumber}: status, carrier and tracking."""
+        if not package_number.strip():
+            raise ValueError("package_number is empty")
+        return Call("get_package", "GET", f"/packages/merchantid/{self.merchant_id}/packagenumber/{package_number}",
+                    lambda r: HbPackageDetail.model_validate(r.json()), record=package_number)
+
+    def list_claims(self, *, begin: datetime | None = None, end: datetime | None = None,
+                    status_begin: datetime | None = None, status_end: datetime | None = None,
+                    status: str | None = None, offset: int = 0,
+                    limit: int = CLAIMS_MAX_LIMIT) -> Call[Page[ReturnClaim]]:
+        """GET /claims/merchantId/{mid}[/status/{status}]: a bare array, paging in X-* headers."""
+        limit = min(limit, CLAIMS_MAX_LIMIT)
+        params: dict[str, Any] = {
+            "offset": offset, "limit": limit,
+            "beginDate": format_hb_date(begin) if begin else None,
+            "endDate": format_hb_date(end - timedelta(minutes=1)) if end else None,
+            "statusBeginDate": format_hb_date(status_begin) if status_begin else None,
+            "statusEndDate": format_hb_date(status_end - timedelta(minutes=1)) if status_end else None,
+        }
+        path = f"/claims/merchantId/{self.merchant_id}" + (f"/status/{status}" if status else "")
+
+        def parse(response: httpx.Response) -> Page[ReturnClaim]:
+            items, total, _ = _items_and_total(response)
+            claims = []
+            for raw in items:
+                try:
+                    claims.append(to_claim(HbClaim.model_validate(raw), zone=self.naive_zone,
+                                           raw=raw if self.keep_raw else None))
+                except ValueError as exc:
+                    raise payload_error(PROVIDER, exc, _record_of(raw), "list_claims") from exc
+            more = bool(items) and (offset + limit < total if total is not None else len(items) >= limit)
+            nxt = self.list_claims(begin=begin, end=end, status_begin=status_begin, status_end=status_end,
+                                   status=status, offset=offset + limit, limit=limit) if more else None
+            return Page(items=claims, next_call=nxt, total=total)
+
+        return Call("list_claims", "GET", path, parse, params=params)
+
+
+def _floor_minute(when: datetime) -> datetime:
+    return when.replace(second=0, microsecond=0)
+
+
+def _ceil_minute(when: datetime) -> datetime:
+    floor = _floor_minute(when)
+    return floor if floor == when else floor + timedelta(minutes=1)
+
+
+def first_calls(ep: HepsiburadaEndpoints, feed: HepsiburadaFeed, begin: datetime | None,
+                end: datetime | None) -> list[tuple[datetime | None, Call[Page[FeedItem]]]]:
+    """The first page of each ≤24 h window of a windowed feed (with the window's start), or the one
+    first page of the others."""
+    spec = FEEDS[feed]
+    if spec.windowed and begin is not None and end is not None:
+        return [(a, ep.list_feed(feed, begin=a, end=b))
+                for a, b in split_windows(_floor_minute(utc(begin)), _ceil_minute(utc(end)), MAX_WINDOW)]
+    return [(None, ep.list_feed(feed))]
+
+
+def feed_plan(ep: HepsiburadaEndpoints, feed: HepsiburadaFeed, begin: datetime | None,
+              end: datetime | None) -> Plan:
+    """Every `FeedItem` of one bucket: windowed feeds in ≤24 h windows, each paged to the end."""
+    for _, first in first_calls(ep, feed, begin, end):
+        call: Call[Page[FeedItem]] | None = first
+        while call is not None:
+            page: Page[FeedItem] = yield Fetch(call)
+            yield from page.items
+            call = page.next_call
+
+
+class _Merge:
+    """One order per order number: the most advanced stage wins, then the latest change."""
+
+    def __init__(self) -> None:
+        self.best: dict[str, Order] = {}
+
+    def offer(self, order: Order) -> None:
+        found = self.best.get(order.external_id)
+        if found is None or (STAGE_RANK[order.status], order.updated_at) > (STAGE_RANK[found.status],
+                                                                           found.updated_at):
+            self.best[order.external_id] = order
+
+    def results(self) -> list[OrderOrError]:
+        ordered = sorted(self.best.values(), key=lambda o: (o.updated_at, o.external_id))
+        return [OrderOrError(order=o, raw=o.raw) for o in ordered]
+
+
+def _error(message: str, *, record: str | None, field: str | None, raw: dict[str, Any],
+           operation: str) -> OrderOrError:
+    return OrderOrError(error=PayloadError(message, provider=PROVIDER, field=field, record=record,
+                                           operation=operation), raw=raw)
+
+
+def _enrich(ep: HepsiburadaEndpoints, thin: HbThinPackage, spec: FeedSpec, updated_at: datetime,
+            raw: dict[str, Any]) -> Generator[Any, Any, OrderOrError]:
+    """Order detail + package tracking for a thin shipped/delivered/undelivered item."""
+    try:
+        detail, detail_raw = yield Fetch(ep.get_order_detail(thin.OrderNumber))
+    except NotFound:
+        return _error(f"order {thin.OrderNumber} is in a package feed but has no detail", record=thin.PackageNumber,
+                      field="OrderNumber", raw=raw, operation="get_order")
+    except PayloadError as exc:
+        return OrderOrError(error=exc, raw=raw)
+    try:
+        package = yield Fetch(ep.get_package(thin.PackageNumber))
+    except (NotFound, PayloadError) as exc:
+        log.warning("hepsiburada: no tracking for package %s: %s", thin.PackageNumber, exc)
+        package = None
+    try:
+        order = order_from_detail(detail, zone=ep.naive_zone, stage=spec.stage, updated_at=updated_at,
+                                  package=package, package_number=thin.PackageNumber,
+                                  raw={"feed": raw, "order": detail_raw} if ep.keep_raw else None)
+    except ValueError as exc:
+        return OrderOrError(error=payload_error(PROVIDER, exc, thin.OrderNumber, "get_order"), raw=raw)
+    return OrderOrError(order=order, raw=raw)
+
+
+def changes_plan(ep: HepsiburadaEndpoints, since: datetime, until: datetime, *,
+                 feeds: tuple[HepsiburadaFeed, ...] = DEFAULT_CHANGE_FEEDS, include_returns: bool = True) -> Plan:
+    """Orders that changed in ``[since, until)`` across the status buckets (see the module docstring)."""
+    since, until = utc(since), utc(until)
+    merge = _Merge()
+
+    def in_range(when: datetime | None) -> bool:
+        value = aware(when, ep.naive_zone)
+        return value is not None and since <= value < until
+
+    for feed in feeds:
+        spec = FEEDS[feed]
+        groups: dict[str, list[tuple[HbLine, dict[str, Any]]]] = {}
+        items: list[tuple[FeedItem, datetime | None]] = []
+        for window_start, first in first_calls(ep, feed, since, until):
+            call: Call[Page[FeedItem]] | None = first
+            while call is not None:
+                page: Page[FeedItem] = yield Fetch(call)
+                items.extend((it, window_start) for it in page.items)
+                call = page.next_call
+        for item, window_start in items:
+            if item.error is not None or item.record is None:
+                yield OrderOrError(error=item.error, raw=item.raw)
+                continue
+            record = item.record
+            if isinstance(record, HbLine):
+                if not spec.windowed and not in_range(getattr(record, spec.date_field or "", None)):
+                    continue
+                groups.setdefault(str(record.orderNumber), []).append((record, item.raw))
+            elif isinstance(record, HbPackage):
+                for number in dict.fromkeys(i.orderNumber for i in record.items):
+                    try:
+                        merge.offer(order_from_package(number, record, stage=spec.stage, zone=ep.naive_zone,
+                                                       seen_from=window_start,
+                                                       raw={"feed": feed.value, "package": item.raw}
+                                                       if ep.keep_raw else None))
+                    except ValueError as exc:
+                        yield OrderOrError(error=payload_error(PROVIDER, exc, record.packageNumber,
+                                                               f"list_{feed}"), raw=item.raw)
+            else:
+                when = aware(getattr(record, spec.date_field or ""), ep.naive_zone)
+                if when is None or not in_range(when):
+                    continue
+                result: OrderOrError = yield from _enrich(ep, record, spec, when, item.raw)
+                if result.order is not None:
+                    merge.offer(result.order)
+                else:
+                    yield result
+        for number, lines in groups.items():
+            try:
+                merge.offer(order_from_lines(number, [ln for ln, _ in lines], stage=spec.stage, zone=ep.naive_zone,
+                                             raw={"feed": feed.value, "items": [r for _, r in lines]}
+                                             if ep.keep_raw else None))
+            except ValueError as exc:
+                yield OrderOrError(error=payload_error(PROVIDER, exc, number, f"list_{feed}"),
+                                   raw={"items": [r for _, r in lines]})
+    if include_returns:
+        yield from _returns(ep, since, until, merge)
+    yield from merge.results()
+
+
+def _returns(ep: HepsiburadaEndpoints, since: datetime, until: datetime, merge: _Merge) -> Plan:
+    call: Call[Page[ReturnClaim]] | None = ep.list_claims(status_begin=_floor_minute(since),
+                                                          status_end=_ceil_minute(until))
+    while call is not None:
+        page: Page[ReturnClaim] = yield Fetch(call)
+        for claim in page.items:
+            kind = (claim.raw or {}).get("claimType") or "Return"
+            if claim.status not in (ClaimStatus.ACCEPTED, ClaimStatus.REFUNDED) or kind != "Return":
+                continue
+            try:
+                detail, detail_raw = yield Fetch(ep.get_order_detail(claim.order_number))
+            except NotFound:
+                continue
+            merge.offer(order_from_detail(detail, zone=ep.naive_zone, raw_status=HepsiburadaStatus.RETURNED.value,
+                                          updated_at=claim.updated_at,
+                                          raw={"claim": claim.raw, "order": detail_raw} if ep.keep_raw else None))
+        call = page.next_call
+
+
+def order_plan(ep: HepsiburadaEndpoints, order_number: str) -> Plan:
+    detail, raw = yield Fetch(ep.get_order_detail(order_number))
+    numbers = list(dict.fromkeys(i.packageNumber for i in detail.items if i.packageNumber))
+    package = None
+    if len(numbers) == 1:
+        try:
+            package = yield Fetch(ep.get_package(numbers[0]))
+        except NotFound:
+            package = None
+    yield order_from_detail(detail, zone=ep.naive_zone, package=package, raw=raw if ep.keep_raw else None)
+
+
+class _HepsiburadaBase:
+    provider = PROVIDER
+
+    def __init__(
+        self,
+        merchant_id: str,
+        service_key: str | SecretStr,
+        *,
+        integrator_name: str,
+        environment: Environment | str = Environment.PRODUCTION,
+        base_url: str | None = None,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        limiter_registry: RateLimiterRegistry | None = None,
+        timeout: float | None = None,
+        naive_zone: tzinfo = UTC,
+        change_feeds: tuple[HepsiburadaFeed, ...] = DEFAULT_CHANGE_FEEDS,
+        include_returns: bool = True,
+    ) -> None:
+        merchant_id = str(merchant_id).strip()
+        if not merchant_id:
+            raise ConfigurationError("hepsiburada: merchant_id is required")
+        if not integrator_name or not integrator_name.strip():
+            raise ConfigurationError("hepsiburada: integrator_name (the User-Agent) is required")
+        key = service_key.get_secret_value() if isinstance(service_key, SecretStr) else service_key
+        if not key:
+            raise ConfigurationError("hepsiburada: service_key is required")
+        env = Environment(environment)
+        self.merchant_id = merchant_id
+        self.clock: Clock = clock or SystemClock()
+        self.user_agent = integrator_name.strip()
+        self.change_feeds = change_feeds
+        self.include_returns = include_returns
+        self.endpoints = HepsiburadaEndpoints(merchant_id, naive_zone)
+        self.config = ProviderConfig(
+            provider=PROVIDER,
+            base_url=base_url or (PRODUCTION_URL if env is Environment.PRODUCTION else SIT_URL),
+            account_key=merchant_id,
+            auth=httpx.BasicAuth(merchant_id, key),
+            user_agent=self.user_agent,
+            rate_limit=RATE_LIMIT,
+            retry=retry or RetryPolicy(clock=self.clock),
+            error_details=hepsiburada_error_details,
+            limiter_registry=limiter_registry or DEFAULT_REGISTRY,
+            clock=self.clock,
+        )
+        if timeout:
+            self.config = self.config.with_options(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(merchant_id={self.merchant_id!r}, base_url={self.config.base_url!r})"
+
+    def _changes(self, since: datetime, until: datetime) -> Plan:
+        return changes_plan(self.endpoints, since, until, feeds=self.change_feeds,
+                            include_returns=self.include_returns)
+
+
+class HepsiburadaClient(_HepsiburadaBase):
+    """Hepsiburada OMS for one merchant (sync). Implements `providers.base.Marketplace`.
+
+    Args: ``merchant_id`` (Basic user), ``service_key`` (Basic password, "Servis Anahtarı"),
+    ``integrator_name`` (sent as the User-Agent; must match the registered integrator username),
+    ``environment`` (production|test → SIT host), ``base_url`` (override, e.g. the sandbox),
+    ``transport``, ``clock``, ``retry``, ``limiter_registry``, ``timeout``, ``naive_zone`` (zone of
+    response dates sent without an offset, UTC by default), ``change_feeds``, ``include_returns``.
+    Raises `AuthenticationError` (401/403), `RateLimited` after retries (waits ``X-RateLimit-Reset``),
+    `ProviderUnavailable`, `InvalidRequest`, `NotFound`, `PayloadError`.
+    """
+
+    def __init__(self, merchant_id: str, service_key: str | SecretStr, *,
+                 transport: httpx.BaseTransport | None = None, **kw: Any) -> None:
+        super().__init__(merchant_id, service_key, **kw)
+        self._runner = SyncRunner(self.config, transport=transport)
+
+    def list_feed(self, feed: HepsiburadaFeed, **kw: Any) -> Page[FeedItem]:
+        """One page of a status bucket (arguments of `HepsiburadaEndpoints.list_feed`)."""
+        return self._runner.run(self.endpoints.list_feed(feed, **kw))
+
+    def iter_feed(self, feed: HepsiburadaFeed, begin: datetime | None = None,
+                  end: datetime | None = None) -> Iterator[FeedItem]:
+        """Every item of a status bucket (windowed feeds in ≤24 h windows over ``[begin, end)``)."""
+        return drive(feed_plan(self.endpoints, feed, begin, end), self._runner.run)
+
+    def iter_orders_changed(self, since: datetime, until: datetime) -> Iterator[OrderOrError]:
+        """Orders that changed in ``[since, until)``, merged across buckets; malformed ones as errors."""
+        return drive(self._changes(since, until), self._runner.run)
+
+    def get_order(self, order_number: str) -> list[Order]:
+        """One order (any status) with its package's tracking: a list of one."""
+        return list(drive(order_plan(self.endpoints, order_number), self._runner.run))
+
+    def get_package(self, package_number: str) -> HbPackageDetail:
+        return self._runner.run(self.endpoints.get_package(package_number))
+
+    def iter_claims(self, since: datetime, until: datetime, *, status: str | None = None) -> Iterator[ReturnClaim]:
+        """Claims created in ``[since, until)`` (optionally one status: ``NewRequest``, ``Accepted`` ...)."""
+        call: Call[Page[ReturnClaim]] | None = self.endpoints.list_claims(begin=since, end=until, status=status)
+        while call is not None:
+            page = self._runner.run(call)
+            yield from page.items
+            call = page.next_call
+
+    def close(self) -> None:
+        self._runner.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncHepsiburadaClient(_HepsiburadaBase):
+    """Hepsiburada OMS for one merchant (async); same methods and arguments as `HepsiburadaClient`."""
+
+    def __init__(self, merchant_id: str, service_key: str | SecretStr, *,
+                 transport: httpx.AsyncBaseTransport | None = None, **kw: Any) -> None:
+        super().__init__(merchant_id, service_key, **kw)
+        self._runner = AsyncRunner(self.config, transport=transport)
+
+    async def list_feed(self, feed: HepsiburadaFeed, **kw: Any) -> Page[FeedItem]:
+        return await self._runner.run(self.endpoints.list_feed(feed, **kw))
+
+    def iter_feed(self, feed: HepsiburadaFeed, begin: datetime | None = None,
+                  end: datetime | None = None) -> AsyncIterator[FeedItem]:
+        return adrive(feed_plan(self.endpoints, feed, begin, end), self._runner.run)
+
+    def iter_orders_changed(self, since: datetime, until: datetime) -> AsyncIterator[OrderOrError]:
+        return adrive(self._changes(since, until), self._runner.run)
+
+    async def get_order(self, order_number: str) -> list[Order]:
+        return [o async for o in adrive(order_plan(self.endpoints, order_number), self._runner.run)]
+
+    async def get_package(self, package_number: str) -> HbPackageDetail:
+        return await self._runner.run(self.endpoints.get_package(package_number))
+
+    async def iter_claims(self, since: datetime, until: datetime, *,
+                          status: str | None = None) -> AsyncIterator[ReturnClaim]:
+        call: Call[Page[ReturnClaim]] | None = self.endpoints.list_claims(begin=since, end=until, status=status)
+        while call is not None:
+            page = await self._runner.run(call)
+            for claim in page.items:
+                yield claim
+            call = page.next_call
+
+    async def aclose(self) -> None:
+        await self._runner.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

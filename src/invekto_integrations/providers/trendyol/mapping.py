@@ -1,0 +1,234 @@
+"""Trendyol wire → unified models; the status tables as enums of Trendyol's raw codes.
+
+Timezone reading (unverified upstream): ``lastModifiedDate`` and ``packageHistories`` are taken
+as true epoch milliseconds. ``orderDate`` is read according to `OrderDateEncoding`: ``UTC`` (the
+documented reading, default) or ``ISTANBUL_WALL_CLOCK`` (several integrators report Istanbul
+local time encoded as if it were UTC: the value is shifted by the Istanbul offset).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from invekto_integrations.models.claims import ClaimLine, ClaimStatus, ReturnClaim
+from invekto_integrations.models.orders import CargoInfo, Customer, Order, OrderLine, OrderStatus
+from invekto_integrations.providers._marketplace import from_epoch_ms, read_phone
+
+from .wire import TrendyolClaim, TrendyolPackage
+
+__all__ = [
+    "CLAIM_STATUS",
+    "PACKAGE_STATUS",
+    "OrderDateEncoding",
+    "TrendyolClaimItemStatus",
+    "TrendyolPackageStatus",
+    "claim_status",
+    "package_status",
+    "to_claim",
+    "to_order",
+]
+
+log = logging.getLogger("invekto_integrations.providers.trendyol")
+PROVIDER = "trendyol"
+ISTANBUL = ZoneInfo("Europe/Istanbul")
+
+
+class TrendyolPackageStatus(StrEnum):
+    """Shipment package statuses as Trendyol sends them."""
+
+    AWAITING = "Awaiting"
+    CREATED = "Created"
+    PICKING = "Picking"
+    INVOICED = "Invoiced"
+    SHIPPED = "Shipped"
+    AT_COLLECTION_POINT = "AtCollectionPoint"
+    DELIVERED = "Delivered"
+    UNDELIVERED = "UnDelivered"
+    RETURNED = "Returned"
+    CANCELLED = "Cancelled"
+    UNSUPPLIED = "UnSupplied"
+    REPACK = "Repack"
+    UNPACKED = "UnPacked"
+    VERIFIED = "Verified"
+
+
+PACKAGE_STATUS: dict[TrendyolPackageStatus, OrderStatus] = {
+    TrendyolPackageStatus.AWAITING: OrderStatus.CREATED,
+    TrendyolPackageStatus.CREATED: OrderStatus.CREATED,
+    TrendyolPackageStatus.PICKING: OrderStatus.PROCESSING,
+    TrendyolPackageStatus.INVOICED: OrderStatus.PROCESSING,
+    TrendyolPackageStatus.REPACK: OrderStatus.PROCESSING,
+    TrendyolPackageStatus.UNPACKED: OrderStatus.PROCESSING,
+    TrendyolPackageStatus.VERIFIED: OrderStatus.PROCESSING,
+    TrendyolPackageStatus.SHIPPED: OrderStatus.SHIPPED,
+    TrendyolPackageStatus.AT_COLLECTION_POINT: OrderStatus.SHIPPED,
+    TrendyolPackageStatus.DELIVERED: OrderStatus.DELIVERED,
+    TrendyolPackageStatus.CANCELLED: OrderStatus.CANCELLED,
+    TrendyolPackageStatus.UNSUPPLIED: OrderStatus.CANCELLED,
+    TrendyolPackageStatus.RETURNED: OrderStatus.RETURNED,
+    TrendyolPackageStatus.UNDELIVERED: OrderStatus.UNDELIVERED,
+}
+
+# Webhook and v3 spellings (AT_COLLECTION_POINT, UNDELIVERED ...) compare without case/underscores.
+_BY_KEY = {s.value.lower(): s for s in TrendyolPackageStatus}
+
+
+def _key(raw: str) -> str:
+    return raw.replace("_", "").replace(" ", "").lower()
+
+
+def package_status(raw: str) -> OrderStatus:
+    """The unified status of a raw package status; unknown values map to ``UNKNOWN`` (logged)."""
+    found = _BY_KEY.get(_key(raw))
+    if found is None:
+        log.warning("trendyol: unknown package status %r", raw)
+        return OrderStatus.UNKNOWN
+    return PACKAGE_STATUS[found]
+
+
+class TrendyolClaimItemStatus(StrEnum):
+    CREATED = "Created"
+    WAITING_IN_ACTION = "WaitingInAction"
+    WAITING_FRAUD_CHECK = "WaitingFraudCheck"
+    ACCEPTED = "Accepted"
+    CANCELLED = "Cancelled"
+    REJECTED = "Rejected"
+    UNRESOLVED = "Unresolved"
+    IN_ANALYSIS = "InAnalysis"
+
+
+CLAIM_STATUS: dict[TrendyolClaimItemStatus, ClaimStatus] = {
+    TrendyolClaimItemStatus.CREATED: ClaimStatus.REQUESTED,
+    TrendyolClaimItemStatus.WAITING_IN_ACTION: ClaimStatus.REQUESTED,
+    TrendyolClaimItemStatus.WAITING_FRAUD_CHECK: ClaimStatus.REQUESTED,
+    TrendyolClaimItemStatus.IN_ANALYSIS: ClaimStatus.IN_DISPUTE,
+    TrendyolClaimItemStatus.UNRESOLVED: ClaimStatus.IN_DISPUTE,
+    TrendyolClaimItemStatus.ACCEPTED: ClaimStatus.ACCEPTED,
+    TrendyolClaimItemStatus.REJECTED: ClaimStatus.REJECTED,
+    TrendyolClaimItemStatus.CANCELLED: ClaimStatus.CANCELLED,
+}
+_CLAIM_BY_KEY = {s.value.lower(): s for s in TrendyolClaimItemStatus}
+
+
+def claim_status(raw: str) -> ClaimStatus:
+    found = _CLAIM_BY_KEY.get(_key(raw))
+    if found is None:
+        log.warning("trendyol: unknown claim item status %r", raw)
+        return ClaimStatus.UNKNOWN
+    return CLAIM_STATUS[found]
+
+
+class OrderDateEncoding(StrEnum):
+    """How to read ``orderDate`` (see the module docstring)."""
+
+    UTC = "utc"
+    ISTANBUL_WALL_CLOCK = "istanbul_wall_clock"
+
+
+def order_date(ms: int, encoding: OrderDateEncoding) -> datetime:
+    stamp = from_epoch_ms(ms)
+    if encoding is OrderDateEncoding.UTC:
+        return stamp
+    wall = stamp.replace(tzinfo=None)
+    return wall.replace(tzinfo=ISTANBUL).astimezone(UTC)
+
+
+def _name(*parts: str | None) -> str | None:
+    text = " ".join(p.strip() for p in parts if p and p.strip())
+    return text or None
+
+
+def to_order(pkg: TrendyolPackage, raw: dict[str, Any] | None = None,
+             encoding: OrderDateEncoding = OrderDateEncoding.UTC) -> Order:
+    """One shipment package as a unified `Order` (``external_id`` = package id)."""
+    address = pkg.shipmentAddress or pkg.invoiceAddress
+    phone_raw = (pkg.shipmentAddress.phone if pkg.shipmentAddress else None) or (
+        pkg.invoiceAddress.phone if pkg.invoiceAddress else None)
+    phone, phone_state = read_phone(phone_raw)
+    ordered_at = order_date(pkg.orderDate, encoding)
+    stamps = [h.createdDate for h in pkg.packageHistories]
+    if pkg.lastModifiedDate is not None:
+        updated_at = from_epoch_ms(pkg.lastModifiedDate)
+    elif stamps:
+        updated_at = from_epoch_ms(max(stamps))
+    else:
+        updated_at = ordered_at
+    lines = [
+        OrderLine(
+            sku=line.merchantSku or line.sku,
+            barcode=line.barcode,
+            name=line.productName,
+            quantity=line.quantity,
+            unit_price=line.price,
+            discount=line.discount + line.tyDiscount,
+            currency=line.currencyCode,
+        )
+        for line in pkg.lines
+    ]
+    if pkg.totalPrice is not None:
+        total = pkg.totalPrice
+    elif pkg.grossAmount is not None:
+        total = pkg.grossAmount - pkg.totalDiscount
+    else:
+        total = sum((ln.unit_price * ln.quantity for ln in lines), Decimal(0))
+    return Order(
+        provider=PROVIDER,
+        external_id=pkg.id,
+        order_number=pkg.orderNumber,
+        status=package_status(pkg.status),
+        raw_status=pkg.status,
+        ordered_at=ordered_at,
+        updated_at=updated_at,
+        customer=Customer(
+            name=_name(pkg.customerFirstName, pkg.customerLastName) or (address.fullName if address else None),
+            phone=phone,
+            phone_state=phone_state,
+            email=pkg.customerEmail,
+            city=address.city if address else None,
+            district=address.district if address else None,
+        ),
+        cargo=CargoInfo(
+            company=pkg.cargoProviderName,
+            tracking_number=pkg.cargoTrackingNumber,
+            tracking_url=pkg.cargoTrackingLink,
+        ),
+        lines=lines,
+        total=total,
+        currency=pkg.currencyCode,
+        raw=raw,
+    )
+
+
+def to_claim(claim: TrendyolClaim, raw: dict[str, Any] | None = None) -> ReturnClaim:
+    """A claim as a unified `ReturnClaim`; its status is the most advanced of its items'."""
+    lines: list[ClaimLine] = []
+    statuses: list[str] = []
+    for item in claim.items:
+        for ci in item.claimItems:
+            statuses.append(ci.claimItemStatus.name)
+            lines.append(ClaimLine(
+                sku=item.orderLine.merchantSku, barcode=item.orderLine.barcode, name=item.orderLine.productName,
+                quantity=1, reason=ci.customerClaimItemReason.name if ci.customerClaimItemReason else None,
+                raw_status=ci.claimItemStatus.name,
+            ))
+    order = [ClaimStatus.UNKNOWN, ClaimStatus.REQUESTED, ClaimStatus.IN_DISPUTE, ClaimStatus.CANCELLED,
+             ClaimStatus.REJECTED, ClaimStatus.ACCEPTED, ClaimStatus.REFUNDED]
+    raw_status = max(statuses, key=lambda s: order.index(claim_status(s))) if statuses else "Created"
+    created = from_epoch_ms(claim.claimDate)
+    return ReturnClaim(
+        provider=PROVIDER,
+        external_id=claim.id,
+        order_number=claim.orderNumber,
+        status=claim_status(raw_status),
+        raw_status=raw_status,
+        created_at=created,
+        updated_at=from_epoch_ms(claim.lastModifiedDate) if claim.lastModifiedDate else created,
+        customer_name=_name(claim.customerFirstName, claim.customerLastName),
+        lines=lines,
+        raw=raw,
+    )

@@ -1,0 +1,1 @@
+"""Fakes of the real providers, each speaking its provider's documented wire format."""
