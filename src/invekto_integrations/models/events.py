@@ -76,6 +76,8 @@ class OrderCreated(DomainEvent):
     external_order_id: str
     order_status: str
     customer_phone: str | None = None
+    # True when found by a first-connection backfill (history), not as a fresh change.
+    backfill: bool = False
 
 
 class OrderStatusChanged(DomainEvent):
@@ -86,6 +88,8 @@ class OrderStatusChanged(DomainEvent):
     old_status: str
     new_status: str
     customer_phone: str | None = None
+    # True when found by a first-connection backfill (history), not as a fresh change.
+    backfill: bool = False
 
 
 class TrackingCodeAssigned(DomainEvent):
@@ -96,6 +100,8 @@ class TrackingCodeAssigned(DomainEvent):
     tracking_code: str
     cargo_company: str | None = None
     customer_phone: str | None = None
+    # True when found by a first-connection backfill (history), not as a fresh change.
+    backfill: bool = False
 
 
 # --- cargo -----------------------------------------------------------------------------------
