@@ -24,7 +24,7 @@ Wire format (what the fake serves and the client expects):
   "unitPrice"}], "totalPrice", "currency"}``; amounts are decimal strings; phones are written the
   way Turkish shoppers type them (``0532 ...``, ``+90 532 ...``, ``532...``), sometimes masked.
 * Statuses: ``Created`` → ``Picking`` → ``Shipped`` (tracking number assigned) → ``Delivered``;
-  also ``Cancelled``, ``Returned``. Published rate limit: 50 requests/second per seller, 429 with
+  also ``Cancelled``, ``Returned``. Published rate limit: 10 requests/second per seller, 429 with
   ``Retry-After`` beyond it.
 """
 
@@ -75,7 +75,7 @@ __all__ = [
 MAX_PAGE_SIZE = 100
 MAX_WINDOW = timedelta(days=14)
 HISTORY_LIMIT = timedelta(days=90)
-PUBLISHED_RATE_LIMIT = RateLimit(50, 1.0)
+PUBLISHED_RATE_LIMIT = RateLimit(10, 1.0)
 DEFAULT_BASE_URL = "https://api.refmarket.invalid"
 
 
@@ -546,16 +546,19 @@ def _windows(since: datetime, until: datetime) -> Iterator[tuple[datetime, datet
 class RefMarketClient:
     """Sync connector (`Marketplace`)."""
 
-    def __init__(self, config: ProviderConfig, seller_id: str, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, config: ProviderConfig, seller_id: str, *, transport: httpx.BaseTransport | None = None,
+                 page_size: int = MAX_PAGE_SIZE) -> None:
         self.provider = config.provider
         self.seller_id = seller_id
+        self.page_size = page_size
         self.history_limit = HISTORY_LIMIT
         self._runner = SyncRunner(config, transport=transport)
 
     def iter_orders_changed(self, since: datetime, until: datetime) -> Iterator[OrderOrError]:
         """Every order modified in [since, until), in windows of at most 14 days."""
         for start, end in _windows(since, until):
-            yield from iter_items(self._runner.run, list_orders_call(self.provider, self.seller_id, start, end))
+            yield from iter_items(self._runner.run,
+                                  list_orders_call(self.provider, self.seller_id, start, end, 0, self.page_size))
 
     def get_order(self, order_number: str) -> list[Order]:
         return self._runner.run(get_order_call(self.provider, self.seller_id, order_number))
@@ -568,16 +571,18 @@ class AsyncRefMarketClient:
     """Async connector (`AsyncMarketplace`), same methods as `RefMarketClient`."""
 
     def __init__(self, config: ProviderConfig, seller_id: str, *,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, page_size: int = MAX_PAGE_SIZE) -> None:
         self.provider = config.provider
         self.seller_id = seller_id
+        self.page_size = page_size
         self.history_limit = HISTORY_LIMIT
         self._runner = AsyncRunner(config, transport=transport)
 
     async def iter_orders_changed(self, since: datetime, until: datetime) -> AsyncIterator[OrderOrError]:
         for start, end in _windows(since, until):
-            async for item in aiter_items(self._runner.run,
-                                          list_orders_call(self.provider, self.seller_id, start, end)):
+            async for item in aiter_items(
+                self._runner.run, list_orders_call(self.provider, self.seller_id, start, end, 0, self.page_size)
+            ):
                 yield item
 
     async def get_order(self, order_number: str) -> list[Order]:
@@ -597,10 +602,15 @@ def _config(
     return ProviderConfig(
         provider=name, base_url=options.base_url or DEFAULT_BASE_URL, account_key=account.id,
         auth=httpx.BasicAuth(credentials.api_key.get_secret_value(), secret),
-        timeout=httpx.Timeout(options.timeout or 30.0, connect=10.0), rate_limit=PUBLISHED_RATE_LIMIT,
+        timeout=httpx.Timeout(options.timeout or 30.0, connect=10.0),
+        rate_limit=options.extra.get("rate_limit", PUBLISHED_RATE_LIMIT),
         retry=options.retry or RetryPolicy(clock=options.clock), limiter_registry=options.limiter_registry,
         clock=options.clock,
     )
+
+
+def _page_size(options: ConnectOptions) -> int:
+    return int(options.extra.get("page_size", MAX_PAGE_SIZE))
 
 
 def _seller_id(account: IntegrationAccount) -> str:
@@ -610,6 +620,9 @@ def _seller_id(account: IntegrationAccount) -> str:
 def make_refmarket_provider(name: str = "refmarket", label: str = "Reference marketplace") -> ProviderInfo:
     """A `ProviderInfo` for the reference marketplace under ``name`` (register it explicitly).
 
+    ``ConnectOptions.extra`` may carry ``rate_limit`` (a `RateLimit`, default the published one)
+    and ``page_size`` (default 100).
+
     Two names give two independent "platforms" (each with its own fake), which is how the demo
     stands in for Trendyol and Hepsiburada when their plugins are not installed.
     """
@@ -618,12 +631,12 @@ def make_refmarket_provider(name: str = "refmarket", label: str = "Reference mar
 
     def connect(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> RefMarketClient:
         return RefMarketClient(_config(name, account, credentials, options), _seller_id(account),
-                               transport=options.transport)
+                               transport=options.transport, page_size=_page_size(options))
 
     def connect_async(account: IntegrationAccount, credentials: Credentials,
                       options: ConnectOptions) -> AsyncRefMarketClient:
         return AsyncRefMarketClient(_config(name, account, credentials, options), _seller_id(account),
-                                    transport=options.async_transport)
+                                    transport=options.async_transport, page_size=_page_size(options))
 
     return ProviderInfo(name=name, kind=ProviderKind.MARKETPLACE, label=label, connect=connect,
                         connect_async=connect_async, fake=fake_cls, settings_keys=("seller_id",),
