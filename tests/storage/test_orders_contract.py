@@ -123,7 +123,7 @@ class TestQuarantine:
         def q(i: int, tenant: str, provider: str) -> QuarantinedRecord:
             return QuarantinedRecord(id=f"q{i}", tenant_id=tenant, provider=provider, account_id="acc1",
                                      record_id=f"R{i}", field="orderDate", error="[trendyol] malformed",
-                                     raw_json='{"id": "R%d", "ad": "Çiğdem"}' % i, created_at=T0)
+                                     raw_json=f'{{"id": "R{i}", "ad": "Çiğdem"}}', created_at=T0)
 
         store.quarantine.add(q(1, "t1", "trendyol"))
         store.quarantine.add(q(2, "t1", "hepsiburada"))

@@ -15,7 +15,8 @@ from invekto_integrations.sync import CustomerLookup, InvalidPhoneNumber
 def buy_on_both(world: World, tenant: str = "t1") -> tuple[str, str]:
     a = world.connect(tenant, "alpha", orders=15)
     b = world.connect(tenant, "beta", orders=15)
-    older = world.fake("alpha").seed_customer_order(world.key(a), "0532 765 43 21", "Hande Öz", START - timedelta(days=9))
+    older = world.fake("alpha").seed_customer_order(world.key(a), "0532 765 43 21", "Hande Öz",
+                                                    START - timedelta(days=9))
     newer = world.fake("beta").seed_customer_order(world.key(b), "+90 (532) 765 4321", "Hande Öz",
                                                    START - timedelta(days=2))
     return older, newer
@@ -44,7 +45,7 @@ async def test_lookup_is_tenant_scoped(world: World) -> None:
 
 
 async def test_refresh_pulls_orders_placed_after_the_last_sync(world: World) -> None:
-    older, _ = buy_on_both(world)
+    buy_on_both(world)
     await world.engine.run()
     world.clock.advance(minutes=30)
     a = world.store.accounts.find("t1", provider="alpha")[0]
