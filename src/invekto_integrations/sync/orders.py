@@ -35,6 +35,7 @@ import functools
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -262,13 +263,25 @@ def cached_order_from(account: IntegrationAccount, order: Order, *, now: datetim
     return CachedOrder(
         id=existing.id if existing else new_id(), tenant_id=account.tenant_id, provider=account.provider,
         account_id=account.id, external_order_id=order.external_id,
-        customer_phone=try_normalize_phone(order.customer.phone) if order.customer.phone else None,
+        customer_phone=_e164(order.customer.phone),
         tracking_code=order.cargo.tracking_number or None, order_status=order.status.value,
         ordered_at=order.ordered_at, order_data_json=data,
         raw_json=json.dumps(order.raw, ensure_ascii=False, default=str) if order.raw is not None else None,
         content_hash=hashlib.sha256(data.encode()).hexdigest(), synced_at=now,
         created_at=existing.created_at if existing else now,
     )
+
+
+_E164 = re.compile(r"\+[1-9]\d{7,14}")
+
+
+def _e164(phone: str | None) -> str | None:
+    """Connectors give E.164 already (the fast path); anything else is normalized or dropped."""
+    if not phone:
+        return None
+    if _E164.fullmatch(phone):
+        return phone
+    return try_normalize_phone(phone)
 
 
 def _check(order: Order) -> None:
