@@ -76,6 +76,8 @@ class _OrderEvent(DomainEvent):
     account_id: str
     external_order_id: str
     customer_phone: str | None = None
+    # True when found by a first-connection backfill (history), not as a fresh change.
+    backfill: bool = False
 
 
 class OrderCreated(_OrderEvent):

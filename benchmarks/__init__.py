@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench` = `python -m benchmarks [--quick] [name ...]`); figures in README.md."""

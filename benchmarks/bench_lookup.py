@@ -1,0 +1,146 @@
+"""Customer-lookup benchmark: phone lookup on a large orders cache in SQLite, indexed vs full scan.
+
+Builds an ``orders_cache`` of 1,000,000 orders (``--quick``: 100,000) with the schema the SQLite
+store migrates (the rows are inserted with ``executemany`` in batches, the secondary indexes built
+after the load), then times `CustomerLookup` (the ``(tenant_id, customer_phone, ordered_at)``
+index) against a baseline in the same run: the same query forced to scan the table
+(``NOT INDEXED``), reporting the ratio. Both must return the same orders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from invekto_integrations.models.orders import CargoInfo, Customer, Order, OrderLine, OrderStatus, PhoneState
+from invekto_integrations.storage import SQLiteStore
+from invekto_integrations.storage._sqlite_db import to_ts
+from invekto_integrations.sync import CustomerLookup
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+TENANTS = 20
+PROVIDERS = ("trendyol", "hepsiburada")
+BATCH = 20_000
+
+_COLS = ("id, tenant_id, provider, account_id, external_order_id, customer_phone, tracking_code, order_status, "
+         "ordered_at, order_data_json, raw_json, content_hash, synced_at, created_at")
+
+
+def _template() -> str:
+    order = Order(
+        provider="@P@", external_id="@X@", order_number="@N@", status=OrderStatus.SHIPPED, raw_status="Shipped",
+        ordered_at=T0, updated_at=T0,
+        customer=Customer(name="Ayşe Yılmaz", phone="+90@PH@", phone_state=PhoneState.PRESENT, city="İstanbul",
+                          district="Kadıköy"),
+        cargo=CargoInfo(company="Yurtiçi Kargo", tracking_number="@T@"),
+        lines=[OrderLine(sku="SKU-1", barcode="8690000000001", name="Kadın Elbise", quantity=1,
+                         unit_price=Decimal("149.90"))],
+        total=Decimal("149.90"),
+    )
+    return order.model_dump_json(exclude={"raw"}).replace(T0.isoformat().replace("+00:00", "Z"), "@D@")
+
+
+def build(path: Path, rows: int, customers: int, seed: int = 1) -> tuple[float, list[tuple[str, str]]]:
+    """Fill a fresh store with ``rows`` orders; returns the build time and some (tenant, phone) pairs."""
+    store = SQLiteStore(path)
+    db = store.db
+    db.execute("DROP INDEX ix_orders_phone")
+    db.execute("DROP INDEX ix_orders_tracking")
+    template = _template()
+    rng = random.Random(seed)
+    synced = to_ts(T0)
+    t0 = time.perf_counter()
+    sample: list[tuple[str, str]] = []
+    conn = db.connection()
+    for start in range(0, rows, BATCH):
+        batch = []
+        for i in range(start, min(rows, start + BATCH)):
+            customer = rng.randrange(customers)
+            tenant = f"tenant-{customer % TENANTS:02d}"
+            provider = PROVIDERS[i % 2]
+            phone = f"+905{customer:09d}"[:13]
+            ordered = T0 - timedelta(minutes=rng.randrange(60 * 24 * 365))
+            ext = f"{provider[:2].upper()}{i:09d}"
+            data = (template.replace("@P@", provider).replace("@X@", ext).replace("@N@", str(i))
+                    .replace("+90@PH@", phone).replace("@T@", f"7{i:012d}").replace("@D@", to_ts(ordered)))
+            batch.append((f"row-{i:09d}", tenant, provider, f"acc-{tenant}-{provider}", ext, phone, f"7{i:012d}",
+                          "shipped", to_ts(ordered), data, None, hashlib.sha256(data.encode()).hexdigest()[:32],
+                          synced, synced))
+            if i % 997 == 0:
+                sample.append((tenant, phone))
+        conn.execute("BEGIN")
+        conn.executemany(f"INSERT INTO orders_cache ({_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+        conn.execute("COMMIT")
+    # The same indexes the migration creates, built once after the load.
+    db.execute("CREATE INDEX ix_orders_phone ON orders_cache (tenant_id, customer_phone, ordered_at DESC)")
+    db.execute("CREATE INDEX ix_orders_tracking ON orders_cache (tenant_id, tracking_code)")
+    db.execute("ANALYZE")
+    seconds = time.perf_counter() - t0
+    store.close()
+    return seconds, sample
+
+
+def _scan(store: SQLiteStore, tenant: str, phone: str) -> list[str]:
+    rows = store.db.execute(
+        "SELECT external_order_id FROM orders_cache NOT INDEXED WHERE tenant_id = ? AND customer_phone = ? "
+        "ORDER BY ordered_at DESC, external_order_id DESC LIMIT 100", (tenant, phone))
+    return [r[0] for r in rows]
+
+
+def run(quick: bool) -> list[str]:
+    rows = 100_000 if quick else 1_000_000
+    customers = rows // 5  # about five orders per customer
+    lines = ["## Customer lookup", ""]
+    with tempfile.TemporaryDirectory(prefix="invekto-bench-") as tmp:
+        path = Path(tmp) / "lookup.sqlite3"
+        build_s, sample = build(path, rows, customers)
+        size = path.stat().st_size
+        store = SQLiteStore(path)
+        lookup = CustomerLookup(store.orders)
+        rng = random.Random(2)
+        probes = rng.sample(sample, min(500, len(sample)))
+        # Indexed: the real lookup path (normalize, query, deserialize the unified orders).
+        timings = []
+        found_total = 0
+        for tenant, phone in probes:
+            t0 = time.perf_counter()
+            result = lookup.cached(tenant, "0" + phone[3:])
+            timings.append(time.perf_counter() - t0)
+            found_total += len(result)
+        # Baseline: the same query without the index (a full scan), on a few probes.
+        scans = []
+        for tenant, phone in probes[:5]:
+            t0 = time.perf_counter()
+            ids = _scan(store, tenant, phone)
+            scans.append(time.perf_counter() - t0)
+            assert ids == [o.order.external_id for o in lookup.cached(tenant, phone).orders]
+        indexed_raw = []
+        for tenant, phone in probes[:5]:
+            t0 = time.perf_counter()
+            store.orders.find_by_phone(tenant, phone)
+            indexed_raw.append(time.perf_counter() - t0)
+        store.close()
+    med = statistics.median(timings)
+    p95 = statistics.quantiles(timings, n=20)[18]
+    scan = statistics.median(scans)
+    lines += [
+        f"Cache: {rows:,} orders, {TENANTS} tenants, {customers:,} customers (~{rows / customers:.0f} orders each), "
+        f"SQLite file {size / 2**20:,.0f} MiB; built in {build_s:.1f} s (executemany, {BATCH:,} rows per batch).",
+        "",
+        "| query | probes | median | p95 | orders found per lookup |",
+        "|---|---:|---:|---:|---:|",
+        f"| `CustomerLookup.cached` (index, incl. phone normalization and `Order` deserialization) | {len(timings)} "
+        f"| {med * 1e3:.2f} ms | {p95 * 1e3:.2f} ms | {found_total / len(timings):.1f} |",
+        f"| `find_by_phone` (index, rows only) | {len(indexed_raw)} | {statistics.median(indexed_raw) * 1e3:.2f} ms "
+        f"| – | – |",
+        f"| baseline: same query `NOT INDEXED` (full scan) | {len(scans)} | {scan * 1e3:.1f} ms | – | – |",
+        "",
+        f"Full scan / indexed lookup: **{scan / med:,.0f}×** (median vs median).",
+    ]
+    return lines
