@@ -9,12 +9,17 @@ scanned; advancing a `FrozenClock` moves it along.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-__all__ = ["LifecycleStep", "ScriptedParcel", "Step"]
+from starlette.responses import Response
+
+from invekto_integrations.testing.sandbox._fake import FakeProvider
+
+__all__ = ["CarrierFake", "LifecycleStep", "ScriptedParcel", "Step"]
 
 Step = tuple[timedelta, str] | tuple[timedelta, str, Mapping[str, str]]
 
@@ -53,3 +58,28 @@ class ScriptedParcel:
     def current(self, now: datetime) -> LifecycleStep | None:
         done = self.reached(now)
         return done[-1] if done else None
+
+
+class CarrierFake(FakeProvider):
+    """Base of the SOAP carrier fakes: adds raw canned answers for hostile-input tests."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._canned: deque[tuple[int, bytes]] = deque()
+
+    def serve_raw(self, body: bytes, status: int = 200) -> None:
+        """Answer the next request with exactly these bytes (a malformed body, an entity bomb ...)."""
+        with self._lock:
+            self._canned.append((status, body))
+
+    def take_canned(self) -> Response | None:
+        with self._lock:
+            if not self._canned:
+                return None
+            status, body = self._canned.popleft()
+        return Response(body, status_code=status, media_type="text/xml; charset=utf-8")
+
+    def reset(self) -> None:
+        super().reset()
+        with self._lock:
+            self._canned.clear()

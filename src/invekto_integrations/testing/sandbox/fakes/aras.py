@@ -27,9 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from invekto_integrations.testing.sandbox._fake import FakeProvider
-
-from ._parcels import ScriptedParcel, Step
+from ._parcels import CarrierFake, ScriptedParcel, Step
 
 __all__ = ["ArasFake"]
 
@@ -86,7 +84,7 @@ def _xml(text: str, status: int = 200) -> Response:
     return Response(text.encode("utf-8"), status_code=status, media_type="text/xml; charset=utf-8")
 
 
-class ArasFake(FakeProvider):
+class ArasFake(CarrierFake):
     name: ClassVar[str] = "aras"
 
     def __init__(self, *, users: dict[str, tuple[str, str]] | None = None, **kw: Any) -> None:
@@ -137,6 +135,9 @@ class ArasFake(FakeProvider):
 
     # -- the endpoint -------------------------------------------------------------------------------
     async def _endpoint(self, request: Request) -> Response:
+        canned = self.take_canned()
+        if canned is not None:
+            return canned
         action = request.headers.get("soapaction", "").strip().strip('"')
         if action not in ACTIONS:
             return _xml(fault("Client", f"The message with Action '{action}' cannot be processed."), 500)

@@ -27,9 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from invekto_integrations.testing.sandbox._fake import FakeProvider
-
-from ._parcels import ScriptedParcel, Step
+from ._parcels import CarrierFake, ScriptedParcel, Step
 
 __all__ = ["YurticiFake"]
 
@@ -95,7 +93,7 @@ def _xml(text: str, status: int = 200) -> Response:
     return Response(text.encode("utf-8"), status_code=status, media_type="text/xml; charset=utf-8")
 
 
-class YurticiFake(FakeProvider):
+class YurticiFake(CarrierFake):
     name: ClassVar[str] = "yurtici"
 
     def __init__(self, *, users: dict[str, str] | None = None, **kw: Any) -> None:
@@ -141,6 +139,9 @@ class YurticiFake(FakeProvider):
                         media_type="text/xml; charset=utf-8")
 
     async def _endpoint(self, request: Request) -> Response:
+        canned = self.take_canned()
+        if canned is not None:
+            return canned
         try:
             root = SafeET.fromstring(await request.body(), forbid_dtd=True)
         except (DefusedXmlException, ValueError, SyntaxError):

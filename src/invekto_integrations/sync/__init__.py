@@ -1,0 +1,1 @@
+"""Engines that join providers and storage (orders, shipments, calendar)."""
