@@ -156,3 +156,22 @@ def test_istanbul_time_parsing(date: str, time: str | None, expected: datetime |
 def test_istanbul_time_parsing_rejects_garbage(date: str, time: str) -> None:
     with pytest.raises(ValueError):
         parse_yyyymmdd_hhmmss(date, time)
+
+
+def test_slow_answer_times_out_and_is_retried(sandbox: Sandbox, yurtici_fake: YurticiFake, parcel: None,
+                                              clock: FrozenClock) -> None:
+    from invekto_integrations.core.retry import RetryPolicy
+
+    yurtici_fake.faults.configure(script=["timeout"], timeout_seconds=5.0)
+    with YurticiClient("YKTEST", "YK", base_url=sandbox.inprocess_url("yurtici"), transport=sandbox.transport(),
+                       clock=clock, retry=RetryPolicy(max_attempts=2, clock=clock), timeout=0.1) as client:
+        assert client.track(KEY).status == ShipmentStatus.PENDING
+    # The timed-out request was cut before the fake recorded it; the retry is the one recorded.
+    assert yurtici_fake.faults.counts["timeout"] == 1 and len(yurtici_fake.requests) == 1
+
+
+def test_default_policy_is_tuned_for_slow_carriers() -> None:
+    client = YurticiClient("YKTEST", "YK")
+    assert client.config.timeout.read == 25.0 and client.config.timeout.connect == 5.0
+    assert client.config.retry.max_attempts == 3
+    client.close()
