@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from conftest import ARAS_LIFECYCLE, START
@@ -155,3 +156,37 @@ def test_dates_in_other_formats() -> None:
     for text in ("2024-01-15T09:05:00", "15.01.2024 09:05:00", "15-01-2024 09:05", "15/01/2024 09:05:00",
                  "/Date(1705298700000)/", "2024-01-15T09:05:00+03:00"):
         assert parse_local_datetime(text) == expected, text
+
+
+def test_status_from_movements_when_cargo_lookup_by_number_is_refused(
+    sandbox: Sandbox, aras_fake: ArasFake, clock: FrozenClock, retry: Any
+) -> None:
+    aras_fake.cargo_by_tracking_number = False
+    aras_fake.register_parcel("fake_user", TN, ARAS_LIFECYCLE, reference="INV2024001")
+    with ArasClient("fake_user", "fake_pass", "1000000000001", base_url=sandbox.inprocess_url("aras"),
+                    transport=sandbox.transport(), clock=clock, retry=retry) as client:
+        assert client.track(TN).status == ShipmentStatus.PENDING
+        seen = []
+        for hours in (2, 7, 15, 22, 26):
+            clock.set(START + timedelta(hours=hours))
+            seen.append(client.track(TN))
+        assert [s.status for s in seen] == [ShipmentStatus.PICKED_UP, ShipmentStatus.IN_TRANSIT,
+                                            ShipmentStatus.IN_TRANSIT, ShipmentStatus.OUT_FOR_DELIVERY,
+                                            ShipmentStatus.DELIVERED]
+        assert seen[-1].delivered_at == START + timedelta(hours=25) and len(seen[-1].events) == 5
+        assert seen[-1] == seen[-1].model_copy()  # a plain Shipment, comparable
+        # The reference lookup still uses QueryType 1.
+        assert client.track_by_reference("INV2024001").raw_status_code == "6"
+
+
+@pytest.mark.parametrize(("islem", "status"), [
+    ("ÇIKIŞ ŞUBESİNDE", ShipmentStatus.PICKED_UP), ("YOLDA", ShipmentStatus.IN_TRANSIT),
+    ("TESLİMAT ŞUBESİNDE", ShipmentStatus.IN_TRANSIT), ("TESLİMATTA", ShipmentStatus.OUT_FOR_DELIVERY),
+    ("PARÇALI TESLİMAT", ShipmentStatus.IN_TRANSIT), ("TESLİM EDİLDİ", ShipmentStatus.DELIVERED),
+    ("YÖNLENDİRİLDİ", ShipmentStatus.IN_TRANSIT), ("İADE EDİLDİ", ShipmentStatus.RETURN_TO_SENDER),
+    ("UZAYA GÖNDERİLDİ", ShipmentStatus.UNKNOWN),
+])
+def test_movement_names(islem: str, status: ShipmentStatus) -> None:
+    from invekto_integrations.providers.aras.mapping import movement_status
+
+    assert movement_status(islem) == status

@@ -31,7 +31,7 @@ from invekto_integrations.models.shipments import Shipment
 from invekto_integrations.providers._carrier import carrier_retry, carrier_timeout
 from invekto_integrations.providers._soap import SoapOperation, soap_call, soap_error_details, text_of
 
-from .mapping import pending_shipment, pick_row, to_shipment
+from .mapping import pending_shipment, pick_row, shipment_from_movements, to_shipment
 from .wire import ArasCargo, ArasCargoTransaction, as_rows
 
 __all__ = [
@@ -166,10 +166,11 @@ def history_call(creds: ArasCredentials, path: str, tracking_number: str) -> Cal
     )
 
 
-def _combine(answer: CargoAnswer, history: list[ArasCargoTransaction], key: str) -> Shipment:
-    row = pick_row(answer.rows)
+def _combine(answer: CargoAnswer | None, history: list[ArasCargoTransaction], key: str) -> Shipment:
     try:
-        return to_shipment(row, history, queried_key=key, raw=answer.raw)
+        if answer is None or not answer.rows:
+            return shipment_from_movements(key, history)
+        return to_shipment(pick_row(answer.rows), history, queried_key=key, raw=answer.raw)
     except ValueError as exc:
         field = str(exc).split(":", 1)[0] if ":" in str(exc) else None
         raise PayloadError(str(exc), provider=PROVIDER, field=field, record=key, operation=GET_QUERY_JSON.name) from exc
@@ -235,12 +236,16 @@ class ArasClient(_ArasBase):
     def track(self, tracking_number: str) -> Shipment:
         """Status (QueryType 1) and movements (QueryType 9) by Aras tracking number (``KARGO_TAKIP_NO``).
 
+        When QueryType 1 has no row, the status is read from the latest movement; no movements
+        either means the parcel is not scanned yet (``pending``).
+
         Raises `AuthenticationError` (login refused), `ProviderUnavailable`, `PayloadError`.
         """
         key = _require(tracking_number, "tracking_number")
         answer = self._runner.run(self._cargo(tracking_number=key))
         if not answer.rows:
-            return pending_shipment(key)
+            # Some accounts may not answer QueryType 1 by tracking number: the movements still tell.
+            return _combine(None, self._runner.run(self._history(key)), key)
         return self._finish(answer, key)
 
     def track_by_reference(self, reference: str) -> Shipment:
@@ -277,7 +282,7 @@ class AsyncArasClient(_ArasBase):
         key = _require(tracking_number, "tracking_number")
         answer = await self._runner.run(self._cargo(tracking_number=key))
         if not answer.rows:
-            return pending_shipment(key)
+            return _combine(None, await self._runner.run(self._history(key)), key)
         return await self._finish(answer, key)
 
     async def track_by_reference(self, reference: str) -> Shipment:

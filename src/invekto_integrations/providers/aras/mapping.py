@@ -21,8 +21,10 @@ __all__ = [
     "TRACKING_URL",
     "ArasStatusCode",
     "ArasTypeCode",
+    "movement_status",
     "pending_shipment",
     "pick_row",
+    "shipment_from_movements",
     "to_shipment",
     "unified_status",
 ]
@@ -159,4 +161,54 @@ def to_shipment(
         delivered_at=delivered_at,
         tracking_url=TRACKING_URL.format(code=cargo.KARGO_LINK_NO or number),
         raw=raw,
+    )
+
+
+# Operation names (``ISLEM``) of QueryType 9 movements, ASCII-folded, most specific first: used only
+# when QueryType 1 gives nothing for a tracking number (not every account may allow that lookup).
+_MOVEMENT_TABLE: tuple[tuple[str, ShipmentStatus], ...] = (
+    ("IADE", ShipmentStatus.RETURN_TO_SENDER),
+    ("PARCALI", ShipmentStatus.IN_TRANSIT),
+    ("TESLIM EDILDI", ShipmentStatus.DELIVERED),
+    ("TESLIMATTA", ShipmentStatus.OUT_FOR_DELIVERY),
+    ("DAGITIMDA", ShipmentStatus.OUT_FOR_DELIVERY),
+    ("TESLIMAT SUBESINDE", ShipmentStatus.IN_TRANSIT),
+    ("VARIS SUBESINDE", ShipmentStatus.IN_TRANSIT),
+    ("YONLENDIRILDI", ShipmentStatus.IN_TRANSIT),
+    ("YOLDA", ShipmentStatus.IN_TRANSIT),
+    ("TRANSFER", ShipmentStatus.IN_TRANSIT),
+    ("CIKIS SUBESINDE", ShipmentStatus.PICKED_UP),
+)
+_FOLD = str.maketrans({"İ": "I", "ı": "I", "Ş": "S", "ş": "S", "Ğ": "G", "ğ": "G", "Ü": "U", "ü": "U",
+                       "Ö": "O", "ö": "O", "Ç": "C", "ç": "C"})
+
+
+def movement_status(islem: str | None) -> ShipmentStatus:
+    """The unified status an Aras movement name (``ISLEM``) stands for; ``unknown`` (logged once) else."""
+    text = (islem or "").translate(_FOLD).upper()
+    for needle, status in _MOVEMENT_TABLE:
+        if needle in text:
+            return status
+    log_unknown_code("aras", f"ISLEM={islem}")
+    return ShipmentStatus.UNKNOWN
+
+
+def shipment_from_movements(tracking_number: str, transactions: Sequence[ArasCargoTransaction]) -> Shipment:
+    """A `Shipment` read from movements alone (no ``Cargo`` row): status from the latest movement."""
+    events = sorted((_event(t) for t in transactions),
+                    key=lambda e: e.occurred_at.timestamp() if e.occurred_at else 0.0)
+    if not events:
+        return pending_shipment(tracking_number)
+    last = events[-1]
+    status = movement_status(last.code)
+    return Shipment(
+        carrier="aras",
+        tracking_number=tracking_number,
+        status=status,
+        raw_status_code=None,
+        raw_status_text=last.code,
+        status_at=last.occurred_at,
+        events=events,
+        delivered_at=last.occurred_at if status == ShipmentStatus.DELIVERED else None,
+        tracking_url=TRACKING_URL.format(code=tracking_number),
     )

@@ -87,8 +87,11 @@ def _xml(text: str, status: int = 200) -> Response:
 class ArasFake(CarrierFake):
     name: ClassVar[str] = "aras"
 
-    def __init__(self, *, users: dict[str, tuple[str, str]] | None = None, **kw: Any) -> None:
+    def __init__(self, *, users: dict[str, tuple[str, str]] | None = None,
+                 cargo_by_tracking_number: bool = True, **kw: Any) -> None:
         super().__init__(**kw)
+        # False: QueryType 1 ignores TrackingNumber (as some accounts may), only IntegrationCode works.
+        self.cargo_by_tracking_number = cargo_by_tracking_number
         # username -> (password, customer code); the fact sheet's example account by default.
         self.users = users or {"fake_user": ("fake_pass", "1000000000001")}
         self.parcels: dict[tuple[str, str], ScriptedParcel] = {}
@@ -159,6 +162,8 @@ class ArasFake(CarrierFake):
         number = _text(query, "TrackingNumber")
         code = _text(query, "IntegrationCode")
         parcel = self._lookup(user, number, code)
+        if query_type == "1" and number and not self.cargo_by_tracking_number:
+            parcel = None
         if query_type not in ("1", "9"):
             return _xml(envelope(json.dumps({"QueryResult": None})))
         if parcel is None:
