@@ -61,9 +61,11 @@ def test_entity_declarations_are_refused_before_expansion(body: bytes) -> None:
     assert err.value.provider == "aras"
 
 
-def test_malformed_xml_is_a_payload_error() -> None:
+@pytest.mark.parametrize("body", [MALFORMED, b'<?xml version="1.0" encoding="foo"?><a/>', b"<a>\xff</a>", b"",
+                                  b'<?xml version="1.0" encoding="utf-16"?><a/>'])
+def test_malformed_xml_is_a_payload_error(body: bytes) -> None:
     with pytest.raises(PayloadError, match="malformed XML"):
-        parse_xml(MALFORMED, provider="yurtici")
+        parse_xml(body, provider="yurtici")
 
 
 def test_text_of_is_namespace_agnostic() -> None:

@@ -139,7 +139,7 @@ def parse_xml(content: bytes, *, provider: str, operation: str | None = None, fi
     except DefusedXmlException as exc:
         raise PayloadError(f"unsafe XML refused ({type(exc).__name__})", provider=provider, field=field,
                            operation=operation) from exc
-    except (ParseError, ValueError) as exc:
+    except (ParseError, ValueError, LookupError) as exc:  # LookupError: an unknown declared encoding
         raise PayloadError(f"malformed XML: {exc}", provider=provider, field=field, operation=operation) from exc
     return root
 
@@ -182,7 +182,7 @@ def soap_error_details(response: httpx.Response) -> ErrorDetails:
         root = SafeET.fromstring(response.content[:MAX_BODY_BYTES], forbid_dtd=True)
         body = child(root, "Body")
         fault = find_fault(body) if body is not None else None
-    except (DefusedXmlException, ParseError, ValueError):
+    except (DefusedXmlException, ParseError, ValueError, LookupError):
         fault = None
     if fault is not None:
         return ErrorDetails(code=fault.code_local, message=fault.message[:300])

@@ -151,7 +151,7 @@ class ArasFake(CarrierFake):
                 raise ValueError("no GetQueryJSON")
             login = SafeET.fromstring(_text(op, "loginInfo") or "<LoginInfo/>", forbid_dtd=True)
             query = SafeET.fromstring(_text(op, "queryInfo") or "<QueryInfo/>", forbid_dtd=True)
-        except (DefusedXmlException, ValueError, SyntaxError):
+        except (DefusedXmlException, ValueError, SyntaxError, LookupError):
             return _xml(fault("Client", "The formatter threw an exception while trying to deserialize the message."),
                         500)
         user = _text(login, "UserName")

@@ -144,7 +144,7 @@ class YurticiFake(CarrierFake):
             return canned
         try:
             root = SafeET.fromstring(await request.body(), forbid_dtd=True)
-        except (DefusedXmlException, ValueError, SyntaxError):
+        except (DefusedXmlException, ValueError, SyntaxError, LookupError):
             return _xml(fault(0, "Unmarshalling Error", "Client"), 500)
         op = next((el for el in root.iter() if _local_name(el.tag) == "queryShipment"), None)
         if op is None:
