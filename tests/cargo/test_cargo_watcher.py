@@ -402,3 +402,19 @@ def test_crash_between_event_and_save_does_not_duplicate(sandbox: Sandbox, clock
     notifier.handle("t1", decode_event(stored.type, stored.version, stored.data))  # delivered again
     assert len(sink.messages) == 1
     store.close()
+
+
+def test_run_all_covers_every_tenant(sandbox: Sandbox, clock: FrozenClock, retry: RetryPolicy,
+                                     parcels: None) -> None:
+    store = MemoryStore()
+    sink = RecordingSink()
+    watcher, _ = build(store, sync_carriers(sandbox, clock, retry), clock, sink)
+    notifier = CargoNotifier(store.events, store.cargo_notifications, sink,
+                             lambda tenant: CargoMessageSettings(quiet_hours=QuietHours(enabled=False)), clock=clock)
+    watcher.register("t1", "aras", "3500000000017", customer_phone=PHONE)
+    watcher.register("t2", "yurtici", "ORD2024001", customer_phone=PHONE)
+    clock.set(START + timedelta(hours=7))
+    reports = watcher.run_all()
+    assert set(reports) == {"t1", "t2"} and all(r.changed == 1 for r in reports.values())
+    assert notifier.poll_all() == {"t1": 1, "t2": 1}
+    assert sorted(m.tenant_id for m in sink.messages) == ["t1", "t2"]

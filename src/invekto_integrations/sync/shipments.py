@@ -367,8 +367,14 @@ class ShipmentWatcher(_WatcherBase):
         return report
 
     def run_once(self, tenant_id: str, *, limit: int = 100) -> PollReport:
+        """Register newly announced tracking codes, then poll what is due."""
         self.ingest_tracking_events(tenant_id)
         return self.poll_due(tenant_id, limit=limit)
+
+    def run_all(self, *, limit: int = 100) -> dict[str, PollReport]:
+        """`run_once` for every tenant with events or watched parcels (a scheduler's tick)."""
+        tenants = sorted(set(self.events.tenants()) | set(self.shipments.tenants()))
+        return {tenant: self.run_once(tenant, limit=limit) for tenant in tenants}
 
 
 class AsyncShipmentWatcher(_WatcherBase):
@@ -397,6 +403,10 @@ class AsyncShipmentWatcher(_WatcherBase):
     async def run_once(self, tenant_id: str, *, limit: int = 100) -> PollReport:
         self.ingest_tracking_events(tenant_id)
         return await self.poll_due(tenant_id, limit=limit)
+
+    async def run_all(self, *, limit: int = 100) -> dict[str, PollReport]:
+        tenants = sorted(set(self.events.tenants()) | set(self.shipments.tenants()))
+        return {tenant: await self.run_once(tenant, limit=limit) for tenant in tenants}
 
 
 # -- proactive messages ----------------------------------------------------------------------------
@@ -473,6 +483,10 @@ class CargoNotifier:
     def poll(self, tenant_id: str) -> int:
         """Handle every new status change of ``tenant_id``; returns how many events were read."""
         return self.consumer.poll(tenant_id, lambda e: self.handle(tenant_id, e))
+
+    def poll_all(self) -> dict[str, int]:
+        """`poll` for every tenant in the event log."""
+        return {tenant: self.poll(tenant) for tenant in self.events.tenants()}
 
     @staticmethod
     def idempotency_key(carrier: str, tracking_number: str, status: str) -> str:
