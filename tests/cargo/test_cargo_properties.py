@@ -14,7 +14,9 @@ from invekto_integrations.providers._carrier import parse_local_datetime, parse_
 from invekto_integrations.providers._soap import parse_xml
 
 IST = ZoneInfo("Europe/Istanbul")
-instants = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1),
+# Turkey has kept UTC+3 all year since September 2016; before that, the autumn DST hour makes
+# local wall-clock times (all the carriers send) ambiguous, so round trips only hold from 2017 on.
+instants = st.datetimes(min_value=datetime(2017, 1, 1), max_value=datetime(2090, 1, 1),
                         timezones=st.just(UTC)).map(lambda d: d.replace(microsecond=0))
 
 
