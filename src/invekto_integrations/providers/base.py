@@ -22,12 +22,15 @@ from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, Rat
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
 from invekto_integrations.models.orders import Order
+from invekto_integrations.models.shipments import Shipment
 
 if TYPE_CHECKING:
     from invekto_integrations.testing.sandbox import FakeProvider
 
 __all__ = [
+    "AsyncCarrier",
     "AsyncMarketplace",
+    "Carrier",
     "ConnectOptions",
     "Environment",
     "Marketplace",
@@ -133,4 +136,35 @@ class AsyncMarketplace(Protocol):
 
     def iter_orders_changed(self, since: datetime, until: datetime) -> AsyncIterator[OrderOrError]: ...
     async def get_order(self, order_number: str) -> list[Order]: ...
+    async def aclose(self) -> None: ...
+
+
+# --- carrier protocol (issue 6) -------------------------------------------------------------
+
+
+class Carrier(Protocol):
+    """What the shipment watcher needs from a cargo carrier connector (sync flavour).
+
+    A parcel the carrier has not scanned yet comes back as a `Shipment` with status ``pending``,
+    not as an error; `NotFound` means the carrier denies knowing the key at all.
+    """
+
+    provider: str
+
+    def track(self, tracking_number: str) -> Shipment:
+        """The parcel's current status and movement history by the carrier's tracking key."""
+        ...
+
+    def track_by_reference(self, reference: str) -> Shipment:
+        """The same by the seller's own reference (Aras IntegrationCode, Yurtiçi invoiceKey)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class AsyncCarrier(Protocol):
+    provider: str
+
+    async def track(self, tracking_number: str) -> Shipment: ...
+    async def track_by_reference(self, reference: str) -> Shipment: ...
     async def aclose(self) -> None: ...

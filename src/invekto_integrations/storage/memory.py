@@ -10,6 +10,7 @@ from datetime import datetime
 from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
 from invekto_integrations.models.events import DomainEvent
 
+from .memory_shipments import MemoryCargoNotifications, MemoryShipments
 from .protocols import UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
 
@@ -196,6 +197,8 @@ class MemoryStore:
         self.checkpoints = MemoryCheckpoints()
         self.quarantine = MemoryQuarantine()
         self.events = MemoryEventLog()
+        self.shipments = MemoryShipments()
+        self.cargo_notifications = MemoryCargoNotifications()
 
     def close(self) -> None:
         return None

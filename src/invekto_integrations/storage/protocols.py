@@ -15,14 +15,24 @@ from typing import Protocol
 from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
 from invekto_integrations.models.events import DomainEvent
 
-from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
+from .records import (
+    CachedOrder,
+    CargoNotification,
+    Checkpoint,
+    QuarantinedRecord,
+    ShipmentHistoryEntry,
+    StoredEvent,
+    TrackedShipment,
+)
 
 __all__ = [
     "AccountRepository",
+    "CargoNotificationRepository",
     "CheckpointRepository",
     "EventLog",
     "OrderCacheRepository",
     "QuarantineRepository",
+    "ShipmentRepository",
     "UpsertResult",
 ]
 
@@ -92,3 +102,51 @@ class EventLog(Protocol):
         ...
 
     def tenants(self) -> list[str]: ...
+
+
+# --- shipments (issue 6) ---------------------------------------------------------------------
+class ShipmentRepository(Protocol):
+    """Watched parcels and their movement history, per tenant."""
+
+    def get(self, tenant_id: str, carrier: str, tracking_number: str) -> TrackedShipment | None: ...
+
+    def add(self, tenant_id: str, shipment: TrackedShipment) -> bool:
+        """Insert if (tenant, carrier, tracking_number) is new; ``False`` (and no change) if it exists."""
+        ...
+
+    def save(self, tenant_id: str, shipment: TrackedShipment) -> None:
+        """Insert or replace by (tenant, carrier, tracking_number)."""
+        ...
+
+    def due(self, tenant_id: str, now: datetime, *, limit: int = 100) -> list[TrackedShipment]:
+        """Active parcels whose ``next_poll_at`` has come, soonest first."""
+        ...
+
+    def find(self, tenant_id: str, *, carrier: str | None = None, active: bool | None = None) -> list[TrackedShipment]:
+        ...
+
+    def add_history(self, tenant_id: str, carrier: str, tracking_number: str,
+                    entries: Sequence[ShipmentHistoryEntry]) -> int:
+        """Append movements not stored yet (same time, place and description = same movement);
+        returns how many were new."""
+        ...
+
+    def history(self, tenant_id: str, carrier: str, tracking_number: str) -> list[ShipmentHistoryEntry]:
+        """Movements oldest first."""
+        ...
+
+    def tenants(self) -> list[str]: ...
+
+
+class CargoNotificationRepository(Protocol):
+    """The cargo notifier's outbox: one row per idempotency key."""
+
+    def add(self, tenant_id: str, notification: CargoNotification) -> bool:
+        """Insert unless the key exists; ``False`` means it was already recorded."""
+        ...
+
+    def get(self, tenant_id: str, idempotency_key: str) -> CargoNotification | None: ...
+    def mark_submitted(self, tenant_id: str, idempotency_key: str, status: str, at: datetime) -> None: ...
+    def find(self, tenant_id: str, *, pending_only: bool = False) -> list[CargoNotification]:
+        """Oldest first; ``pending_only`` = not yet handed to the sink."""
+        ...

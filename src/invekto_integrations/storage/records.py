@@ -7,7 +7,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["CachedOrder", "Checkpoint", "QuarantinedRecord", "StoredEvent"]
+__all__ = [
+    "CachedOrder",
+    "CargoNotification",
+    "Checkpoint",
+    "QuarantinedRecord",
+    "ShipmentHistoryEntry",
+    "StoredEvent",
+    "TrackedShipment",
+]
 
 
 class CachedOrder(BaseModel):
@@ -74,3 +82,72 @@ class QuarantinedRecord(BaseModel):
     error: str
     raw_json: str
     created_at: datetime
+
+
+# --- shipments (issue 6) ---------------------------------------------------------------------
+class TrackedShipment(BaseModel):
+    """A row of ``shipments``: one parcel a tenant watches, keyed by (tenant, carrier, tracking_number).
+
+    ``carrier`` is a provider name (``aras``, ``yurtici``) or ``unknown:<company>`` for a cargo
+    company with no connector (recorded, never polled). ``status`` is a unified `ShipmentStatus`
+    value; ``status_at`` when the carrier says it was reached. ``next_poll_at`` is ``None`` once
+    polling stopped (terminal status, unknown carrier, given up).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str
+    carrier: str
+    tracking_number: str
+    reference: str | None = None
+    cargo_company: str | None = None
+    source: str = "manual"  # manual | order
+    order_provider: str | None = None
+    external_order_id: str | None = None
+    customer_phone: str | None = None
+    status: str = "pending"
+    raw_status_code: str | None = None
+    raw_status_text: str | None = None
+    status_at: datetime | None = None
+    tracking_url: str | None = None
+    delivered_at: datetime | None = None
+    active: bool = True
+    next_poll_at: datetime | None = None
+    last_polled_at: datetime | None = None
+    last_error: str | None = None
+    error_count: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class ShipmentHistoryEntry(BaseModel):
+    """One carrier movement of a watched parcel (deduplicated by time, place and description)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str
+    carrier: str
+    tracking_number: str
+    occurred_at: datetime | None
+    location: str | None = None
+    description: str
+    code: str | None = None
+
+
+class CargoNotification(BaseModel):
+    """A cargo status message the notifier rendered (its outbox row), unique per idempotency key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    tenant_id: str
+    idempotency_key: str
+    carrier: str
+    tracking_number: str
+    status: str
+    to_phone: str
+    message_json: str
+    not_before: datetime | None = None
+    created_at: datetime
+    submitted_at: datetime | None = None
+    submit_status: str | None = None  # what the MessageSink answered (queued, scheduled, duplicate, ...)

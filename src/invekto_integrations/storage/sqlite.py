@@ -18,6 +18,7 @@ from invekto_integrations.models.events import DomainEvent
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .protocols import UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
+from .sqlite_shipments import SQLiteCargoNotifications, SQLiteShipments
 
 __all__ = [
     "SQLiteAccounts",
@@ -369,6 +370,8 @@ class SQLiteStore:
         self.checkpoints = SQLiteCheckpoints(self.db)
         self.quarantine = SQLiteQuarantine(self.db)
         self.events = SQLiteEventLog(self.db)
+        self.shipments = SQLiteShipments(self.db)
+        self.cargo_notifications = SQLiteCargoNotifications(self.db)
 
     def close(self) -> None:
         self.db.close()

@@ -1,4 +1,4 @@
-"""Engines that join providers and storage: order sync and cross-platform customer lookup."""
+"""Engines that join providers and storage: order sync, customer lookup, shipment watching, calendar sync."""
 
 from .lookup import CustomerLookup, CustomerOrder, CustomerOrders, InvalidPhoneNumber
 from .orders import (
