@@ -10,6 +10,11 @@
         ├── NotFound                404 or the provider's "no such record"
         ├── ProviderUnavailable     5xx, timeouts, dropped connections (after retries)
         ├── InvalidRequest          4xx the provider says is our fault (validation)
+        │   ├── OutsideServiceWindow    free-form message outside the 24-hour customer-service window
+        │   ├── RecipientUnavailable    recipient cannot get messages (not on WhatsApp, opted out, ...)
+        │   ├── TemplateUnavailable     template missing, not approved, paused or disabled
+        │   └── InvalidParameter        a parameter the provider rejects (count, format, value)
+        ├── AccountRestricted       the sender's account is locked, unpaid or blocked (ops must act)
         └── PayloadError            a response that does not match the documented shape
 
 Foreign exceptions (httpx, pydantic, XML parsers) are translated at one boundary,
@@ -19,17 +24,22 @@ Foreign exceptions (httpx, pydantic, XML parsers) are translated at one boundary
 from __future__ import annotations
 
 __all__ = [
+    "AccountRestricted",
     "AuthenticationError",
     "ConfigurationError",
     "ConsentError",
     "IntegrationError",
+    "InvalidParameter",
     "InvalidRequest",
     "NotFound",
+    "OutsideServiceWindow",
     "PayloadError",
     "ProviderError",
     "ProviderUnavailable",
     "RateLimited",
+    "RecipientUnavailable",
     "StorageError",
+    "TemplateUnavailable",
 ]
 
 
@@ -166,3 +176,27 @@ class PayloadError(ProviderError):
             where.append(f"field={self.field}")
         loc = (" (" + ", ".join(where) + ")") if where else ""
         return f"[{self.provider}] malformed payload{loc}: {self.message}"
+
+
+# --- messaging (issue 7) ---------------------------------------------------------------------
+class OutsideServiceWindow(InvalidRequest):
+    """A free-form message outside the 24-hour customer-service window (WhatsApp 131047).
+
+    Raised before any call when the last inbound message is unknown or older than 24 hours.
+    """
+
+
+class RecipientUnavailable(InvalidRequest):
+    """The recipient cannot receive the message (WhatsApp 131026, 131050, 131030): do not retry."""
+
+
+class TemplateUnavailable(InvalidRequest):
+    """The template does not exist in that language, is not approved, or is paused/disabled."""
+
+
+class InvalidParameter(InvalidRequest):
+    """A parameter the provider rejects (missing, wrong count, wrong format or value)."""
+
+
+class AccountRestricted(ProviderError):
+    """The sending account is locked, has a payment issue or is blocked for policy: notify ops."""

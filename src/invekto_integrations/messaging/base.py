@@ -42,6 +42,10 @@ class TemplateRef(BaseModel):
     body_params: list[str] = Field(default_factory=list)
     header_params: list[str] = Field(default_factory=list)
     button_params: list[str] = Field(default_factory=list)
+    # Added by the send pipeline (issue 7); defaults keep older callers unchanged.
+    header_type: str = "text"  # text | image | document | video (then header_params are media links)
+    button_sub_type: str = "url"  # url (params are URL suffixes) | quick_reply (params are payloads)
+    body_param_names: list[str] = Field(default_factory=list)  # named-parameter templates (unverified feature)
 
 
 class OutboundMessage(BaseModel):
@@ -63,13 +67,14 @@ class OutboundMessage(BaseModel):
     text: str | None = None
     not_before: datetime | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    recipient_type: str | None = None  # İYS BIREYSEL (default) or TACIR; None = the tenant's policy default
 
 
 class SubmitResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     message_id: str
-    status: str  # queued | scheduled | sent | duplicate | refused
+    status: str  # queued | scheduled | sent | duplicate | refused | failed | uncertain
     reason: str | None = None
 
 

@@ -8,7 +8,7 @@ protocols, never on a concrete provider.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -21,6 +21,8 @@ from invekto_integrations.core.errors import PayloadError
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
+from invekto_integrations.models.consent import ConsentChanges, ConsentRecord, ConsentType, RecipientType
+from invekto_integrations.models.messaging import SentMessage, WebhookBatch
 from invekto_integrations.models.orders import Order
 from invekto_integrations.models.shipments import Shipment
 
@@ -32,8 +34,11 @@ __all__ = [
     "AsyncMarketplace",
     "Carrier",
     "ConnectOptions",
+    "ConsentSource",
     "Environment",
     "Marketplace",
+    "MessagingProvider",
+    "MessagingWebhooks",
     "OrderOrError",
     "ProviderInfo",
     "ProviderKind",
@@ -168,3 +173,67 @@ class AsyncCarrier(Protocol):
     async def track(self, tracking_number: str) -> Shipment: ...
     async def track_by_reference(self, reference: str) -> Shipment: ...
     async def aclose(self) -> None: ...
+
+
+# --- messaging and consent protocols (issue 7) ------------------------------------------------
+# The send pipeline (messaging/) depends on these; WhatsApp Cloud and İYS implement them.
+
+
+class MessagingProvider(Protocol):
+    """What the send pipeline needs from a messaging connector (sync flavour)."""
+
+    provider: str
+
+    def send_template(
+        self,
+        to: str,
+        name: str,
+        language: str,
+        *,
+        body_params: Sequence[str] = (),
+        header_params: Sequence[str] = (),
+        header_type: str = "text",
+        button_params: Sequence[str] = (),
+        button_sub_type: str = "url",
+        body_param_names: Sequence[str] = (),
+    ) -> SentMessage:
+        """Send an approved template; returns the provider's message id."""
+        ...
+
+    def send_text(self, to: str, body: str, *, last_inbound_at: datetime | None,
+                  preview_url: bool = False) -> SentMessage:
+        """Send free-form text; raises `OutsideServiceWindow` before any call outside the window."""
+        ...
+
+
+class MessagingWebhooks(Protocol):
+    """How a messaging provider's webhooks are verified and read (no I/O)."""
+
+    provider: str
+
+    def handshake(self, query: Mapping[str, str], verify_token: str) -> tuple[int, str]: ...
+    def verify_signature(self, raw_body: bytes, headers: Mapping[str, str], app_secret: str) -> bool: ...
+    def channel_ids(self, raw_body: bytes) -> list[str]:
+        """The receiving channel ids named in the body (untrusted: for picking the secret only)."""
+        ...
+
+    def parse(self, raw_body: bytes) -> WebhookBatch: ...
+
+
+class ConsentSource(Protocol):
+    """The consent registry (İYS) of one brand, as the consent service uses it."""
+
+    provider: str
+
+    def query_consent(self, recipient: str, *, type: ConsentType = ConsentType.MESAJ,
+                      recipient_type: RecipientType = RecipientType.BIREYSEL) -> ConsentRecord | None:
+        """The registry's record for a recipient, or ``None`` when it has none (no consent)."""
+        ...
+
+    def add_consent(self, consent: ConsentRecord) -> str:
+        """Register one consent or rejection; returns the registry's transaction id."""
+        ...
+
+    def pull_changes(self, *, source: str = "IYS", after: str | None = None, limit: int = 100) -> ConsentChanges:
+        """One page of the change feed after ``after``."""
+        ...

@@ -10,6 +10,7 @@ from datetime import datetime
 from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
 from invekto_integrations.models.events import DomainEvent
 
+from .memory_messaging import MemoryConsentCache, MemoryMessagingContacts, MemoryOutbox
 from .memory_shipments import MemoryCargoNotifications, MemoryShipments
 from .protocols import UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
@@ -199,6 +200,9 @@ class MemoryStore:
         self.events = MemoryEventLog()
         self.shipments = MemoryShipments()
         self.cargo_notifications = MemoryCargoNotifications()
+        self.outbox = MemoryOutbox()
+        self.consents = MemoryConsentCache()
+        self.messaging_contacts = MemoryMessagingContacts()
 
     def close(self) -> None:
         return None

@@ -19,6 +19,10 @@ from .records import (
     CachedOrder,
     CargoNotification,
     Checkpoint,
+    ConsentCacheRecord,
+    MessagingContact,
+    OutboxRecord,
+    OutboxStatus,
     QuarantinedRecord,
     ShipmentHistoryEntry,
     StoredEvent,
@@ -29,8 +33,11 @@ __all__ = [
     "AccountRepository",
     "CargoNotificationRepository",
     "CheckpointRepository",
+    "ConsentCacheRepository",
     "EventLog",
+    "MessagingContactRepository",
     "OrderCacheRepository",
+    "OutboxRepository",
     "QuarantineRepository",
     "ShipmentRepository",
     "UpsertResult",
@@ -150,3 +157,61 @@ class CargoNotificationRepository(Protocol):
     def find(self, tenant_id: str, *, pending_only: bool = False) -> list[CargoNotification]:
         """Oldest first; ``pending_only`` = not yet handed to the sink."""
         ...
+
+
+# --- messaging (issue 7) ---------------------------------------------------------------------
+class OutboxRepository(Protocol):
+    """The ``outbox`` table: one row per logical message, unique by (tenant_id, idempotency_key)."""
+
+    def insert_if_absent(self, record: OutboxRecord) -> tuple[OutboxRecord, bool]:
+        """Insert, or return the existing row with the same idempotency key: ``(row, created)``."""
+        ...
+
+    def get(self, tenant_id: str, outbox_id: str) -> OutboxRecord | None: ...
+    def get_by_key(self, tenant_id: str, idempotency_key: str) -> OutboxRecord | None: ...
+    def get_by_provider_id(self, tenant_id: str, provider_message_id: str) -> OutboxRecord | None: ...
+    def save(self, record: OutboxRecord) -> None:
+        """Overwrite an existing row (same tenant and id)."""
+        ...
+
+    def claim(self, tenant_id: str, outbox_id: str, expected: Sequence[OutboxStatus], new: OutboxStatus,
+              at: datetime) -> OutboxRecord | None:
+        """Compare-and-set the status; the updated row if it was in ``expected``, else ``None``."""
+        ...
+
+    def due(self, tenant_id: str, now: datetime, *, limit: int = 100) -> list[OutboxRecord]:
+        """Scheduled or queued rows with ``due_at <= now``, oldest first."""
+        ...
+
+    def count_recent(self, tenant_id: str, to_phone: str, categories: Sequence[str], since: datetime) -> int:
+        """Messages to one recipient created since ``since`` that were not refused or failed."""
+        ...
+
+    def status_counts(self, tenant_id: str, *, purpose: str | None = None) -> dict[str, dict[str, int]]:
+        """purpose → status → number of rows."""
+        ...
+
+    def tenants(self) -> list[str]:
+        """Tenants with at least one outbox row (for a dispatcher that serves them all)."""
+        ...
+
+
+class ConsentCacheRepository(Protocol):
+    """The ``consents`` table: local copies of İYS records keyed on (brand, recipient, type)."""
+
+    def get(self, tenant_id: str, brand_code: str, recipient: str, type: str) -> ConsentCacheRecord | None: ...
+    def upsert(self, record: ConsentCacheRecord) -> None: ...
+    def find(self, tenant_id: str, *, status: str | None = None) -> list[ConsentCacheRecord]: ...
+
+
+class MessagingContactRepository(Protocol):
+    """The ``messaging_contacts`` table: last inbound time, opt-out and CTWA click per recipient."""
+
+    def get(self, tenant_id: str, phone: str) -> MessagingContact | None: ...
+    def record_inbound(self, tenant_id: str, phone: str, at: datetime, *, wa_id: str | None = None,
+                       ctwa_clid: str | None = None, referral_json: str | None = None) -> MessagingContact:
+        """Move ``last_inbound_at`` forward (never back); keep a CTWA click id when one is given."""
+        ...
+
+    def set_opt_out(self, tenant_id: str, phone: str, at: datetime, keyword: str) -> MessagingContact: ...
+    def clear_opt_out(self, tenant_id: str, phone: str, at: datetime) -> MessagingContact: ...

@@ -18,6 +18,7 @@ from invekto_integrations.models.events import DomainEvent
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .protocols import UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
+from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts, SQLiteOutbox
 from .sqlite_shipments import SQLiteCargoNotifications, SQLiteShipments
 
 __all__ = [
@@ -372,6 +373,9 @@ class SQLiteStore:
         self.events = SQLiteEventLog(self.db)
         self.shipments = SQLiteShipments(self.db)
         self.cargo_notifications = SQLiteCargoNotifications(self.db)
+        self.outbox = SQLiteOutbox(self.db)
+        self.consents = SQLiteConsentCache(self.db)
+        self.messaging_contacts = SQLiteMessagingContacts(self.db)
 
     def close(self) -> None:
         self.db.close()

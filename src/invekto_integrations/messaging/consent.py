@@ -1,0 +1,259 @@
+"""Consent rules before a send: İYS consent for commercial messages, opt-outs for everyone.
+
+The law (6563, Art. 6) requires prior consent for *commercial* electronic messages; transactional
+ones (cargo status, order and invoice notices, appointment reminders) need none and must carry
+no promotion. Whether WhatsApp marketing must be checked against İYS (type MESAJ) is not settled
+(see docs/messaging.md); `ConsentPolicy` makes each open point an explicit, per-tenant setting
+whose default is the safe reading:
+
+- a MARKETING send to a BIREYSEL recipient needs an ``ONAY`` for type ``MESAJ`` in İYS;
+- UTILITY / AUTHENTICATION / SERVICE sends need no consent;
+- TACIR recipients need no prior opt-in, but a RET from them is honoured;
+- a cached consent never outlives a RET seen later in İYS's change feed;
+- an opt-out keyword ("DUR", "İPTAL", "STOP", ...) blocks every later commercial send.
+
+`ConsentService.check` reads the local cache (``consents`` table) and asks İYS when the cache
+has nothing fresh; `sync_changes` applies İYS's change feed (citizen RETs) with a durable cursor.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from invekto_integrations.core.clock import Clock, SystemClock
+from invekto_integrations.core.errors import ProviderError
+from invekto_integrations.core.phone import normalize_phone
+from invekto_integrations.models.consent import ConsentRecord, ConsentStatus, ConsentType, RecipientType
+from invekto_integrations.providers.base import ConsentSource
+from invekto_integrations.storage.protocols import (
+    CheckpointRepository,
+    ConsentCacheRepository,
+    MessagingContactRepository,
+)
+from invekto_integrations.storage.records import Checkpoint, ConsentCacheRecord
+
+from .base import MessageCategory
+
+__all__ = ["ConsentDecision", "ConsentPolicy", "ConsentService", "fold_keyword"]
+
+log = logging.getLogger("invekto_integrations.messaging.consent")
+
+
+def fold_keyword(text: str) -> str:
+    """Case- and Turkish-letter-insensitive form: İ/I/ı/i fold together, accents drop, spaces collapse.
+
+    ``"İptal"``, ``"IPTAL"``, ``"ıptal"`` and ``"iptal."`` all give ``"iptal"``.
+    """
+    text = text.replace("İ", "i").replace("I", "i").replace("ı", "i")
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    words = "".join(ch if ch.isalnum() else " " for ch in text).split()
+    return " ".join(words)
+
+
+class ConsentPolicy(BaseModel):
+    """One tenant's consent rules; every default is the fact sheet's safe reading."""
+
+    model_config = ConfigDict(frozen=True)
+
+    commercial_categories: frozenset[MessageCategory] = frozenset({MessageCategory.MARKETING})
+    require_iys: bool = True  # False if counsel decides WhatsApp marketing is outside İYS (opt-outs still apply)
+    consent_type: ConsentType = ConsentType.MESAJ
+    default_recipient_type: RecipientType = RecipientType.BIREYSEL
+    tacir_requires_consent: bool = False  # merchants need no prior opt-in, but their RET is honoured
+    cache_ttl: timedelta = timedelta(hours=24)  # an ONAY older than this is re-checked with İYS
+    query_on_miss: bool = True
+    opt_out_keywords: tuple[str, ...] = ("DUR", "İPTAL", "STOP", "RET", "ABONELİK İPTAL", "ÇIK")
+    opt_out_blocks_transactional: bool = False
+    register_opt_out_in_iys: bool = False  # upload a RET to İYS when a chat opt-out arrives
+    opt_out_iys_source: str = "HS_MESAJ"  # mapping a WhatsApp opt-out to an İYS source is unverified
+
+    def is_commercial(self, category: MessageCategory) -> bool:
+        return category in self.commercial_categories
+
+
+class ConsentDecision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    allowed: bool
+    reason: str  # no_consent | consent_rejected | opted_out | consent | transactional | tacir | iys_not_required
+    detail: str = ""
+
+
+@dataclass
+class _Tenant:
+    policy: ConsentPolicy
+    source: ConsentSource | None
+    brand_code: str
+
+
+class ConsentService:
+    """Consent checks, opt-outs and İYS sync for every tenant."""
+
+    def __init__(
+        self,
+        cache: ConsentCacheRepository,
+        contacts: MessagingContactRepository,
+        *,
+        checkpoints: CheckpointRepository | None = None,
+        clock: Clock | None = None,
+        default_policy: ConsentPolicy | None = None,
+    ) -> None:
+        self.cache = cache
+        self.contacts = contacts
+        self.checkpoints = checkpoints
+        self.clock = clock or SystemClock()
+        self.default_policy = default_policy or ConsentPolicy()
+        self._tenants: dict[str, _Tenant] = {}
+
+    def configure(self, tenant_id: str, *, policy: ConsentPolicy | None = None, source: ConsentSource | None = None,
+                  brand_code: str = "default") -> None:
+        """Set a tenant's policy and its İYS brand (``source`` = an `IysClient` for that brand)."""
+        self._tenants[tenant_id] = _Tenant(policy or self.default_policy, source, brand_code)
+
+    def _tenant(self, tenant_id: str) -> _Tenant:
+        return self._tenants.get(tenant_id) or _Tenant(self.default_policy, None, "default")
+
+    def policy(self, tenant_id: str) -> ConsentPolicy:
+        return self._tenant(tenant_id).policy
+
+    # -- the check ----------------------------------------------------------------------------
+    def check(self, tenant_id: str, phone: str, category: MessageCategory, *,
+              recipient_type: RecipientType | None = None) -> ConsentDecision:
+        """May ``category`` go to ``phone`` now? Raises `ProviderError` only if İYS had to be asked
+        and could not answer (the caller decides whether to wait or refuse)."""
+        t = self._tenant(tenant_id)
+        p = t.policy
+        recipient = normalize_phone(phone)
+        commercial = p.is_commercial(category)
+        contact = self.contacts.get(tenant_id, recipient)
+        if contact is not None and contact.opted_out_at is not None and (commercial or p.opt_out_blocks_transactional):
+            return ConsentDecision(allowed=False, reason="opted_out",
+                                   detail=f"opted out with {contact.opt_out_keyword!r} at {contact.opted_out_at}")
+        if not commercial:
+            return ConsentDecision(allowed=True, reason="transactional")
+        rtype = recipient_type or p.default_recipient_type
+        cached = self.cache.get(tenant_id, t.brand_code, recipient, p.consent_type.value)
+        if cached is not None and cached.status == ConsentStatus.RET:
+            return ConsentDecision(allowed=False, reason="consent_rejected",
+                                   detail=f"İYS RET ({cached.origin}, {cached.source})")
+        if rtype == RecipientType.TACIR and not p.tacir_requires_consent:
+            return ConsentDecision(allowed=True, reason="tacir")
+        if not p.require_iys:
+            return ConsentDecision(allowed=True, reason="iys_not_required")
+        now = self.clock.now()
+        if cached is not None and cached.status == ConsentStatus.ONAY and (
+            t.source is None or not p.query_on_miss or now - cached.synced_at <= p.cache_ttl
+        ):
+            return ConsentDecision(allowed=True, reason="consent", detail=f"İYS ONAY ({cached.origin})")
+        if t.source is None or not p.query_on_miss:
+            return ConsentDecision(allowed=False, reason="no_consent", detail="no İYS ONAY on record")
+        record = t.source.query_consent(recipient, type=p.consent_type, recipient_type=rtype)
+        if record is None:
+            return ConsentDecision(allowed=False, reason="no_consent", detail="İYS has no record for the recipient")
+        self._store(tenant_id, t.brand_code, record, "iys_query", now)
+        if record.status == ConsentStatus.ONAY:
+            return ConsentDecision(allowed=True, reason="consent", detail="İYS ONAY (queried)")
+        return ConsentDecision(allowed=False, reason="consent_rejected", detail="İYS RET (queried)")
+
+    # -- writes ---------------------------------------------------------------------------------
+    def _store(self, tenant_id: str, brand: str, record: ConsentRecord, origin: str, now: datetime) -> None:
+        self.cache.upsert(ConsentCacheRecord(
+            tenant_id=tenant_id, brand_code=brand, recipient=record.recipient, type=record.type.value,
+            recipient_type=record.recipient_type.value, status=record.status.value, source=record.source,
+            consent_date=record.consent_date, creation_date=record.creation_date,
+            transaction_id=record.transaction_id, origin=origin, synced_at=now, updated_at=now,
+        ))
+
+    def apply_changes(self, tenant_id: str, records: Sequence[ConsentRecord], *, origin: str = "iys_changes") -> int:
+        """Apply change-feed records to the cache. A RET always lands; an ONAY does not replace a
+        RET that İYS recorded later. Returns how many rows changed."""
+        t = self._tenant(tenant_id)
+        now = self.clock.now()
+        changed = 0
+        for record in records:
+            cached = self.cache.get(tenant_id, t.brand_code, record.recipient, record.type.value)
+            if (record.status == ConsentStatus.ONAY and cached is not None and cached.status == ConsentStatus.RET
+                    and cached.creation_date and record.creation_date
+                    and cached.creation_date > record.creation_date):
+                continue
+            self._store(tenant_id, t.brand_code, record, origin, now)
+            changed += 1
+        return changed
+
+    def sync_changes(self, tenant_id: str, *, source: str = "IYS", limit: int = 100) -> int:
+        """Pull İYS's change feed from the stored cursor to the end; returns records applied.
+        Run it every 5–15 minutes: a citizen's RET must be honoured within 3 business days."""
+        t = self._tenant(tenant_id)
+        if t.source is None:
+            return 0
+        stream = f"iys_changes:{source}"
+        cp = self.checkpoints.get(tenant_id, t.brand_code, stream) if self.checkpoints else None
+        after = cp.cursor if cp else None
+        applied = 0
+        while True:
+            page = t.source.pull_changes(source=source, after=after, limit=limit)
+            applied += self.apply_changes(tenant_id, page.items)
+            if self.checkpoints is not None and page.after:
+                self.checkpoints.put(Checkpoint(tenant_id=tenant_id, account_id=t.brand_code, stream=stream,
+                                                cursor=page.after, updated_at=self.clock.now()))
+            if not page.items or page.after == after:
+                return applied
+            after = page.after
+
+    def record_consent(self, tenant_id: str, phone: str, *, status: ConsentStatus = ConsentStatus.ONAY,
+                       source_code: str = "HS_WEB", consent_date: datetime | None = None,
+                       recipient_type: RecipientType | None = None, register: bool = True) -> ConsentRecord:
+        """A consent collected by the business: upload it to İYS (3 business days at most) and cache it."""
+        t = self._tenant(tenant_id)
+        record = ConsentRecord(recipient=normalize_phone(phone), type=t.policy.consent_type,
+                               recipient_type=recipient_type or t.policy.default_recipient_type, status=status,
+                               source=source_code, consent_date=consent_date or self.clock.now())
+        if register and t.source is not None:
+            record = record.model_copy(update={"transaction_id": t.source.add_consent(record)})
+        self._store(tenant_id, t.brand_code, record, "local", self.clock.now())
+        if status == ConsentStatus.ONAY:
+            self.contacts.clear_opt_out(tenant_id, record.recipient, self.clock.now())
+        return record
+
+    # -- opt-out --------------------------------------------------------------------------------
+    def opt_out_keyword(self, tenant_id: str, text: str | None) -> str | None:
+        """The configured keyword ``text`` consists of (folded), else ``None``; a keyword inside a
+        longer sentence ("kargom durdu mu?") is not an opt-out."""
+        if not text:
+            return None
+        folded = fold_keyword(text)
+        for keyword in self._tenant(tenant_id).policy.opt_out_keywords:
+            if folded == fold_keyword(keyword):
+                return keyword
+        return None
+
+    def record_opt_out(self, tenant_id: str, phone: str, *, keyword: str, at: datetime | None = None) -> None:
+        """Store an opt-out every later commercial send respects; optionally register a RET in İYS
+        (only where İYS already holds a record: a first record cannot be RET, H175)."""
+        t = self._tenant(tenant_id)
+        when = at or self.clock.now()
+        recipient = normalize_phone(phone)
+        self.contacts.set_opt_out(tenant_id, recipient, when, keyword)
+        if not (t.policy.register_opt_out_in_iys and t.source is not None):
+            return
+        cached = self.cache.get(tenant_id, t.brand_code, recipient, t.policy.consent_type.value)
+        if cached is None or cached.status != ConsentStatus.ONAY:
+            return
+        ret = ConsentRecord(recipient=recipient, type=t.policy.consent_type,
+                            recipient_type=t.policy.default_recipient_type, status=ConsentStatus.RET,
+                            source=t.policy.opt_out_iys_source, consent_date=when)
+        try:
+            ret = ret.model_copy(update={"transaction_id": t.source.add_consent(ret)})
+        except ProviderError as exc:  # the local opt-out already blocks sends; the upload is retried by ops
+            log.warning("İYS RET upload failed for tenant %s: %s", tenant_id, exc)
+            return
+        self._store(tenant_id, t.brand_code, ret, "local", self.clock.now())
+
+

@@ -1,0 +1,445 @@
+"""The one send path: consent → opt-out → frequency cap → quiet hours → outbox → provider.
+
+Campaigns, cargo notifications and waitlist offers all call `SendPipeline.submit` (the
+`MessageSink` contract) or `send` (which raises `ConsentError` on a refusal). Every logical message
+is one ``outbox`` row, unique by (tenant_id, idempotency_key), written *before* the provider is
+called, so a retried submit never sends twice. A row is claimed (``queued → sending``) before the
+call, so two dispatchers never send the same row either.
+
+Provider failures:
+- refused by the provider for a reason retrying cannot fix (template, parameter, window,
+  undeliverable, auth/account) → ``failed`` with the provider's code;
+- throttled (nothing was sent) or nothing reached the server (connect error) or the provider
+  answered 5xx → back to ``queued`` with a delay, up to ``max_attempts``;
+- a timeout or dropped connection after the request went out → ``uncertain``: never resent
+  automatically, because the message may have been delivered.
+
+Status webhooks move a row forward only (accepted → sent → delivered → read; failed before
+delivery); each one is also appended to the event log as `MessageStatusChanged`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from invekto_integrations.core.clock import Clock, SystemClock
+from invekto_integrations.core.errors import (
+    ConfigurationError,
+    ConsentError,
+    IntegrationError,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+)
+from invekto_integrations.core.ids import new_id
+from invekto_integrations.core.phone import normalize_phone
+from invekto_integrations.events import EventBus
+from invekto_integrations.models.consent import RecipientType
+from invekto_integrations.models.events import DomainEvent, InboundMessageReceived, MessageStatusChanged
+from invekto_integrations.models.messaging import DeliveryStatus, InboundMessage, StatusUpdate
+from invekto_integrations.providers.base import MessagingProvider
+from invekto_integrations.storage.protocols import MessagingContactRepository, OutboxRepository
+from invekto_integrations.storage.records import OutboxRecord, OutboxStatus
+
+from .base import MessageCategory, OutboundMessage, SubmitResult
+from .consent import ConsentDecision, ConsentService
+from .quiet_hours import QuietHours
+
+__all__ = [
+    "DeliveryCounts",
+    "DispatchReport",
+    "FrequencyCap",
+    "MessagingSettings",
+    "SendPipeline",
+]
+
+log = logging.getLogger("invekto_integrations.messaging.pipeline")
+
+_RANK = {
+    OutboxStatus.ACCEPTED: 0, OutboxStatus.SENT: 1, OutboxStatus.FAILED: 1, OutboxStatus.DELIVERED: 2,
+    OutboxStatus.READ: 3,
+}
+_PENDING = (OutboxStatus.SCHEDULED, OutboxStatus.QUEUED)
+_MAX_ORPHANS = 10_000
+
+
+class FrequencyCap(BaseModel):
+    """At most ``max_messages`` of ``categories`` to one recipient per rolling ``per``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_messages: int = 3
+    per: timedelta = timedelta(days=7)
+    categories: frozenset[MessageCategory] = frozenset({MessageCategory.MARKETING})
+
+
+class MessagingSettings(BaseModel):
+    """One tenant's send rules (consent rules live in `ConsentPolicy`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    quiet_hours: QuietHours = QuietHours()
+    # OTPs and replies inside a conversation the customer just opened are not held.
+    quiet_hours_categories: frozenset[MessageCategory] = frozenset({MessageCategory.MARKETING,
+                                                                    MessageCategory.UTILITY})
+    frequency_cap: FrequencyCap | None = FrequencyCap()
+    max_attempts: int = 5
+    retry_delay: timedelta = timedelta(minutes=1)
+
+
+class DeliveryCounts(BaseModel):
+    """Dashboard funnel for one purpose: ``sent`` counts every message the provider accepted,
+    ``delivered`` includes read ones; ``failed`` and ``refused`` are separate."""
+
+    model_config = ConfigDict(frozen=True)
+
+    total: int = 0
+    refused: int = 0
+    pending: int = 0
+    uncertain: int = 0
+    sent: int = 0
+    delivered: int = 0
+    read: int = 0
+    failed: int = 0
+
+
+@dataclass
+class DispatchReport:
+    attempted: int = 0
+    accepted: int = 0
+    failed: int = 0
+    refused: int = 0
+    deferred: int = 0
+    uncertain: int = 0
+    results: list[SubmitResult] = field(default_factory=list)
+
+
+ProviderResolver = Callable[[str], MessagingProvider]
+
+
+class SendPipeline:
+    """The production `MessageSink`."""
+
+    def __init__(
+        self,
+        outbox: OutboxRepository,
+        contacts: MessagingContactRepository,
+        consent: ConsentService,
+        providers: Mapping[str, MessagingProvider] | ProviderResolver,
+        *,
+        events: EventBus | None = None,
+        clock: Clock | None = None,
+        settings: Mapping[str, MessagingSettings] | None = None,
+        default_settings: MessagingSettings | None = None,
+        send_immediately: bool = True,
+    ) -> None:
+        self.outbox = outbox
+        self.contacts = contacts
+        self.consent = consent
+        self._providers = providers
+        self.events = events
+        self.clock = clock or SystemClock()
+        self._settings = dict(settings or {})
+        self.default_settings = default_settings or MessagingSettings()
+        self.send_immediately = send_immediately
+        self._orphans: dict[tuple[str, str], list[StatusUpdate]] = {}
+        self._orphan_lock = threading.RLock()
+
+    # -- configuration ------------------------------------------------------------------------
+    def settings(self, tenant_id: str) -> MessagingSettings:
+        return self._settings.get(tenant_id, self.default_settings)
+
+    def configure(self, tenant_id: str, settings: MessagingSettings) -> None:
+        self._settings[tenant_id] = settings
+
+    def _provider(self, tenant_id: str) -> MessagingProvider:
+        if callable(self._providers) and not isinstance(self._providers, Mapping):
+            return self._providers(tenant_id)
+        try:
+            return self._providers[tenant_id]
+        except KeyError:
+            raise ConfigurationError(f"no messaging provider for tenant {tenant_id!r}") from None
+
+    # -- submit -------------------------------------------------------------------------------
+    def send(self, message: OutboundMessage) -> SubmitResult:
+        """`submit`, but a refusal raises `ConsentError` (with ``reason``)."""
+        result = self.submit(message)
+        if result.status == "refused":
+            raise ConsentError(f"send refused: {result.reason}", recipient=message.to_phone,
+                               reason=result.reason or "no_consent")
+        return result
+
+    def submit(self, message: OutboundMessage) -> SubmitResult:
+        """Check, record in the outbox and (when due) send. Same idempotency key → ``duplicate``."""
+        now = self.clock.now()
+        if (message.template is None) == (message.text is None):
+            raise ValueError("an OutboundMessage carries exactly one of template or text")
+        existing = self.outbox.get_by_key(message.tenant_id, message.idempotency_key)
+        if existing is not None and existing.status != OutboxStatus.REFUSED:
+            return SubmitResult(message_id=existing.id, status="duplicate", reason=existing.status.value)
+        try:
+            phone = normalize_phone(message.to_phone)
+        except ValueError:
+            return self._refuse(message, existing, message.to_phone, "invalid_phone", now)
+        if message.recipient_type is not None and message.recipient_type not in RecipientType.__members__:
+            return self._refuse(message, existing, phone, "invalid_recipient_type", now)
+        try:
+            decision = self._check(message, phone, now, count_cap=True)
+        except ProviderError as exc:  # İYS could not answer: hold the message and check again later
+            log.warning("consent check deferred for %s: %s", message.idempotency_key, exc)
+            decision = None
+        if decision is not None and not decision.allowed:
+            return self._refuse(message, existing, phone, decision.reason, now)
+        cfg = self.settings(message.tenant_id)
+        due = max(now, message.not_before or now)
+        if message.category in cfg.quiet_hours_categories:
+            due = cfg.quiet_hours.next_allowed(due)
+        if decision is None:
+            due = max(due, now + cfg.retry_delay)
+        status = OutboxStatus.SCHEDULED if due > now else OutboxStatus.QUEUED
+        row = OutboxRecord(
+            id=existing.id if existing else new_id(), tenant_id=message.tenant_id,
+            idempotency_key=message.idempotency_key, purpose=message.purpose, category=message.category.value,
+            to_phone=phone, message_json=message.model_dump_json(), status=status, due_at=due,
+            created_at=existing.created_at if existing else now, updated_at=now,
+            reason=None if decision is not None else "consent_check_pending",
+        )
+        if existing is not None:
+            # A refused key is evaluated afresh: only this path turns it into a live row.
+            if self.outbox.claim(message.tenant_id, existing.id, [OutboxStatus.REFUSED], status, now) is None:
+                current = self.outbox.get(message.tenant_id, existing.id)
+                return SubmitResult(message_id=existing.id, status="duplicate",
+                                    reason=current.status.value if current else None)
+            self.outbox.save(row)
+        else:
+            row, created = self.outbox.insert_if_absent(row)
+            if not created:
+                return SubmitResult(message_id=row.id, status="duplicate", reason=row.status.value)
+        if status == OutboxStatus.QUEUED and self.send_immediately:
+            return self._dispatch_one(row)
+        return SubmitResult(message_id=row.id, status=status.value, reason=row.reason)
+
+    def _check(self, message: OutboundMessage, phone: str, now: datetime, *, count_cap: bool) -> ConsentDecision:
+        rtype = RecipientType(message.recipient_type) if message.recipient_type else None
+        decision = self.consent.check(message.tenant_id, phone, message.category, recipient_type=rtype)
+        if not decision.allowed or not count_cap:
+            return decision
+        cap = self.settings(message.tenant_id).frequency_cap
+        if cap is not None and message.category in cap.categories:
+            sent = self.outbox.count_recent(message.tenant_id, phone, [c.value for c in cap.categories],
+                                            now - cap.per)
+            if sent >= cap.max_messages:
+                return ConsentDecision(allowed=False, reason="frequency_cap",
+                                       detail=f"{sent} messages in the last {cap.per}")
+        return decision
+
+    def _refuse(self, message: OutboundMessage, existing: OutboxRecord | None, phone: str, reason: str,
+                now: datetime) -> SubmitResult:
+        row = OutboxRecord(
+            id=existing.id if existing else new_id(), tenant_id=message.tenant_id,
+            idempotency_key=message.idempotency_key, purpose=message.purpose, category=message.category.value,
+            to_phone=phone, message_json=message.model_dump_json(), status=OutboxStatus.REFUSED, reason=reason,
+            due_at=now, created_at=existing.created_at if existing else now, updated_at=now,
+        )
+        if existing is not None:
+            self.outbox.save(row)
+        else:
+            row, created = self.outbox.insert_if_absent(row)
+            if not created:
+                return SubmitResult(message_id=row.id, status="duplicate", reason=row.status.value)
+        return SubmitResult(message_id=row.id, status="refused", reason=reason)
+
+    # -- dispatch -----------------------------------------------------------------------------
+    def dispatch_due(self, tenant_id: str | None = None, *, limit: int = 100) -> DispatchReport:
+        """Send every held or queued message whose time has come (by the injected clock)."""
+        report = DispatchReport()
+        tenants = [tenant_id] if tenant_id else self.outbox.tenants()
+        now = self.clock.now()
+        for tenant in tenants:
+            for row in self.outbox.due(tenant, now, limit=limit):
+                result = self._dispatch_one(row)
+                report.attempted += 1
+                report.results.append(result)
+                if result.status == "sent":
+                    report.accepted += 1
+                elif result.status == "failed":
+                    report.failed += 1
+                elif result.status == "refused":
+                    report.refused += 1
+                elif result.status == OutboxStatus.UNCERTAIN.value:
+                    report.uncertain += 1
+                else:
+                    report.deferred += 1
+        return report
+
+    def _dispatch_one(self, row: OutboxRecord) -> SubmitResult:
+        now = self.clock.now()
+        claimed = self.outbox.claim(row.tenant_id, row.id, _PENDING, OutboxStatus.SENDING, now)
+        if claimed is None:
+            current = self.outbox.get(row.tenant_id, row.id)
+            return SubmitResult(message_id=row.id, status="duplicate", reason=current.status.value if current else None)
+        message = OutboundMessage.model_validate_json(claimed.message_json)
+        cfg = self.settings(row.tenant_id)
+        # Consent may have changed while the message waited (a RET, an opt-out): check again.
+        try:
+            decision = self._check(message, claimed.to_phone, now, count_cap=False)
+        except ProviderError as exc:
+            return self._defer(claimed, now, cfg, f"consent_check_pending: {exc.code or exc.message}", None)
+        if not decision.allowed:
+            self.outbox.save(claimed.model_copy(update={"status": OutboxStatus.REFUSED, "reason": decision.reason,
+                                                        "updated_at": now}))
+            return SubmitResult(message_id=row.id, status="refused", reason=decision.reason)
+        attempts = claimed.attempts + 1
+        try:
+            provider = self._provider(row.tenant_id)
+            if message.template is not None:
+                t = message.template
+                sent = provider.send_template(
+                    claimed.to_phone, t.name, t.language, body_params=t.body_params, header_params=t.header_params,
+                    header_type=t.header_type, button_params=t.button_params, button_sub_type=t.button_sub_type,
+                    body_param_names=t.body_param_names)
+            else:
+                contact = self.contacts.get(row.tenant_id, claimed.to_phone)
+                sent = provider.send_text(claimed.to_phone, message.text or "",
+                                          last_inbound_at=contact.last_inbound_at if contact else None)
+        except RateLimited as exc:  # the provider refused it: nothing was sent
+            return self._defer(claimed.model_copy(update={"attempts": attempts}), now, cfg,
+                               f"rate_limited: {exc.code}", exc.retry_after)
+        except ProviderUnavailable as exc:
+            if exc.unsent or (exc.status is not None and exc.status >= 500):
+                return self._defer(claimed.model_copy(update={"attempts": attempts}), now, cfg,
+                                   f"unavailable: {exc.code or exc.status}", None)
+            self.outbox.save(claimed.model_copy(update={
+                "status": OutboxStatus.UNCERTAIN, "attempts": attempts, "reason": "timeout_after_send",
+                "error_title": exc.message, "updated_at": now}))
+            return SubmitResult(message_id=row.id, status=OutboxStatus.UNCERTAIN.value, reason="timeout_after_send")
+        except IntegrationError as exc:
+            code = exc.code if isinstance(exc, ProviderError) else None
+            title = exc.message if isinstance(exc, ProviderError) else str(exc)
+            failed = claimed.model_copy(update={
+                "status": OutboxStatus.FAILED, "attempts": attempts, "reason": type(exc).__name__,
+                "error_code": code, "error_title": title, "failed_at": now, "updated_at": now,
+                "provider": getattr(exc, "provider", None)})
+            self.outbox.save(failed)
+            self._publish(row.tenant_id, [MessageStatusChanged(
+                tenant_id=row.tenant_id, occurred_at=now, message_id=row.id, provider_message_id=None,
+                status=DeliveryStatus.FAILED.value, error_code=code, error_title=title,
+                dedupe_key=f"outbox:{row.id}:failed")])
+            return SubmitResult(message_id=row.id, status="failed", reason=f"{type(exc).__name__}: {code or title}")
+        accepted = claimed.model_copy(update={
+            "status": OutboxStatus.ACCEPTED, "attempts": attempts, "reason": sent.message_status,
+            "provider": provider.provider, "provider_message_id": sent.provider_message_id,
+            "recipient_id": sent.recipient_id, "accepted_at": now, "updated_at": now})
+        with self._orphan_lock:
+            self.outbox.save(accepted)
+            early = self._orphans.pop((row.tenant_id, sent.provider_message_id), [])
+            for update in early:  # status webhooks that raced ahead of this save
+                accepted = self._advance(accepted, update)
+        self._publish(row.tenant_id, [MessageStatusChanged(
+            tenant_id=row.tenant_id, occurred_at=now, message_id=row.id,
+            provider_message_id=sent.provider_message_id, status=DeliveryStatus.ACCEPTED.value,
+            dedupe_key=f"{provider.provider}:{sent.provider_message_id}:accepted")])
+        return SubmitResult(message_id=row.id, status="sent", reason=sent.provider_message_id)
+
+    def _defer(self, row: OutboxRecord, now: datetime, cfg: MessagingSettings, reason: str,
+               retry_after: float | None) -> SubmitResult:
+        if row.attempts >= cfg.max_attempts:
+            self.outbox.save(row.model_copy(update={"status": OutboxStatus.FAILED, "reason": f"gave up: {reason}",
+                                                    "failed_at": now, "updated_at": now}))
+            return SubmitResult(message_id=row.id, status="failed", reason=f"gave up: {reason}")
+        delay = timedelta(seconds=retry_after) if retry_after else cfg.retry_delay * max(1, 2 ** (row.attempts - 1))
+        self.outbox.save(row.model_copy(update={"status": OutboxStatus.QUEUED, "reason": reason,
+                                                "due_at": now + delay, "updated_at": now}))
+        return SubmitResult(message_id=row.id, status="queued", reason=reason)
+
+    # -- webhooks -----------------------------------------------------------------------------
+    def apply_status(self, tenant_id: str, update: StatusUpdate, *,
+                     provider: str = "whatsapp_cloud") -> OutboxRecord | None:
+        """Record a provider status on its outbox row (forward only) and in the event log.
+
+        A status can arrive before the send call has returned and stored the provider's id; it is
+        kept (in memory) and applied the moment the id is stored.
+        """
+        err = update.error
+        with self._orphan_lock:
+            row = self.outbox.get_by_provider_id(tenant_id, update.provider_message_id)
+            if row is None:
+                orphans = self._orphans.setdefault((tenant_id, update.provider_message_id), [])
+                if len(self._orphans) <= _MAX_ORPHANS:
+                    orphans.append(update)
+            else:
+                row = self._advance(row, update)
+        self._publish(tenant_id, [MessageStatusChanged(
+            tenant_id=tenant_id, occurred_at=update.timestamp, message_id=row.id if row else update.provider_message_id,
+            provider_message_id=update.provider_message_id, status=update.status.value,
+            error_code=err.code if err else None, error_title=err.title if err else None,
+            dedupe_key=f"{provider}:{update.provider_message_id}:{update.status.value}")])
+        return row
+
+    def _advance(self, row: OutboxRecord, update: StatusUpdate) -> OutboxRecord:
+        err = update.error
+        new = OutboxStatus(update.status.value)
+        stamp = f"{new.value}_at"
+        changes: dict[str, object] = {}
+        if getattr(row, stamp, None) is None:
+            changes[stamp] = update.timestamp
+        current_rank = _RANK.get(row.status, -1)
+        if new == OutboxStatus.FAILED:
+            if row.status != OutboxStatus.FAILED and current_rank <= _RANK[OutboxStatus.SENT]:
+                changes.update(status=new, error_code=err.code if err else None,
+                               error_title=err.title if err else None)
+        elif _RANK[new] > current_rank:
+            changes["status"] = new
+        if not changes:
+            return row
+        changes["updated_at"] = self.clock.now()
+        updated = row.model_copy(update=changes)
+        self.outbox.save(updated)
+        return updated
+
+    def apply_inbound(self, tenant_id: str, message: InboundMessage, *, provider: str = "whatsapp_cloud") -> bool:
+        """Store the last inbound time (24-hour window), the CTWA click, an opt-out keyword, and log
+        `InboundMessageReceived`. Returns whether the message was an opt-out."""
+        referral_json = json.dumps(message.referral.raw or message.referral.model_dump(exclude={"raw"}),
+                                   ensure_ascii=False) if message.referral else None
+        self.contacts.record_inbound(tenant_id, message.from_phone, message.timestamp, wa_id=message.from_wa_id,
+                                     ctwa_clid=message.ctwa_clid, referral_json=referral_json)
+        keyword = self.consent.opt_out_keyword(tenant_id, message.text)
+        if keyword is not None:
+            self.consent.record_opt_out(tenant_id, message.from_phone, keyword=keyword, at=message.timestamp)
+        self._publish(tenant_id, [InboundMessageReceived(
+            tenant_id=tenant_id, occurred_at=message.timestamp, from_phone=message.from_phone,
+            provider_message_id=message.provider_message_id, kind=message.kind, text=message.text,
+            ctwa_clid=message.ctwa_clid,
+            referral=message.referral.raw or message.referral.model_dump(exclude={"raw"}) if message.referral else None,
+            dedupe_key=f"{provider}:in:{message.provider_message_id}")])
+        return keyword is not None
+
+    def _publish(self, tenant_id: str, events: list[DomainEvent]) -> None:
+        if self.events is not None:
+            self.events.publish(tenant_id, events)
+
+    # -- reporting ----------------------------------------------------------------------------
+    def counts(self, tenant_id: str, *, purpose: str | None = None) -> dict[str, DeliveryCounts]:
+        """purpose → funnel counts (sent ⊇ delivered ⊇ read) for the dashboard."""
+        out: dict[str, DeliveryCounts] = {}
+        for p, by_status in self.outbox.status_counts(tenant_id, purpose=purpose).items():
+            def n(*statuses: OutboxStatus, src: dict[str, int] = by_status) -> int:
+                return sum(src.get(s.value, 0) for s in statuses)
+
+            out[p] = DeliveryCounts(
+                total=sum(by_status.values()), refused=n(OutboxStatus.REFUSED),
+                pending=n(OutboxStatus.SCHEDULED, OutboxStatus.QUEUED, OutboxStatus.SENDING),
+                uncertain=n(OutboxStatus.UNCERTAIN),
+                sent=n(OutboxStatus.ACCEPTED, OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.READ),
+                delivered=n(OutboxStatus.DELIVERED, OutboxStatus.READ), read=n(OutboxStatus.READ),
+                failed=n(OutboxStatus.FAILED),
+            )
+        return out

@@ -1,0 +1,62 @@
+"""Unified consent types (İYS: İleti Yönetim Sistemi), shared by the İYS connector and the pipeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ConsentChanges",
+    "ConsentRecord",
+    "ConsentStatus",
+    "ConsentType",
+    "RecipientType",
+]
+
+
+class ConsentType(StrEnum):
+    """İYS channel types: MESAJ (SMS/MMS-type messages), ARAMA (voice call), EPOSTA (e-mail)."""
+
+    MESAJ = "MESAJ"
+    ARAMA = "ARAMA"
+    EPOSTA = "EPOSTA"
+
+
+class RecipientType(StrEnum):
+    BIREYSEL = "BIREYSEL"  # individual consumer
+    TACIR = "TACIR"  # merchant / trader
+
+
+class ConsentStatus(StrEnum):
+    ONAY = "ONAY"  # consent
+    RET = "RET"  # rejection / withdrawal
+
+
+class ConsentRecord(BaseModel):
+    """One consent (or rejection) for a recipient, channel type and recipient type.
+
+    ``recipient`` is ``+905XXXXXXXXX`` for MESAJ/ARAMA or an e-mail address for EPOSTA.
+    ``consent_date`` is when the provider collected it; ``creation_date`` when İYS recorded it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    recipient: str
+    type: ConsentType = ConsentType.MESAJ
+    recipient_type: RecipientType = RecipientType.BIREYSEL
+    status: ConsentStatus
+    source: str | None = None  # HS_WEB, HS_MESAJ, ... or IYS for citizen changes
+    consent_date: datetime | None = None
+    creation_date: datetime | None = None
+    transaction_id: str | None = None
+
+
+class ConsentChanges(BaseModel):
+    """One page of the consent change feed and the cursor to pass next time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    after: str | None
+    items: list[ConsentRecord] = Field(default_factory=list)

@@ -1,0 +1,93 @@
+"""İYS raw codes and formats → unified consent types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from invekto_integrations.core.errors import PayloadError
+from invekto_integrations.models.consent import ConsentRecord, ConsentStatus, ConsentType, RecipientType
+
+from .wire import WireConsent
+
+__all__ = [
+    "PROVIDER",
+    "TR_TZ",
+    "ConsentSourceCode",
+    "IysErrorCode",
+    "format_iys_date",
+    "parse_iys_date",
+    "to_consent",
+    "to_wire",
+]
+
+PROVIDER = "iys"
+TR_TZ = ZoneInfo("Europe/Istanbul")
+_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class ConsentSourceCode(StrEnum):
+    """How the provider (HS = hizmet sağlayıcı) obtained a consent (``source``)."""
+
+    HS_FIZIKSEL_ORTAM = "HS_FIZIKSEL_ORTAM"
+    HS_ISLAK_IMZA = "HS_ISLAK_IMZA"
+    HS_WEB = "HS_WEB"
+    HS_CAGRI_MERKEZI = "HS_CAGRI_MERKEZI"
+    HS_SOSYAL_MEDYA = "HS_SOSYAL_MEDYA"
+    HS_EPOSTA = "HS_EPOSTA"
+    HS_MESAJ = "HS_MESAJ"
+    HS_MOBIL = "HS_MOBIL"
+    HS_EORTAM = "HS_EORTAM"
+    HS_ETKINLIK = "HS_ETKINLIK"
+    HS_2015 = "HS_2015"
+    HS_ATM = "HS_ATM"
+    HS_KARAR = "HS_KARAR"
+
+
+class IysErrorCode(StrEnum):
+    """Codes seen in client code and tests (the full list is at apidocs.iys.org.tr)."""
+
+    TOKEN_HOURLY_LIMIT = "H084"  # noqa: S105 - an error code, not a secret
+    INVALID_TOKEN = "H351"  # noqa: S105
+    RATE_LIMIT = "H124"
+    FIRST_RECORD_RET = "H175"
+    RECIPIENTS_NOT_FOUND = "H168"
+    SEARCH_FAILED = "H103"
+
+
+def parse_iys_date(value: str | None) -> datetime | None:
+    """``YYYY-MM-DD HH:mm:ss`` in Turkey local time → aware UTC-comparable datetime."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        return datetime.strptime(text[:19], _FORMAT).replace(tzinfo=TR_TZ)
+    except ValueError:
+        parsed = datetime.fromisoformat(text)  # tolerate ISO-8601 if a client/proxy sends it
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=TR_TZ)
+
+
+def format_iys_date(value: datetime) -> str:
+    return value.astimezone(TR_TZ).strftime(_FORMAT)
+
+
+def to_consent(w: WireConsent) -> ConsentRecord:
+    try:
+        return ConsentRecord(
+            recipient=w.recipient, type=ConsentType(w.type), recipient_type=RecipientType(w.recipientType),
+            status=ConsentStatus(w.status), source=w.source, consent_date=parse_iys_date(w.consentDate),
+            creation_date=parse_iys_date(w.creationDate), transaction_id=w.transactionId,
+        )
+    except ValueError as exc:
+        raise PayloadError(str(exc), provider=PROVIDER, field="consent", record=w.recipient) from exc
+
+
+def to_wire(c: ConsentRecord, *, default_source: str = ConsentSourceCode.HS_MESAJ) -> dict[str, str]:
+    if c.consent_date is None:
+        raise ValueError("consent_date is required to register a consent")
+    return {
+        "recipient": c.recipient, "type": c.type.value, "source": c.source or default_source,
+        "status": c.status.value, "consentDate": format_iys_date(c.consent_date),
+        "recipientType": c.recipient_type.value,
+    }

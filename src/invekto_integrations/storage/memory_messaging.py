@@ -1,0 +1,141 @@
+"""In-memory messaging repositories: outbox, consent cache, messaging contacts."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+
+from .records import ConsentCacheRecord, MessagingContact, OutboxRecord, OutboxStatus
+
+__all__ = ["MemoryConsentCache", "MemoryMessagingContacts", "MemoryOutbox"]
+
+_NOT_COUNTED = (OutboxStatus.REFUSED, OutboxStatus.FAILED)
+
+
+class MemoryOutbox:
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], OutboxRecord] = {}
+        self._keys: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def insert_if_absent(self, record: OutboxRecord) -> tuple[OutboxRecord, bool]:
+        with self._lock:
+            existing = self._keys.get((record.tenant_id, record.idempotency_key))
+            if existing is not None:
+                return self._rows[(record.tenant_id, existing)], False
+            if (record.tenant_id, record.id) in self._rows:
+                raise ValueError(f"outbox id {record.id} exists")
+            self._rows[(record.tenant_id, record.id)] = record
+            self._keys[(record.tenant_id, record.idempotency_key)] = record.id
+            return record, True
+
+    def get(self, tenant_id: str, outbox_id: str) -> OutboxRecord | None:
+        return self._rows.get((tenant_id, outbox_id))
+
+    def get_by_key(self, tenant_id: str, idempotency_key: str) -> OutboxRecord | None:
+        found = self._keys.get((tenant_id, idempotency_key))
+        return self._rows.get((tenant_id, found)) if found else None
+
+    def get_by_provider_id(self, tenant_id: str, provider_message_id: str) -> OutboxRecord | None:
+        for (t, _), row in list(self._rows.items()):
+            if t == tenant_id and row.provider_message_id == provider_message_id:
+                return row
+        return None
+
+    def save(self, record: OutboxRecord) -> None:
+        with self._lock:
+            key = (record.tenant_id, record.id)
+            if key not in self._rows:
+                raise ValueError(f"no outbox row {record.id} for this tenant")
+            self._rows[key] = record
+
+    def claim(self, tenant_id: str, outbox_id: str, expected: Sequence[OutboxStatus], new: OutboxStatus,
+              at: datetime) -> OutboxRecord | None:
+        with self._lock:
+            row = self._rows.get((tenant_id, outbox_id))
+            if row is None or row.status not in expected:
+                return None
+            updated = row.model_copy(update={"status": new, "updated_at": at})
+            self._rows[(tenant_id, outbox_id)] = updated
+            return updated
+
+    def due(self, tenant_id: str, now: datetime, *, limit: int = 100) -> list[OutboxRecord]:
+        rows = [r for (t, _), r in list(self._rows.items())
+                if t == tenant_id and r.status in (OutboxStatus.SCHEDULED, OutboxStatus.QUEUED) and r.due_at <= now]
+        rows.sort(key=lambda r: (r.due_at, r.id))
+        return rows[:limit]
+
+    def count_recent(self, tenant_id: str, to_phone: str, categories: Sequence[str], since: datetime) -> int:
+        return sum(1 for (t, _), r in list(self._rows.items())
+                   if t == tenant_id and r.to_phone == to_phone and r.category in categories
+                   and r.created_at >= since and r.status not in _NOT_COUNTED)
+
+    def status_counts(self, tenant_id: str, *, purpose: str | None = None) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for (t, _), r in list(self._rows.items()):
+            if t == tenant_id and purpose in (None, r.purpose):
+                bucket = out.setdefault(r.purpose, {})
+                bucket[r.status.value] = bucket.get(r.status.value, 0) + 1
+        return out
+
+    def tenants(self) -> list[str]:
+        return sorted({t for t, _ in self._rows})
+
+
+class MemoryConsentCache:
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str, str, str], ConsentCacheRecord] = {}
+        self._lock = threading.Lock()
+
+    def get(self, tenant_id: str, brand_code: str, recipient: str, type: str) -> ConsentCacheRecord | None:
+        return self._rows.get((tenant_id, brand_code, recipient, type))
+
+    def upsert(self, record: ConsentCacheRecord) -> None:
+        with self._lock:
+            self._rows[(record.tenant_id, record.brand_code, record.recipient, record.type)] = record
+
+    def find(self, tenant_id: str, *, status: str | None = None) -> list[ConsentCacheRecord]:
+        rows = [r for r in list(self._rows.values()) if r.tenant_id == tenant_id and status in (None, r.status)]
+        return sorted(rows, key=lambda r: (r.brand_code, r.recipient, r.type))
+
+
+class MemoryMessagingContacts:
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], MessagingContact] = {}
+        self._lock = threading.Lock()
+
+    def get(self, tenant_id: str, phone: str) -> MessagingContact | None:
+        return self._rows.get((tenant_id, phone))
+
+    def _current(self, tenant_id: str, phone: str, at: datetime) -> MessagingContact:
+        return self._rows.get((tenant_id, phone)) or MessagingContact(tenant_id=tenant_id, phone=phone, updated_at=at)
+
+    def record_inbound(self, tenant_id: str, phone: str, at: datetime, *, wa_id: str | None = None,
+                       ctwa_clid: str | None = None, referral_json: str | None = None) -> MessagingContact:
+        with self._lock:
+            row = self._current(tenant_id, phone, at)
+            changes: dict[str, object] = {"updated_at": at}
+            if row.last_inbound_at is None or at > row.last_inbound_at:
+                changes["last_inbound_at"] = at
+            if wa_id:
+                changes["wa_id"] = wa_id
+            if ctwa_clid:
+                changes.update(ctwa_clid=ctwa_clid, ctwa_at=at, referral_json=referral_json)
+            row = row.model_copy(update=changes)
+            self._rows[(tenant_id, phone)] = row
+            return row
+
+    def set_opt_out(self, tenant_id: str, phone: str, at: datetime, keyword: str) -> MessagingContact:
+        with self._lock:
+            row = self._current(tenant_id, phone, at).model_copy(
+                update={"opted_out_at": at, "opt_out_keyword": keyword, "updated_at": at})
+            self._rows[(tenant_id, phone)] = row
+            return row
+
+    def clear_opt_out(self, tenant_id: str, phone: str, at: datetime) -> MessagingContact:
+        with self._lock:
+            row = self._current(tenant_id, phone, at).model_copy(
+                update={"opted_out_at": None, "opt_out_keyword": None, "updated_at": at})
+            self._rows[(tenant_id, phone)] = row
+            return row

@@ -1,0 +1,171 @@
+"""The headline flows over real sockets: sandbox on uvicorn, webhooks to a loopback receiver.
+
+The WhatsApp fake posts signed status and inbound webhooks to a tiny Starlette app (on its own
+uvicorn server) that mounts the framework-agnostic `MessagingWebhookHandler`; the pipeline
+stores everything in SQLite.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from invekto_integrations.core.clock import FrozenClock
+from invekto_integrations.core.errors import ConsentError
+from invekto_integrations.core.ratelimit import RateLimiterRegistry
+from invekto_integrations.events import EventBus
+from invekto_integrations.messaging import (
+    ConsentService,
+    MessageCategory,
+    MessagingWebhookHandler,
+    OutboundMessage,
+    SendPipeline,
+    TemplateRef,
+    WebhookRoute,
+)
+from invekto_integrations.models.events import InboundMessageReceived
+from invekto_integrations.providers.iys import IysClient, IysSettings
+from invekto_integrations.providers.whatsapp_cloud import WhatsAppCloudClient, WhatsAppCloudSettings, WhatsAppWebhooks
+from invekto_integrations.storage.records import OutboxStatus
+from invekto_integrations.storage.sqlite import SQLiteStore
+from invekto_integrations.testing.sandbox import Sandbox
+from invekto_integrations.testing.sandbox.fakes.iys import IysFake
+from invekto_integrations.testing.sandbox.fakes.whatsapp_cloud import WhatsAppCloudFake
+
+from .conftest import PHONE, START, WA_ID
+
+pytestmark = pytest.mark.loopback
+
+
+class Receiver:
+    """A loopback HTTP server mounting the webhook handler at /webhooks/whatsapp."""
+
+    def __init__(self, handler: MessagingWebhookHandler) -> None:
+        async def endpoint(request: Request) -> Response:
+            answer = handler.handle(request.method, dict(request.query_params), dict(request.headers),
+                                    await request.body())
+            return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+
+        app = Starlette(routes=[Route("/webhooks/whatsapp", endpoint, methods=["GET", "POST"])])
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/webhooks/whatsapp"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    clock = FrozenClock(START)
+    wa_fake = WhatsAppCloudFake(clock=clock)
+    iys_fake = IysFake(clock=clock)
+    store = SQLiteStore(tmp_path / "messaging.db")
+    with Sandbox([wa_fake, iys_fake], clock=clock) as sb:
+        limiters = RateLimiterRegistry()
+        wa = WhatsAppCloudClient(WhatsAppCloudSettings("1000000001", "waba-a"), SecretStr("wa-token-a"),
+                                 base_url=sb.url("whatsapp_cloud"), clock=clock, limiter_registry=limiters, timeout=5)
+        iys = IysClient(IysSettings("700001", "700001"), "iys-api-a", SecretStr("iys-pass-a"), base_url=sb.url("iys"),
+                        clock=clock, limiter_registry=limiters, timeout=5)
+        consent = ConsentService(store.consents, store.messaging_contacts, checkpoints=store.checkpoints, clock=clock)
+        consent.configure("t1", source=iys, brand_code="700001")
+        pipeline = SendPipeline(store.outbox, store.messaging_contacts, consent, {"t1": wa},
+                                events=EventBus(store.events, clock), clock=clock)
+        handler = MessagingWebhookHandler(pipeline, WhatsAppWebhooks(), verify_token=SecretStr("verify-me"),
+                                          routes={"1000000001": WebhookRoute("t1", SecretStr(wa_fake.app_secret))},
+                                          quarantine=store.quarantine)
+        receiver = Receiver(handler)
+        wa_fake.webhook_url = receiver.url
+        try:
+            yield {"pipeline": pipeline, "store": store, "wa_fake": wa_fake, "iys_fake": iys_fake,
+                   "receiver": receiver, "clock": clock}
+        finally:
+            receiver.stop()
+            wa.close()
+            iys.close()
+            store.close()
+
+
+def msg(key: str, category: MessageCategory = MessageCategory.MARKETING) -> OutboundMessage:
+    marketing = category == MessageCategory.MARKETING
+    template = (TemplateRef(name="kampanya_duyurusu", body_params=["Ayşe", "20"]) if marketing
+                else TemplateRef(name="order_shipped", body_params=["Ayşe", "#10234"]))
+    return OutboundMessage(tenant_id="t1", to_phone=PHONE, idempotency_key=key, category=category,
+                           purpose="campaign" if category == MessageCategory.MARKETING else "cargo_status",
+                           template=template)
+
+
+def test_headline_flows_over_real_sockets(stack: dict[str, Any]) -> None:
+    pipeline: SendPipeline = stack["pipeline"]
+    store: SQLiteStore = stack["store"]
+    wa_fake: WhatsAppCloudFake = stack["wa_fake"]
+    iys_fake: IysFake = stack["iys_fake"]
+
+    # handshake through the receiver
+    hs = httpx.get(stack["receiver"].url, params={"hub.mode": "subscribe", "hub.verify_token": "verify-me",
+                                                   "hub.challenge": "987654"})
+    assert (hs.status_code, hs.text) == (200, "987654")
+
+    # a commercial send without consent is refused
+    with pytest.raises(ConsentError) as refused:
+        pipeline.send(msg("camp-no-consent"))
+    assert refused.value.reason == "no_consent"
+
+    # with İYS consent: a template send, its signed status webhooks received and verified → read
+    iys_fake.seed_consent("700001", "700001", PHONE, "ONAY")
+    sent = pipeline.send(msg("camp-1"))
+    assert sent.status == "sent"
+    deliveries = wa_fake.webhooks.drain()
+    assert [d.status for d in deliveries] == [200, 200, 200]
+    row = store.outbox.get("t1", sent.message_id)
+    assert row is not None and row.status == OutboxStatus.READ and row.read_at is not None
+    counts = pipeline.counts("t1", purpose="campaign")["campaign"]
+    assert (counts.sent, counts.delivered, counts.read, counts.refused) == (1, 1, 1, 1)
+
+    # a retried send is not duplicated
+    assert pipeline.submit(msg("camp-1")).status == "duplicate"
+    assert len(wa_fake.requests_to("/messages", "POST")) == 1
+
+    # an inbound CTWA referral is parsed with its ctwa_clid
+    wa_fake.inject_inbound(WA_ID, "Merhaba, kampanya hakkında bilgi alabilir miyim?", referral={})
+    wa_fake.webhooks.drain()
+    [inbound] = store.events.read("t1", types=[InboundMessageReceived.TYPE])
+    assert inbound.data["ctwa_clid"].startswith("ARAkSandbox")
+    assert inbound.data["referral"]["source_id"] == "120210000000000000"
+
+    # an opt-out is honoured (commercial refused, transactional still delivered)
+    wa_fake.inject_inbound(WA_ID, "DUR")
+    wa_fake.webhooks.drain()
+    with pytest.raises(ConsentError) as opted:
+        pipeline.send(msg("camp-2"))
+    assert opted.value.reason == "opted_out"
+    assert pipeline.send(msg("cargo-1", MessageCategory.UTILITY)).status == "sent"
+    wa_fake.webhooks.drain()
+
+    # a webhook with a wrong signature is rejected and changes nothing
+    before = len(store.events.read("t1"))
+    body = deliveries[0].body
+    bad = httpx.post(stack["receiver"].url, content=body,
+                     headers={"X-Hub-Signature-256": "sha256=" + "0" * 64, "Content-Type": "application/json"})
+    assert bad.status_code == 401
+    assert len(store.events.read("t1")) == before

@@ -1,0 +1,129 @@
+"""Contract tests for the messaging repositories, run on the memory and SQLite implementations."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from invekto_integrations.storage.memory import MemoryStore
+from invekto_integrations.storage.records import ConsentCacheRecord, OutboxRecord, OutboxStatus
+from invekto_integrations.storage.sqlite import SQLiteStore
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    s: Any = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "m.db")
+    yield s
+    s.close()
+
+
+def row(tenant: str = "t1", key: str = "k1", *, id: str = "o1", status: OutboxStatus = OutboxStatus.QUEUED,
+        due: datetime = T0, phone: str = "+905321234567", category: str = "marketing", purpose: str = "campaign",
+        created: datetime = T0) -> OutboxRecord:
+    return OutboxRecord(id=id, tenant_id=tenant, idempotency_key=key, purpose=purpose, category=category,
+                        to_phone=phone, message_json="{}", status=status, due_at=due, created_at=created,
+                        updated_at=created)
+
+
+def test_outbox_idempotency_key_is_unique_per_tenant(store: Any) -> None:
+    _, created = store.outbox.insert_if_absent(row())
+    assert created
+    again, created = store.outbox.insert_if_absent(row(id="o2"))
+    assert not created and again.id == "o1"
+    other, created = store.outbox.insert_if_absent(row(tenant="t2", id="o3"))
+    assert created and other.tenant_id == "t2"
+    assert store.outbox.get_by_key("t1", "k1").id == "o1"
+    assert store.outbox.get_by_key("t2", "k1").id == "o3"
+    assert store.outbox.get("t2", "o1") is None  # tenant isolation
+    assert store.outbox.tenants() == ["t1", "t2"]
+
+
+def test_outbox_roundtrip_save_and_provider_id(store: Any) -> None:
+    store.outbox.insert_if_absent(row())
+    saved = row().model_copy(update={"status": OutboxStatus.DELIVERED, "provider_message_id": "wamid.1",
+                                     "accepted_at": T0, "delivered_at": T0 + timedelta(seconds=5),
+                                     "attempts": 1, "error_code": None, "reason": "accepted"})
+    store.outbox.save(saved)
+    assert store.outbox.get("t1", "o1") == saved
+    assert store.outbox.get_by_provider_id("t1", "wamid.1") == saved
+    assert store.outbox.get_by_provider_id("t2", "wamid.1") is None
+    with pytest.raises(ValueError):
+        store.outbox.save(saved.model_copy(update={"tenant_id": "t2"}))
+
+
+def test_outbox_claim_is_compare_and_set(store: Any) -> None:
+    store.outbox.insert_if_absent(row())
+    got = store.outbox.claim("t1", "o1", [OutboxStatus.QUEUED], OutboxStatus.SENDING, T0)
+    assert got is not None and got.status == OutboxStatus.SENDING
+    assert store.outbox.claim("t1", "o1", [OutboxStatus.QUEUED], OutboxStatus.SENDING, T0) is None
+    assert store.outbox.claim("t2", "o1", [OutboxStatus.SENDING], OutboxStatus.QUEUED, T0) is None
+
+
+def test_outbox_claim_under_threads_has_one_winner(store: Any) -> None:
+    store.outbox.insert_if_absent(row())
+    wins: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def go() -> None:
+        barrier.wait()
+        wins.append(store.outbox.claim("t1", "o1", [OutboxStatus.QUEUED], OutboxStatus.SENDING, T0) is not None)
+
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wins) == [False, False, False, True]
+
+
+def test_outbox_due_caps_and_counts(store: Any) -> None:
+    store.outbox.insert_if_absent(row(key="a", id="a", status=OutboxStatus.SCHEDULED, due=T0 + timedelta(hours=1)))
+    store.outbox.insert_if_absent(row(key="b", id="b", due=T0 - timedelta(minutes=1)))
+    store.outbox.insert_if_absent(row(key="c", id="c", status=OutboxStatus.REFUSED))
+    store.outbox.insert_if_absent(row(key="d", id="d", status=OutboxStatus.READ, purpose="cargo_status",
+                                      category="utility"))
+    store.outbox.insert_if_absent(row(key="e", id="e", status=OutboxStatus.FAILED))
+    store.outbox.insert_if_absent(row(tenant="t2", key="x", id="x"))
+    assert [r.id for r in store.outbox.due("t1", T0)] == ["b"]
+    assert [r.id for r in store.outbox.due("t1", T0 + timedelta(hours=2))] == ["b", "a"]
+    assert store.outbox.count_recent("t1", "+905321234567", ["marketing"], T0 - timedelta(days=7)) == 2
+    assert store.outbox.count_recent("t1", "+905321234567", ["marketing"], T0 + timedelta(seconds=1)) == 0
+    assert store.outbox.count_recent("t1", "+905321234567", ["utility"], T0 - timedelta(days=7)) == 1
+    assert store.outbox.status_counts("t1") == {
+        "campaign": {"scheduled": 1, "queued": 1, "refused": 1, "failed": 1}, "cargo_status": {"read": 1}}
+    assert store.outbox.status_counts("t1", purpose="cargo_status") == {"cargo_status": {"read": 1}}
+    assert store.outbox.status_counts("t2") == {"campaign": {"queued": 1}}
+
+
+def test_consent_cache_upsert_and_isolation(store: Any) -> None:
+    rec = ConsentCacheRecord(tenant_id="t1", brand_code="700001", recipient="+905321234567", status="ONAY",
+                             source="HS_WEB", consent_date=T0, synced_at=T0, updated_at=T0)
+    store.consents.upsert(rec)
+    assert store.consents.get("t1", "700001", "+905321234567", "MESAJ") == rec
+    ret = rec.model_copy(update={"status": "RET", "origin": "iys_changes", "synced_at": T0 + timedelta(hours=1)})
+    store.consents.upsert(ret)
+    assert store.consents.get("t1", "700001", "+905321234567", "MESAJ") == ret
+    assert store.consents.get("t2", "700001", "+905321234567", "MESAJ") is None
+    assert store.consents.find("t1", status="RET") == [ret]
+    assert store.consents.find("t1", status="ONAY") == []
+    assert store.consents.find("t2") == []
+
+
+def test_contacts_inbound_is_monotonic_and_opt_out(store: Any) -> None:
+    c = store.messaging_contacts.record_inbound("t1", "+905321234567", T0, wa_id="905321234567",
+                                                ctwa_clid="ARAk1", referral_json='{"a": 1}')
+    assert c.last_inbound_at == T0 and c.ctwa_clid == "ARAk1" and c.ctwa_at == T0
+    c = store.messaging_contacts.record_inbound("t1", "+905321234567", T0 - timedelta(hours=1))
+    assert c.last_inbound_at == T0 and c.ctwa_clid == "ARAk1"  # never moves back; click id kept
+    c = store.messaging_contacts.set_opt_out("t1", "+905321234567", T0, "DUR")
+    assert c.opted_out_at == T0 and c.opt_out_keyword == "DUR" and c.last_inbound_at == T0
+    assert store.messaging_contacts.get("t2", "+905321234567") is None
+    c = store.messaging_contacts.clear_opt_out("t1", "+905321234567", T0)
+    assert c.opted_out_at is None
+    assert store.messaging_contacts.get("t1", "+905321234567") == c
