@@ -10,6 +10,7 @@ from datetime import datetime
 from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
 from invekto_integrations.models.events import DomainEvent
 
+from .memory_appointments import MemoryAppointments, MemoryDoctors, MemoryServicePricing, MemoryWaitlist
 from .memory_messaging import MemoryConsentCache, MemoryMessagingContacts, MemoryOutbox
 from .memory_shipments import MemoryCargoNotifications, MemoryShipments
 from .protocols import UpsertResult
@@ -203,6 +204,11 @@ class MemoryStore:
         self.outbox = MemoryOutbox()
         self.consents = MemoryConsentCache()
         self.messaging_contacts = MemoryMessagingContacts()
+        # appointments (issue 8)
+        self.appointments = MemoryAppointments()
+        self.doctors = MemoryDoctors()
+        self.service_pricing = MemoryServicePricing()
+        self.waitlist = MemoryWaitlist()
 
     def close(self) -> None:
         return None

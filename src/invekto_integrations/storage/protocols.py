@@ -215,3 +215,142 @@ class MessagingContactRepository(Protocol):
 
     def set_opt_out(self, tenant_id: str, phone: str, at: datetime, keyword: str) -> MessagingContact: ...
     def clear_opt_out(self, tenant_id: str, phone: str, at: datetime) -> MessagingContact: ...
+
+
+# --- appointments (issue 8) ------------------------------------------------------------------
+from invekto_integrations.core.errors import StorageError  # noqa: E402  (kept with the section it serves)
+
+from .records import (  # noqa: E402
+    Appointment,
+    AppointmentStatus,
+    Doctor,
+    OfferStatus,
+    ServicePricing,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistStatus,
+)
+
+__all__ += [
+    "AppointmentRepository",
+    "DoctorRepository",
+    "DuplicateServiceName",
+    "ServicePricingRepository",
+    "SlotConflict",
+    "WaitlistRepository",
+]
+
+
+class SlotConflict(StorageError):
+    """An active appointment of the same doctor already overlaps the requested time."""
+
+    def __init__(self, message: str, *, conflicting_id: str | None = None) -> None:
+        super().__init__(message)
+        self.conflicting_id = conflicting_id
+
+
+class DuplicateServiceName(StorageError):
+    """Another active service of the tenant already has this name (compared case/Turkish-letter-insensitively)."""
+
+
+class AppointmentRepository(Protocol):
+    """The ``appointments`` table. An *active* appointment (booked or confirmed) blocks its
+    doctor's time ``[starts_at, ends_at + buffer_minutes)``; no two active ones of a doctor overlap."""
+
+    def get(self, tenant_id: str, appointment_id: str) -> Appointment | None: ...
+
+    def find(self, tenant_id: str, *, doctor_id: str | None = None, start: datetime | None = None,
+             end: datetime | None = None, statuses: Sequence[AppointmentStatus] | None = None,
+             patient_phone: str | None = None) -> list[Appointment]:
+        """Appointments whose blocked time overlaps ``[start, end)`` (either bound optional), by
+        ``starts_at`` then id."""
+        ...
+
+    def find_by_event(self, tenant_id: str, calendar_id: str, event_id: str) -> Appointment | None: ...
+
+    def book_if_free(self, appointment: Appointment) -> bool:
+        """Atomically insert ``appointment`` unless an active appointment of its doctor overlaps
+        it (one transaction: concurrent callers cannot both win). ``False`` = not inserted."""
+        ...
+
+    def update(self, appointment: Appointment, *, expected_version: int, allow_overlap: bool = False) -> bool:
+        """Compare-and-set: store ``appointment`` as given if the stored row's version is
+        ``expected_version``; ``False`` if it changed meanwhile (or is missing). If the new row is
+        active and overlaps another active appointment of the doctor, raise `SlotConflict`
+        (unless ``allow_overlap``; a calendar owner's own change may overlap). The caller sets
+        ``version`` (``expected_version + 1`` for a change made here; unchanged for sync
+        bookkeeping such as ``calendar_etag``/``synced_version``)."""
+        ...
+
+    def tenants(self) -> list[str]: ...
+
+
+class DoctorRepository(Protocol):
+    def save(self, doctor: Doctor) -> None:
+        """Insert or replace by (tenant, id)."""
+        ...
+
+    def get(self, tenant_id: str, doctor_id: str) -> Doctor | None: ...
+    def find(self, tenant_id: str, *, active_only: bool = True) -> list[Doctor]:
+        """By name, then id."""
+        ...
+
+    def find_by_calendar(self, tenant_id: str, calendar_id: str) -> Doctor | None: ...
+
+
+class ServicePricingRepository(Protocol):
+    """The ``service_pricing`` table; at most one *active* row per (tenant, folded service name)."""
+
+    def add(self, service: ServicePricing) -> None:
+        """Insert; `DuplicateServiceName` if an active service of that name exists."""
+        ...
+
+    def save(self, service: ServicePricing) -> None:
+        """Replace an existing row (same tenant and id); `DuplicateServiceName` as for `add`;
+        `StorageError` if the row does not exist."""
+        ...
+
+    def get(self, tenant_id: str, service_id: str) -> ServicePricing | None: ...
+    def get_active(self, tenant_id: str, service_name: str) -> ServicePricing | None:
+        """The active service of that name (case/Turkish-letter-insensitive)."""
+        ...
+
+    def find(self, tenant_id: str, *, active_only: bool = True) -> list[ServicePricing]:
+        """By service name."""
+        ...
+
+
+class WaitlistRepository(Protocol):
+    """The ``waitlist`` table and its ``waitlist_offers``."""
+
+    def add(self, entry: WaitlistEntry) -> None: ...
+    def get(self, tenant_id: str, entry_id: str) -> WaitlistEntry | None: ...
+    def find(self, tenant_id: str, *, statuses: Sequence[WaitlistStatus] | None = None,
+             patient_phone: str | None = None) -> list[WaitlistEntry]:
+        """Fair order: priority (high first), then ``created_at``, then id."""
+        ...
+
+    def set_status(self, tenant_id: str, entry_id: str, expected: Sequence[WaitlistStatus], new: WaitlistStatus,
+                   at: datetime) -> WaitlistEntry | None:
+        """Compare-and-set the entry status; the updated entry, or ``None`` if it was not in ``expected``."""
+        ...
+
+    def add_offer(self, offer: WaitlistOffer) -> bool:
+        """Insert a pending offer unless the entry already has a pending offer or was already
+        offered this slot (same ``source_appointment_id``); ``False`` = not inserted."""
+        ...
+
+    def get_offer(self, tenant_id: str, offer_id: str) -> WaitlistOffer | None: ...
+    def find_offers(self, tenant_id: str, *, statuses: Sequence[OfferStatus] | None = None,
+                    patient_phone: str | None = None, source_appointment_id: str | None = None,
+                    expires_before: datetime | None = None) -> list[WaitlistOffer]:
+        """Oldest first (``created_at``, then id)."""
+        ...
+
+    def resolve_offer(self, tenant_id: str, offer_id: str, expected: Sequence[OfferStatus], new: OfferStatus,
+                      at: datetime, *, appointment_id: str | None = None) -> WaitlistOffer | None:
+        """Compare-and-set the offer status (sets ``responded_at``); ``None`` if not in ``expected``."""
+        ...
+
+    def set_offer_message(self, tenant_id: str, offer_id: str, message_id: str) -> None: ...
+    def tenants(self) -> list[str]: ...

@@ -18,6 +18,7 @@ from invekto_integrations.models.events import DomainEvent
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .protocols import UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
+from .sqlite_appointments import SQLiteAppointments, SQLiteDoctors, SQLiteServicePricing, SQLiteWaitlist
 from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts, SQLiteOutbox
 from .sqlite_shipments import SQLiteCargoNotifications, SQLiteShipments
 
@@ -376,6 +377,11 @@ class SQLiteStore:
         self.outbox = SQLiteOutbox(self.db)
         self.consents = SQLiteConsentCache(self.db)
         self.messaging_contacts = SQLiteMessagingContacts(self.db)
+        # appointments (issue 8)
+        self.appointments = SQLiteAppointments(self.db)
+        self.doctors = SQLiteDoctors(self.db)
+        self.service_pricing = SQLiteServicePricing(self.db)
+        self.waitlist = SQLiteWaitlist(self.db)
 
     def close(self) -> None:
         self.db.close()
