@@ -29,6 +29,7 @@ from typing import TextIO
 from invekto_integrations.accounts import AccountService
 from invekto_integrations.core.clock import FrozenClock, SystemClock
 from invekto_integrations.core.crypto import CredentialCipher, KeyRing, generate_key
+from invekto_integrations.core.money import format_try
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.accounts import IntegrationAccount
 from invekto_integrations.providers.base import ConnectOptions, ProviderInfo
@@ -141,7 +142,9 @@ async def run_demo(data_dir: Path, out: TextIO) -> int:
                 accounts[(tenant, info.name)] = account
                 labels[account.id] = f"{tenant}/{info.name}"
                 keys[account.id] = seller.account_key
-                seeded[account.id] = hooks.seed_orders(seller.account_key, 40, start=start - timedelta(days=80),
+                # Four weeks of history: Hepsiburada's shipped/delivered feeds reach back about a month,
+                # so older orders in those stages are not listable there (fact sheet §2.1).
+                seeded[account.id] = hooks.seed_orders(seller.account_key, 40, start=start - timedelta(days=28),
                                                        end=start - timedelta(hours=2))
                 stored = store.accounts.get(tenant, account.id)
                 assert stored is not None
@@ -175,7 +178,7 @@ async def run_demo(data_dir: Path, out: TextIO) -> int:
             hooks = _scenario(fake)
             hooks.seed_orders(keys[account.id], 3, start=now - timedelta(minutes=50), end=now - timedelta(minutes=5))
             for external_id in seeded[account.id][:4]:
-                hooks.advance_order(keys[account.id], external_id, now - timedelta(minutes=3))
+                hooks.step_order(keys[account.id], external_id, now - timedelta(minutes=3))
         bought = _scenario(fakes[1]).seed_customer_order(keys[second_acc.id], CUSTOMER_PHONE_FORMS[1], CUSTOMER_NAME,
                                                          now - timedelta(minutes=25))
         out.write(f"  3 new orders per account, 4 orders per account moved one step on (delivered ones stay "
@@ -204,7 +207,7 @@ async def run_demo(data_dir: Path, out: TextIO) -> int:
             o = item.order
             items = ", ".join(f"{ln.quantity} × {ln.name}" for ln in o.lines)
             out.write(f"    {o.ordered_at:%Y-%m-%d %H:%M} UTC  {item.provider:<24} order {o.order_number:<12} "
-                      f"{o.status.value:<10} {o.total} {o.currency}  ({items})\n")
+                      f"{o.status.value:<10} {format_try(o.total, decimals=True):>10} {o.currency}  ({items})\n")
         if set(found.providers) != {first_info.name, second_info.name}:
             out.write("  !! expected the customer on both platforms\n")
             failures += 1

@@ -46,8 +46,8 @@ async def test_backfill_then_incremental_two_tenants(any_store: Any, sleepless: 
     created = [oid for oid in fake.order_ids(w.key(a1)) if fake.order(w.key(a1), oid)["status"] == "Created"]
     picking = [oid for oid in fake.order_ids(w.key(a1)) if fake.order(w.key(a1), oid)["status"] == "Picking"]
     assert created and picking
-    fake.advance_order(w.key(a1), created[0], w.clock.now() - timedelta(minutes=20))  # -> Picking
-    fake.advance_order(w.key(a1), picking[0], w.clock.now() - timedelta(minutes=10))  # -> Shipped + tracking
+    fake.step_order(w.key(a1), created[0], w.clock.now() - timedelta(minutes=20))  # -> Picking
+    fake.step_order(w.key(a1), picking[0], w.clock.now() - timedelta(minutes=10))  # -> Shipped + tracking
 
     second = await w.engine.run()
     r = second.for_account(a1.id)
@@ -80,8 +80,8 @@ async def test_events_carry_the_change_and_reach_consumers(world: World) -> None
     oid = fake.seed_customer_order(world.key(a), "+90 532 555 44 33", "Ece Tan", START - timedelta(days=2))
     await world.engine.run()
     world.clock.advance(hours=2)
-    fake.advance_order(world.key(a), oid, world.clock.now() - timedelta(minutes=30))  # Picking
-    fake.advance_order(world.key(a), oid, world.clock.now() - timedelta(minutes=20))  # Shipped
+    fake.step_order(world.key(a), oid, world.clock.now() - timedelta(minutes=30))  # Picking
+    fake.step_order(world.key(a), oid, world.clock.now() - timedelta(minutes=20))  # Shipped
     await world.engine.run()
 
     seen: list[Any] = []
@@ -139,7 +139,7 @@ async def test_overlap_window_catches_late_indexed_updates(sleepless: Clock) -> 
         await w.engine.run()
         w.clock.advance(hours=1)
         # The provider indexed this change late: it carries a time before our last checkpoint.
-        fake.advance_order(w.key(a), oid, START - timedelta(minutes=5))
+        fake.step_order(w.key(a), oid, START - timedelta(minutes=5))
         await w.engine.run()
         assert store.orders.get("t1", "alpha", a.id, oid).order_status == expected
         store.close()
@@ -237,7 +237,7 @@ def test_an_older_version_never_overwrites_a_newer_one(world: World) -> None:
     from invekto_integrations.testing.refmarket import to_order
 
     old = to_order("alpha", fake.order(world.key(a), oid))
-    fake.advance_order(world.key(a), oid, START - timedelta(hours=1))
+    fake.step_order(world.key(a), oid, START - timedelta(hours=1))
     new = to_order("alpha", fake.order(world.key(a), oid))
     counters = _Counters()
     world.engine.commit_batch(a, [OrderOrError(order=new)], backfill=False, counters=counters)

@@ -48,7 +48,7 @@ async def test_two_tenants_backfill_incremental_and_lookup_over_sockets(live: Wo
     alpha = w.fake("alpha")
     target = next(o for o in alpha.order_ids(w.key(a1)) if alpha.order(w.key(a1), o)["status"] != "Delivered")
     before = w.store.orders.get("t1", "alpha", a1.id, target).order_status
-    alpha.advance_order(w.key(a1), target, w.clock.now() - timedelta(minutes=5))
+    alpha.step_order(w.key(a1), target, w.clock.now() - timedelta(minutes=5))
 
     second = await w.engine.run()
     assert all(r.mode is SyncMode.INCREMENTAL for r in second.accounts)

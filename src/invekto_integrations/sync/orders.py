@@ -260,6 +260,9 @@ def cached_order_from(account: IntegrationAccount, order: Order, *, now: datetim
     """The ``orders_cache`` row of a unified order: the order (without its raw payload) as
     ``order_data_json``, the raw payload beside it, and a hash of the order for change detection."""
     data = order.model_dump_json(exclude={"raw"})
+    # The hash leaves out updated_at: some feeds only give a lower bound for it (Hepsiburada packages:
+    # the listing window's start), and a newer timestamp on identical content is not a change.
+    content = order.model_dump_json(exclude={"raw", "updated_at"})
     return CachedOrder(
         id=existing.id if existing else new_id(), tenant_id=account.tenant_id, provider=account.provider,
         account_id=account.id, external_order_id=order.external_id,
@@ -267,7 +270,7 @@ def cached_order_from(account: IntegrationAccount, order: Order, *, now: datetim
         tracking_code=order.cargo.tracking_number or None, order_status=order.status.value,
         ordered_at=order.ordered_at, order_data_json=data,
         raw_json=json.dumps(order.raw, ensure_ascii=False, default=str) if order.raw is not None else None,
-        content_hash=hashlib.sha256(data.encode()).hexdigest(), synced_at=now,
+        content_hash=hashlib.sha256(content.encode()).hexdigest(), synced_at=now,
         created_at=existing.created_at if existing else now,
     )
 

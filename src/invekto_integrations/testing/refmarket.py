@@ -260,7 +260,7 @@ class RefMarketFake(FakeProvider):
     def seed_customer_order(self, account_key: str, phone: str, name: str, at: datetime) -> str:
         return str(self._new_record(account_key, name, phone, at)["id"])
 
-    def advance_order(self, account_key: str, external_id: str, at: datetime) -> str:
+    def step_order(self, account_key: str, external_id: str, at: datetime) -> str:
         with self._lock:
             record = self._seller(account_key).orders[external_id]
             self._advance_record(record, at)

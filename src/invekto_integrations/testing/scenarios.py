@@ -48,7 +48,7 @@ class MarketplaceScenario(Protocol):
         and last modified at ``at``; returns its external id."""
         ...
 
-    def advance_order(self, account_key: str, external_id: str, at: datetime) -> str:
+    def step_order(self, account_key: str, external_id: str, at: datetime) -> str:
         """Move an order one step along its lifecycle (e.g. created → processing → shipped with a
         tracking number → delivered), last modified at ``at``; returns the new raw status."""
         ...

@@ -128,6 +128,9 @@ class Sandbox:
             return self
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit TCP_NODELAY; without it uvicorn's split header/body writes
+        # meet delayed ACKs and every loopback request costs ~40 ms instead of ~2 ms.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self.host, self._requested_port))
         self.port = sock.getsockname()[1]
         logging.getLogger("uvicorn.error").addFilter(_DROP_FILTER)

@@ -85,6 +85,12 @@ class MarketData:
         phone = {"present": number, "masked": number[:4] + "***" + number[7:9] + "**", "absent": None}[kind]
         return Person(r.choice(_FIRST), r.choice(_LAST), city, r.choice(_PLACES[city]), phone, kind)
 
+    def person_named(self, name: str, phone: str) -> Person:
+        """A given customer (scenario hooks): ``phone`` kept in whatever form the caller wrote it."""
+        first, _, last = name.strip().rpartition(" ")
+        city = self.rng.choice(sorted(_PLACES))
+        return Person(first or last, last if first else "", city, self.rng.choice(_PLACES[city]), phone, "present")
+
     def product(self) -> Product:
         r = self.rng
         index = r.randrange(len(_PRODUCTS))

@@ -35,12 +35,15 @@ from decimal import Decimal
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from invekto_integrations.core.ratelimit import RateLimit
+from invekto_integrations.models.accounts import Credentials
 from invekto_integrations.testing.sandbox._fake import FakeProvider
+from invekto_integrations.testing.scenarios import FakeSellerAccount
 
 from ._marketdata import MarketData, Person
 
@@ -58,6 +61,9 @@ def _iso(when: datetime) -> str:
 
 def _money(amount: Decimal) -> dict[str, Any]:
     return {"amount": float(amount), "currency": "TRY"}
+
+
+_STEPS = ["Open", "Packaged", "InTransit", "Delivered"]  # what `step_order` walks through
 
 
 @dataclass
@@ -127,7 +133,8 @@ class HepsiburadaFake(FakeProvider):
     ) -> None:
         super().__init__(**kw)
         # merchant id → (service key, integrator username sent as User-Agent)
-        self.credentials = accounts or {
+        self._provisioned: set[str] = set()  # opened by provision_account: no seeded orders
+        self.credentials = dict(accounts) if accounts else {
             "b2910839-83b9-4d45-adb6-86bad457edcb": ("Hb7Sk2Lm9Qx4", "invekto_dev"),
             "5c3f8a21-4e6d-4b2a-9f10-7d2e6c1b9a03": ("Pz4Rt8Vw1Ny6", "invekto_dev"),
         }
@@ -140,14 +147,19 @@ class HepsiburadaFake(FakeProvider):
     def _seed_all(self) -> None:
         self._merchants = {}
         now = self.clock.now()
-        for mid, (key, integrator) in self.credentials.items():
-            rng = random.Random(f"hepsiburada:{self.seed}:{mid}")
-            merchant = _Merchant(mid, key, integrator, rng, MarketData(rng, (0.6, 0.2, 0.2)))
-            self._merchants[mid] = merchant
-            for _ in range(self.orders_per_account):
-                at = now - timedelta(minutes=rng.randrange(10 * 24 * 60))
-                self._new_order(merchant, at, "Open", self.lifecycle)
-            self._tick(merchant)
+        for mid in self.credentials:
+            self._open(mid, 0 if mid in self._provisioned else self.orders_per_account, now)
+
+    def _open(self, mid: str, orders: int, now: datetime) -> _Merchant:
+        key, integrator = self.credentials[mid]
+        rng = random.Random(f"hepsiburada:{self.seed}:{mid}")
+        merchant = _Merchant(mid, key, integrator, rng, MarketData(rng, (0.6, 0.2, 0.2)))
+        self._merchants[mid] = merchant
+        for _ in range(orders):
+            at = now - timedelta(minutes=rng.randrange(10 * 24 * 60))
+            self._new_order(merchant, at, "Open", self.lifecycle)
+        self._tick(merchant)
+        return merchant
 
     def reset(self) -> None:
         super().reset()
@@ -160,7 +172,8 @@ class HepsiburadaFake(FakeProvider):
         except KeyError:
             raise KeyError(f"hepsiburada fake: no merchant {merchant_id!r}") from None
 
-    def _new_order(self, m: _Merchant, at: datetime, stage: str, lifecycle: bool) -> _Order:
+    def _new_order(self, m: _Merchant, at: datetime, stage: str, lifecycle: bool,
+                   customer: Person | None = None) -> _Order:
         r = m.rng
         m.counter += 1
         at = at.replace(microsecond=0)
@@ -174,7 +187,8 @@ class HepsiburadaFake(FakeProvider):
                                barcode=p.barcode, name=p.name, quantity=qty, unit_price=p.price,
                                hb_discount=Decimal(0), merchant_discount=merchant_discount))
         order = _Order(order_number=str(2_150_000_000 + m.counter * 37 + r.randrange(37)), order_date=at,
-                       stage=stage, stage_at=at, customer=m.data.person(), lines=lines, cargo=r.choice(_CARGO))
+                       stage=stage, stage_at=at, customer=customer or m.data.person(), lines=lines,
+                       cargo=r.choice(_CARGO))
         if lifecycle:
             order.plan = self._plan(r, at, stage)
         m.orders[order.order_number] = order
@@ -278,6 +292,51 @@ class HepsiburadaFake(FakeProvider):
             m = self._merchant(account)
             self._tick(m)
             return m.orders[order_number].stage
+
+    # -- scenario hooks (testing.scenarios.MarketplaceScenario) ---------------------------------------
+    def provision_account(self, display_name: str = "") -> FakeSellerAccount:
+        """Open a merchant with no orders; credentials as `connect` reads them (id + service key)."""
+        with self._lock:
+            rng = random.Random(f"hepsiburada:{self.seed}:provision:{len(self._provisioned)}")
+            mid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            key = f"{rng.getrandbits(64):016x}"
+            self.credentials[mid] = (key, "invekto_dev")
+            self._provisioned.add(mid)
+            self._open(mid, 0, self.clock.now())
+        return FakeSellerAccount(account_key=mid,
+                                 credentials=Credentials(api_key=SecretStr(mid), api_secret=SecretStr(key)),
+                                 settings={"merchant_id": mid, "integrator_name": "invekto_dev"},
+                                 display_name=display_name or f"Hepsiburada {mid[:8]}")
+
+    def seed_orders(self, account_key: str, count: int, *, start: datetime, end: datetime) -> list[str]:
+        """``count`` orders placed in [start, end), each moved 0–3 steps on before ``end``."""
+        with self._lock:
+            m = self._merchant(account_key)
+            numbers = []
+            for _ in range(count):
+                at = start + (end - start) * m.rng.random()
+                order = self._new_order(m, at, "Open", False)
+                for n in range(m.rng.choice([0, 0, 1, 2, 3])):
+                    self._step(m, order, at + (end - at) * (n + 1) / 5)
+                numbers.append(order.order_number)
+            return numbers
+
+    def seed_customer_order(self, account_key: str, phone: str, name: str, at: datetime) -> str:
+        with self._lock:
+            m = self._merchant(account_key)
+            return self._new_order(m, at, "Open", False, customer=m.data.person_named(name, phone)).order_number
+
+    def step_order(self, account_key: str, external_id: str, at: datetime) -> str:
+        with self._lock:
+            m = self._merchant(account_key)
+            order = m.orders[external_id]
+            order.plan.clear()
+            return self._step(m, order, at)
+
+    def _step(self, m: _Merchant, order: _Order, at: datetime) -> str:
+        if order.stage in _STEPS[:-1]:
+            self._apply(m, order, _STEPS[_STEPS.index(order.stage) + 1], at)
+        return order.stage
 
     # -- wire --------------------------------------------------------------------------------------
     def _address(self, o: _Order) -> dict[str, Any]:

@@ -28,12 +28,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from invekto_integrations.core.ratelimit import RateLimit
+from invekto_integrations.models.accounts import Credentials
 from invekto_integrations.testing.sandbox._fake import FakeProvider
+from invekto_integrations.testing.scenarios import FakeSellerAccount
 
 from ._marketdata import MarketData, Person
 
@@ -42,6 +45,7 @@ __all__ = ["TrendyolFake"]
 MAX_SIZE = 200
 MAX_RANGE = timedelta(days=14)
 _SELLER = re.compile(r"/sellers/([^/]+)/")
+_STEPS = ["Created", "Picking", "Invoiced", "Shipped", "Delivered"]  # what `step_order` walks through
 _CARRIERS = [("Trendyol Express", "TEX"), ("Yurtiçi Kargo Marketplace", "YKMP"), ("Aras Kargo Marketplace", "ARASMP")]
 
 
@@ -102,7 +106,8 @@ class TrendyolFake(FakeProvider):
         **kw: Any,
     ) -> None:
         super().__init__(**kw)
-        self.credentials = accounts or {
+        self._provisioned: set[str] = set()  # opened by provision_account: no seeded orders
+        self.credentials = dict(accounts) if accounts else {
             "100001": ("ty-key-100001", "ty-secret-100001"),
             "100002": ("ty-key-100002", "ty-secret-100002"),
         }
@@ -116,17 +121,23 @@ class TrendyolFake(FakeProvider):
     # -- state ------------------------------------------------------------------------------------
     def _seed_all(self) -> None:
         self._accounts = {}
-        for seller, (key, secret) in self.credentials.items():
-            rng = random.Random(f"trendyol:{self.seed}:{seller}")
-            acct = _Account(seller, key, secret, rng, MarketData(rng, (0.3, 0.2, 0.5)),
-                            next_id=10_000_000 + int(rng.randrange(1000)) * 1000)
-            self._accounts[seller] = acct
+        for seller in self.credentials:
+            self._open(seller, 0 if seller in self._provisioned else self.orders_per_account)
+
+    def _open(self, seller: str, orders: int) -> _Account:
+        key, secret = self.credentials[seller]
+        rng = random.Random(f"trendyol:{self.seed}:{seller}")
+        acct = _Account(seller, key, secret, rng, MarketData(rng, (0.3, 0.2, 0.5)),
+                        next_id=10_000_000 + int(rng.randrange(1000)) * 1000)
+        self._accounts[seller] = acct
+        if orders:
             now = self.clock.now()
-            for _ in range(self.orders_per_account):
+            for _ in range(orders):
                 # Spread over the last 20 days so listings need more than one 14-day window.
                 at = now - timedelta(minutes=rng.randrange(20 * 24 * 60))
                 self._new_package(acct, at, self.lifecycle)
             self._tick(acct)
+        return acct
 
     def reset(self) -> None:
         super().reset()
@@ -139,7 +150,8 @@ class TrendyolFake(FakeProvider):
         except KeyError:
             raise KeyError(f"trendyol fake: no seller {seller!r}") from None
 
-    def _new_package(self, acct: _Account, at: datetime, lifecycle: bool, status: str = "Created") -> _Package:
+    def _new_package(self, acct: _Account, at: datetime, lifecycle: bool, status: str = "Created",
+                     customer: Person | None = None) -> _Package:
         r = acct.rng
         acct.next_id += 1
         lines = []
@@ -156,7 +168,7 @@ class TrendyolFake(FakeProvider):
             })
         carrier = r.choice(_CARRIERS)[0]
         pkg = _Package(id=acct.next_id, order_number=str(80_000_000 + acct.next_id % 10_000_000),
-                       status=status, order_date=at, last_modified=at, customer=acct.data.person(),
+                       status=status, order_date=at, last_modified=at, customer=customer or acct.data.person(),
                        lines=lines, carrier=carrier, histories=[(at, status)])
         if lifecycle:
             pkg.plan = self._plan(r, at)
@@ -243,6 +255,50 @@ class TrendyolFake(FakeProvider):
     def package_ids(self, account: str) -> list[str]:
         with self._lock:
             return [str(i) for i in sorted(self._account(account).packages)]
+
+    # -- scenario hooks (testing.scenarios.MarketplaceScenario) ---------------------------------------
+    def provision_account(self, display_name: str = "") -> FakeSellerAccount:
+        """Open a seller with no orders; its credentials and ``seller_id`` setting."""
+        with self._lock:
+            seller = str(200_001 + len(self._provisioned))
+            key = f"ty-key-{seller}"
+            secret = f"ty-secret-{random.Random(f'{self.seed}:{seller}').getrandbits(64):016x}"
+            self.credentials[seller] = (key, secret)
+            self._provisioned.add(seller)
+            self._open(seller, 0)
+        return FakeSellerAccount(account_key=seller,
+                                 credentials=Credentials(api_key=SecretStr(key), api_secret=SecretStr(secret)),
+                                 settings={"seller_id": seller}, display_name=display_name or f"Trendyol {seller}")
+
+    def seed_orders(self, account_key: str, count: int, *, start: datetime, end: datetime) -> list[str]:
+        """``count`` packages ordered in [start, end), each moved 0–4 steps on before ``end``."""
+        with self._lock:
+            acct = self._account(account_key)
+            ids = []
+            for _ in range(count):
+                at = start + (end - start) * acct.rng.random()
+                pkg = self._new_package(acct, at, lifecycle=False)
+                for n in range(acct.rng.choice([0, 0, 1, 2, 3, 4])):
+                    self._step(acct, pkg, at + (end - at) * (n + 1) / 6)
+                ids.append(str(pkg.id))
+            return ids
+
+    def seed_customer_order(self, account_key: str, phone: str, name: str, at: datetime) -> str:
+        with self._lock:
+            acct = self._account(account_key)
+            return str(self._new_package(acct, at, False, customer=acct.data.person_named(name, phone)).id)
+
+    def step_order(self, account_key: str, external_id: str, at: datetime) -> str:
+        with self._lock:
+            acct = self._account(account_key)
+            pkg = acct.packages[int(external_id)]
+            pkg.plan.clear()
+            return self._step(acct, pkg, at)
+
+    def _step(self, acct: _Account, pkg: _Package, at: datetime) -> str:
+        if pkg.status in _STEPS[:-1]:
+            self._apply(acct, pkg, _STEPS[_STEPS.index(pkg.status) + 1], at)
+        return pkg.status
 
     # -- wire -------------------------------------------------------------------------------------------
     def _wire(self, pkg: _Package) -> dict[str, Any]:
