@@ -200,3 +200,26 @@ class InvalidParameter(InvalidRequest):
 
 class AccountRestricted(ProviderError):
     """The sending account is locked, has a payment issue or is blocked for policy: notify ops."""
+
+
+# --- calendars (issue 8) ---------------------------------------------------------------------
+class PermissionDenied(AuthenticationError):
+    """The credentials are valid but may not do this (Google 403 ``forbidden``,
+    ``insufficientPermissions``, ``forbiddenForNonOrganizer``): not retried."""
+
+
+class SyncTokenExpired(InvalidRequest):
+    """An incremental-sync token the provider no longer accepts (Google 410 ``fullSyncRequired``):
+    clear the mirror of that calendar and run a full sync."""
+
+
+class PreconditionFailed(InvalidRequest):
+    """A conditional write lost a race: the record changed since its version tag was read
+    (HTTP 412 on ``If-Match``). Re-read, apply the conflict rule, retry."""
+
+
+class AlreadyExists(InvalidRequest):
+    """A create with a client-chosen id that is taken (HTTP 409, including deleted ids kept reserved)."""
+
+
+__all__ += ["AlreadyExists", "PermissionDenied", "PreconditionFailed", "SyncTokenExpired"]

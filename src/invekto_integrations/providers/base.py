@@ -237,3 +237,210 @@ class ConsentSource(Protocol):
     def pull_changes(self, *, source: str = "IYS", after: str | None = None, limit: int = 100) -> ConsentChanges:
         """One page of the change feed after ``after``."""
         ...
+
+
+# --- calendar protocol (issue 8) ------------------------------------------------------------
+# The two-way calendar sync (sync/calendar.py) depends on these; Google Calendar implements them.
+# Unified calendar types live here too, so engines never import a concrete provider.
+
+from dataclasses import field as _field  # noqa: E402
+
+from pydantic import BaseModel as _BaseModel  # noqa: E402
+from pydantic import ConfigDict as _ConfigDict  # noqa: E402
+from pydantic import Field as _Field  # noqa: E402
+
+
+class CalendarEvent(_BaseModel):
+    """One event of a calendar, provider-neutral. Times are aware datetimes in UTC.
+
+    An all-day event has ``all_day=True`` and ``start``/``end`` at midnight of its first day and of
+    the day after its last (exclusive) in the event's ``time_zone`` (the calendar's when absent).
+    A deleted event comes back as ``status="cancelled"``, often with nothing but its ``id``.
+    ``private`` is this calendar's copy-only key/value map (where we keep our appointment id).
+    """
+
+    model_config = _ConfigDict(frozen=True)
+
+    id: str
+    status: str = "confirmed"  # confirmed | tentative | cancelled
+    start: datetime | None = None
+    end: datetime | None = None
+    all_day: bool = False
+    time_zone: str | None = None
+    summary: str | None = None
+    description: str | None = None
+    transparency: str = "opaque"  # opaque (busy) | transparent (free)
+    etag: str | None = None
+    updated: datetime | None = None
+    private: dict[str, str] = _Field(default_factory=dict)
+    shared: dict[str, str] = _Field(default_factory=dict)
+    recurring_event_id: str | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+    @property
+    def blocks_time(self) -> bool:
+        """True when the event makes its time busy (not cancelled, not transparent, has times)."""
+        return not self.cancelled and self.transparency != "transparent" and self.start is not None \
+            and self.end is not None
+
+
+class EventChanges(_BaseModel):
+    """A partial update of an event: only the fields given are sent. ``private`` replaces the whole
+    private map (the connector always sends all of it, so either patch reading gives the same result)."""
+
+    model_config = _ConfigDict(frozen=True)
+
+    start: datetime | None = None
+    end: datetime | None = None
+    time_zone: str | None = None
+    summary: str | None = None
+    description: str | None = None
+    status: str | None = None
+    transparency: str | None = None
+    private: dict[str, str] | None = None
+
+
+class EventOrError:
+    """One item of an event listing: a parsed `CalendarEvent`, or the `PayloadError` of a malformed
+    record with its raw JSON, so a sync can quarantine it and go on."""
+
+    __slots__ = ("error", "event", "raw")
+
+    def __init__(self, event: CalendarEvent | None = None, error: PayloadError | None = None,
+                 raw: dict[str, Any] | None = None) -> None:
+        self.event = event
+        self.error = error
+        self.raw = raw
+
+
+@dataclass(frozen=True)
+class CalendarChanges:
+    """Everything a full or incremental listing returned, paged to the end, and the token for next time."""
+
+    items: list[EventOrError]
+    next_sync_token: str
+    full_sync: bool
+
+    @property
+    def events(self) -> list[CalendarEvent]:
+        return [i.event for i in self.items if i.event is not None]
+
+    @property
+    def errors(self) -> list[EventOrError]:
+        return [i for i in self.items if i.error is not None]
+
+
+@dataclass(frozen=True)
+class BusyInterval:
+    """A busy period: ``start`` inclusive, ``end`` exclusive (aware UTC)."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class CalendarLookupError:
+    """A free/busy error for one calendar (Google reports these inside a 200 answer)."""
+
+    calendar_id: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WatchChannel:
+    """A push-notification channel as the provider confirmed it (its expiration may be shorter than asked)."""
+
+    id: str
+    resource_id: str
+    calendar_id: str
+    expiration: datetime | None
+    resource_uri: str | None = None
+    token: str | None = _field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ChannelNotification:
+    """The headers of one push notification (the body carries nothing useful)."""
+
+    channel_id: str
+    resource_state: str  # sync | exists | not_exists
+    resource_id: str | None = None
+    message_number: int | None = None
+    expiration: datetime | None = None
+    resource_uri: str | None = None
+    token: str | None = _field(default=None, repr=False)
+
+
+class Calendar(Protocol):
+    """What the calendar sync needs from a calendar connector (sync flavour)."""
+
+    provider: str
+
+    def list_changes(self, calendar_id: str, sync_token: str | None = None, *,
+                     time_min: datetime | None = None, max_results: int = 250) -> CalendarChanges:
+        """Every event changed since ``sync_token`` (``None``: a full sync), paged to the end.
+        Raises `SyncTokenExpired` when the token is no longer accepted."""
+        ...
+
+    def get_event(self, calendar_id: str, event_id: str) -> CalendarEvent: ...
+
+    def insert_event(self, calendar_id: str, event: CalendarEvent, *, send_updates: str = "none") -> CalendarEvent:
+        """Create (``event.id`` chosen by us, or empty for a provider id); `AlreadyExists` if taken."""
+        ...
+
+    def patch_event(self, calendar_id: str, event_id: str, changes: EventChanges, *, etag: str | None = None,
+                    send_updates: str = "none") -> CalendarEvent:
+        """Partial update; with ``etag`` only if unchanged since (`PreconditionFailed` otherwise)."""
+        ...
+
+    def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None,
+                     send_updates: str = "none") -> None:
+        """Delete; an already deleted event counts as done."""
+        ...
+
+    def free_busy(self, calendar_ids: Sequence[str], start: datetime, end: datetime, *,
+                  time_zone: str = "UTC") -> dict[str, list[BusyInterval] | CalendarLookupError]: ...
+
+    def watch(self, calendar_id: str, address: str, *, channel_id: str, token: str | None = None,
+              expiration: datetime | None = None) -> WatchChannel: ...
+
+    def stop_channel(self, channel_id: str, resource_id: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class AsyncCalendar(Protocol):
+    provider: str
+
+    async def list_changes(self, calendar_id: str, sync_token: str | None = None, *,
+                           time_min: datetime | None = None, max_results: int = 250) -> CalendarChanges: ...
+    async def get_event(self, calendar_id: str, event_id: str) -> CalendarEvent: ...
+    async def insert_event(self, calendar_id: str, event: CalendarEvent, *,
+                           send_updates: str = "none") -> CalendarEvent: ...
+    async def patch_event(self, calendar_id: str, event_id: str, changes: EventChanges, *,
+                          etag: str | None = None, send_updates: str = "none") -> CalendarEvent: ...
+    async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None,
+                           send_updates: str = "none") -> None: ...
+    async def free_busy(self, calendar_ids: Sequence[str], start: datetime, end: datetime, *,
+                        time_zone: str = "UTC") -> dict[str, list[BusyInterval] | CalendarLookupError]: ...
+    async def watch(self, calendar_id: str, address: str, *, channel_id: str, token: str | None = None,
+                    expiration: datetime | None = None) -> WatchChannel: ...
+    async def stop_channel(self, channel_id: str, resource_id: str) -> None: ...
+    async def aclose(self) -> None: ...
+
+
+__all__ += [
+    "AsyncCalendar",
+    "BusyInterval",
+    "Calendar",
+    "CalendarChanges",
+    "CalendarEvent",
+    "CalendarLookupError",
+    "ChannelNotification",
+    "EventChanges",
+    "EventOrError",
+    "WatchChannel",
+]
