@@ -5,10 +5,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from storage.conftest import store  # tests/storage/conftest.py: the shared memory / sqlite-memory / sqlite-file fixture
 
 from invekto_integrations.appointments.models import Appointment, Doctor, ServicePricing, TimeRange
 from invekto_integrations.core.ids import new_id
-from storage.conftest import store  # tests/storage/conftest.py: the shared memory / sqlite-memory / sqlite-file fixture
 
 __all__ = ["make_appointment", "make_doctor", "make_service", "store"]
 
@@ -50,3 +50,35 @@ def make_service(tenant: str = "t1", name: str = "İmplant", lo: str = "15000", 
 @pytest.fixture
 def t0() -> datetime:
     return T0
+
+
+class Clinic:
+    """A tenant's clinic wired over one store: catalog, slot finder, appointment book, event bus."""
+
+    def __init__(self, store: Any, *, busy: Any = None, now: datetime = T0 - timedelta(days=3)) -> None:
+        from invekto_integrations.appointments.booking import AppointmentBook
+        from invekto_integrations.appointments.pricing import PriceCatalog
+        from invekto_integrations.appointments.slots import SlotFinder
+        from invekto_integrations.core.clock import FrozenClock
+        from invekto_integrations.events import EventBus
+
+        self.store = store
+        self.clock = FrozenClock(now)
+        self.bus = EventBus(store.events, clock=self.clock)
+        self.catalog = PriceCatalog(store.service_pricing, clock=self.clock)
+        self.slots = SlotFinder(store.appointments, store.doctors, store.service_pricing, busy=busy,
+                                waitlist=store.waitlist, clock=self.clock)
+        self.book = AppointmentBook(store.appointments, self.slots, self.bus, clock=self.clock)
+        self.catalog.create("t1", "Muayene", "500", "500", 30)
+        self.catalog.create("t1", "İmplant", "15000", "25000", 60, buffer_minutes=15, requires_specialist=True)
+        store.doctors.save(make_doctor(doctor_id="d1", name="Dr. Genel"))
+        store.doctors.save(make_doctor(doctor_id="d2", name="Dr. Uzman", is_specialist=True,
+                                       specialty="Çene cerrahisi"))
+
+    def event_types(self) -> list[str]:
+        return [e.type for e in self.store.events.read("t1")]
+
+
+@pytest.fixture
+def clinic(store: Any) -> Clinic:
+    return Clinic(store)

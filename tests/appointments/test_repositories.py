@@ -186,7 +186,8 @@ def _entry(phone: str, minute: int, priority: int = 0, **kw: Any) -> WaitlistEnt
 def test_waitlist_fair_order_and_status_cas(store: Any) -> None:
     e1 = _entry("+905321111111", 5)
     e2 = _entry("+905322222222", 1)
-    e3 = _entry("+905323333333", 9, priority=2, time_windows=[TimeRange(start=T0.time(), end=T0.time().replace(hour=9))],
+    window = TimeRange(start=T0.time(), end=T0.time().replace(hour=9))
+    e3 = _entry("+905323333333", 9, priority=2, time_windows=[window],
                 preferred_date=T0.date())
     for e in (e1, e2, e3):
         store.waitlist.add(e)
