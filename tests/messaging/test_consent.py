@@ -98,3 +98,39 @@ def test_opt_out_can_block_transactional_by_policy(harness: Harness) -> None:
     assert harness.consent.check("t1", PHONE, MessageCategory.UTILITY).allowed
     harness.consent.configure("t1", policy=ConsentPolicy(opt_out_blocks_transactional=True), brand_code="700001")
     assert harness.consent.check("t1", PHONE, MessageCategory.UTILITY).reason == "opted_out"
+
+
+def test_malformed_change_is_quarantined_and_the_rest_applied(harness: Harness) -> None:
+    other = "+905329998877"
+    harness.iys.seed_consent("700001", "700001", PHONE, "ONAY")
+    harness.iys.seed_consent("700001", "700001", other, "ONAY")
+    harness.consent.quarantine = harness.store.quarantine
+    assert harness.consent.check("t1", PHONE, MessageCategory.MARKETING).allowed  # caches ONAY
+    assert harness.consent.check("t1", other, MessageCategory.MARKETING).allowed
+    harness.iys.citizen_change("700001", "700001", PHONE, "RET")
+    harness.iys.inject_raw_change("700001", "700001", {"recipient": "+905551112233", "type": "MESAJ",
+                                                       "status": "BELKI", "recipientType": "BIREYSEL"})
+    harness.iys.inject_raw_change("700001", "700001", {"type": "MESAJ", "status": "RET"})  # no recipient
+    harness.iys.citizen_change("700001", "700001", other, "RET")
+    assert harness.consent.sync_changes("t1") == 2  # both RETs, around the two bad elements
+    assert harness.consent.check("t1", PHONE, MessageCategory.MARKETING).reason == "consent_rejected"
+    assert harness.consent.check("t1", other, MessageCategory.MARKETING).reason == "consent_rejected"
+    problems = harness.store.quarantine.find("t1")
+    assert sorted((q.provider, q.field, q.record_id) for q in problems) == [
+        ("iys", "recipient", None), ("iys", "status", "+905551112233")]
+    assert harness.consent.sync_changes("t1") == 0  # the cursor moved past them: not stuck, not repeated
+    assert len(harness.store.quarantine.find("t1")) == 2
+
+
+def test_onay_without_a_known_time_never_replaces_a_ret(harness: Harness) -> None:
+    now = harness.clock.now()
+    ret = ConsentRecord(recipient=PHONE, status=ConsentStatus.RET, consent_date=now)  # e.g. a local opt-out upload
+    harness.consent.apply_changes("t1", [ret], origin="local")
+    harness.consent.apply_changes("t1", [ConsentRecord(recipient=PHONE, status=ConsentStatus.ONAY)])
+    assert harness.store.consents.get("t1", "700001", PHONE, "MESAJ").status == "RET"  # type: ignore[union-attr]
+    harness.consent.apply_changes("t1", [ConsentRecord(recipient=PHONE, status=ConsentStatus.ONAY,
+                                                       creation_date=now - timedelta(minutes=1))])
+    assert harness.store.consents.get("t1", "700001", PHONE, "MESAJ").status == "RET"  # type: ignore[union-attr]
+    harness.consent.apply_changes("t1", [ConsentRecord(recipient=PHONE, status=ConsentStatus.ONAY,
+                                                       creation_date=now + timedelta(minutes=1))])
+    assert harness.store.consents.get("t1", "700001", PHONE, "MESAJ").status == "ONAY"  # type: ignore[union-attr]

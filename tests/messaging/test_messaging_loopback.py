@@ -7,6 +7,7 @@ stores everything in SQLite.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -36,9 +37,14 @@ from invekto_integrations.messaging import (
     TemplateRef,
     WebhookRoute,
 )
-from invekto_integrations.models.events import InboundMessageReceived
+from invekto_integrations.models.events import InboundMessageReceived, MessageStatusChanged
 from invekto_integrations.providers.iys import IysClient, IysSettings
-from invekto_integrations.providers.whatsapp_cloud import WhatsAppCloudClient, WhatsAppCloudSettings, WhatsAppWebhooks
+from invekto_integrations.providers.whatsapp_cloud import (
+    WhatsAppCloudClient,
+    WhatsAppCloudSettings,
+    WhatsAppWebhooks,
+    sign_body,
+)
 from invekto_integrations.storage.records import OutboxStatus
 from invekto_integrations.storage.sqlite import SQLiteStore
 from invekto_integrations.testing.sandbox import Sandbox
@@ -126,10 +132,11 @@ def test_headline_flows_over_real_sockets(stack: dict[str, Any]) -> None:
                                                    "hub.challenge": "987654"})
     assert (hs.status_code, hs.text) == (200, "987654")
 
-    # a commercial send without consent is refused
+    # a commercial send without consent is refused, before WhatsApp is called
     with pytest.raises(ConsentError) as refused:
         pipeline.send(msg("camp-no-consent"))
     assert refused.value.reason == "no_consent"
+    assert wa_fake.requests_to("/messages", "POST") == []
 
     # with İYS consent: a template send, its signed status webhooks received and verified → read
     iys_fake.seed_consent("700001", "700001", PHONE, "ONAY")
@@ -139,12 +146,27 @@ def test_headline_flows_over_real_sockets(stack: dict[str, Any]) -> None:
     assert [d.status for d in deliveries] == [200, 200, 200]
     row = store.outbox.get("t1", sent.message_id)
     assert row is not None and row.status == OutboxStatus.READ and row.read_at is not None
+    assert [json.loads(d.body)["entry"][0]["changes"][0]["value"]["statuses"][0]["status"]
+            for d in deliveries] == ["sent", "delivered", "read"]
+    logged = store.events.read("t1", types=[MessageStatusChanged.TYPE])
+    assert sorted(e.data["status"] for e in logged) == ["accepted", "delivered", "read", "sent"]
     counts = pipeline.counts("t1", purpose="campaign")["campaign"]
     assert (counts.sent, counts.delivered, counts.read, counts.refused) == (1, 1, 1, 1)
 
-    # a retried send is not duplicated
+    # a retried send is not duplicated (neither by the caller nor by the dispatcher)
     assert pipeline.submit(msg("camp-1")).status == "duplicate"
+    assert pipeline.dispatch_due().attempted == 0
     assert len(wa_fake.requests_to("/messages", "POST")) == 1
+    # ... and a send the platform throttled goes out once, later
+    wa_fake.faults.configure(script=["rate_limit"])
+    throttled = pipeline.submit(msg("camp-throttled"))
+    assert throttled.status == "queued" and "130429" in (throttled.reason or "")
+    stack["clock"].advance(2)
+    assert pipeline.dispatch_due().accepted == 1
+    assert pipeline.submit(msg("camp-throttled")).status == "duplicate"
+    assert pipeline.dispatch_due().attempted == 0
+    assert len(wa_fake.requests_to("/messages", "POST")) == 3  # camp-1, the throttled try, its one retry
+    wa_fake.webhooks.drain()
 
     # an inbound CTWA referral is parsed with its ctwa_clid
     wa_fake.inject_inbound(WA_ID, "Merhaba, kampanya hakkında bilgi alabilir miyim?", referral={})
@@ -162,10 +184,25 @@ def test_headline_flows_over_real_sockets(stack: dict[str, Any]) -> None:
     assert pipeline.send(msg("cargo-1", MessageCategory.UTILITY)).status == "sent"
     wa_fake.webhooks.drain()
 
-    # a webhook with a wrong signature is rejected and changes nothing
+    # a webhook with a wrong signature is rejected and changes nothing; the same body signed with
+    # the app secret is accepted (so the rejection is what kept it out)
+    stranger = "905551234567"
+    body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "waba-a", "changes": [
+        {"field": "messages", "value": {"messaging_product": "whatsapp",
+                                        "metadata": {"display_phone_number": "908500000001",
+                                                     "phone_number_id": "1000000001"},
+                                        "messages": [{"from": stranger, "id": "wamid.forged", "type": "text",
+                                                      "timestamp": str(int(START.timestamp())),
+                                                      "text": {"body": "STOP"}}]}}]}]}).encode()
     before = len(store.events.read("t1"))
-    body = deliveries[0].body
-    bad = httpx.post(stack["receiver"].url, content=body,
-                     headers={"X-Hub-Signature-256": "sha256=" + "0" * 64, "Content-Type": "application/json"})
-    assert bad.status_code == 401
+    for forged in (sign_body(body, "not-the-app-secret"), "sha256=" + "0" * 64, ""):
+        bad = httpx.post(stack["receiver"].url, content=body,
+                         headers={"X-Hub-Signature-256": forged, "Content-Type": "application/json"})
+        assert bad.status_code == 401
     assert len(store.events.read("t1")) == before
+    assert store.messaging_contacts.get("t1", "+" + stranger) is None
+    good = httpx.post(stack["receiver"].url, content=body,
+                      headers={"X-Hub-Signature-256": sign_body(body, wa_fake.app_secret),
+                               "Content-Type": "application/json"})
+    assert good.status_code == 200 and json.loads(good.text)["opt_outs"] == 1
+    assert len(store.events.read("t1")) == before + 1

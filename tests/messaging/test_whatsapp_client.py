@@ -201,3 +201,14 @@ def test_registered_as_messaging_provider() -> None:
     info = ProviderRegistry.load().get("whatsapp_cloud")
     assert info.kind == ProviderKind.MESSAGING
     assert info.fake is not None and isinstance(info.fake(), WhatsAppCloudFake)
+
+
+@pytest.mark.parametrize("kw", [{"body_params": ["Ayşe", ""]}, {"body_params": ["Ayşe", "  "]},
+                                {"body_params": ["Ayşe", "#1"], "button_params": [""]}])
+def test_empty_template_parameter_is_refused_before_any_call(
+    wa_client: WhatsAppCloudClient, wa_fake: WhatsAppCloudFake, kw: dict[str, list[str]],
+) -> None:
+    with pytest.raises(InvalidParameter) as info:
+        wa_client.send_template(WA_ID, "order_shipped", "tr", **kw)  # type: ignore[arg-type]
+    assert info.value.provider == "whatsapp_cloud" and "empty" in info.value.message
+    assert wa_fake.requests == []

@@ -18,6 +18,7 @@ has nothing fresh; `sync_changes` applies İYS's change feed (citizen RETs) with
 
 from __future__ import annotations
 
+import json
 import logging
 import unicodedata
 from collections.abc import Sequence
@@ -28,15 +29,23 @@ from pydantic import BaseModel, ConfigDict
 
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import ProviderError
+from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone
-from invekto_integrations.models.consent import ConsentRecord, ConsentStatus, ConsentType, RecipientType
+from invekto_integrations.models.consent import (
+    ConsentChangeProblem,
+    ConsentRecord,
+    ConsentStatus,
+    ConsentType,
+    RecipientType,
+)
 from invekto_integrations.providers.base import ConsentSource
 from invekto_integrations.storage.protocols import (
     CheckpointRepository,
     ConsentCacheRepository,
     MessagingContactRepository,
+    QuarantineRepository,
 )
-from invekto_integrations.storage.records import Checkpoint, ConsentCacheRecord
+from invekto_integrations.storage.records import Checkpoint, ConsentCacheRecord, QuarantinedRecord
 
 from .base import MessageCategory
 
@@ -104,10 +113,12 @@ class ConsentService:
         checkpoints: CheckpointRepository | None = None,
         clock: Clock | None = None,
         default_policy: ConsentPolicy | None = None,
+        quarantine: QuarantineRepository | None = None,
     ) -> None:
         self.cache = cache
         self.contacts = contacts
         self.checkpoints = checkpoints
+        self.quarantine = quarantine
         self.clock = clock or SystemClock()
         self.default_policy = default_policy or ConsentPolicy()
         self._tenants: dict[str, _Tenant] = {}
@@ -172,17 +183,20 @@ class ConsentService:
         ))
 
     def apply_changes(self, tenant_id: str, records: Sequence[ConsentRecord], *, origin: str = "iys_changes") -> int:
-        """Apply change-feed records to the cache. A RET always lands; an ONAY does not replace a
-        RET that İYS recorded later. Returns how many rows changed."""
+        """Apply change-feed records to the cache. A RET always lands; an ONAY replaces a cached RET
+        only when it was recorded later. Returns how many rows changed."""
         t = self._tenant(tenant_id)
         now = self.clock.now()
         changed = 0
         for record in records:
             cached = self.cache.get(tenant_id, t.brand_code, record.recipient, record.type.value)
-            if (record.status == ConsentStatus.ONAY and cached is not None and cached.status == ConsentStatus.RET
-                    and cached.creation_date and record.creation_date
-                    and cached.creation_date > record.creation_date):
-                continue
+            if record.status == ConsentStatus.ONAY and cached is not None and cached.status == ConsentStatus.RET:
+                # An ONAY replaces a RET only when it is provably later (a re-consent); with either
+                # time unknown the RET stays (fail safe).
+                ret_at = cached.creation_date or cached.consent_date
+                onay_at = record.creation_date or record.consent_date
+                if ret_at is None or onay_at is None or onay_at <= ret_at:
+                    continue
             self._store(tenant_id, t.brand_code, record, origin, now)
             changed += 1
         return changed
@@ -200,12 +214,23 @@ class ConsentService:
         while True:
             page = t.source.pull_changes(source=source, after=after, limit=limit)
             applied += self.apply_changes(tenant_id, page.items)
+            self._quarantine(tenant_id, t.brand_code, page.problems)
             if self.checkpoints is not None and page.after:
                 self.checkpoints.put(Checkpoint(tenant_id=tenant_id, account_id=t.brand_code, stream=stream,
                                                 cursor=page.after, updated_at=self.clock.now()))
             if not page.items or page.after == after:
                 return applied
             after = page.after
+
+    def _quarantine(self, tenant_id: str, brand: str, problems: Sequence[ConsentChangeProblem]) -> None:
+        for problem in problems:
+            log.warning("İYS change-feed element %d quarantined (%s): %s", problem.index, problem.field,
+                        problem.error)
+            if self.quarantine is not None:
+                self.quarantine.add(QuarantinedRecord(
+                    id=new_id(), tenant_id=tenant_id, provider="iys", account_id=brand, record_id=problem.recipient,
+                    field=problem.field, error=f"consents/changes list[{problem.index}]: {problem.error}",
+                    raw_json=json.dumps(problem.raw, ensure_ascii=False, default=str), created_at=self.clock.now()))
 
     def record_consent(self, tenant_id: str, phone: str, *, status: ConsentStatus = ConsentStatus.ONAY,
                        source_code: str = "HS_WEB", consent_date: datetime | None = None,

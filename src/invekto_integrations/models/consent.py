@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "ConsentChangeProblem",
     "ConsentChanges",
     "ConsentRecord",
     "ConsentStatus",
@@ -53,10 +55,26 @@ class ConsentRecord(BaseModel):
     transaction_id: str | None = None
 
 
+class ConsentChangeProblem(BaseModel):
+    """A change-feed element that does not match the documented consent shape (kept out of the cache)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int  # position in the page's ``list``
+    recipient: str | None = None
+    field: str | None = None
+    error: str
+    raw: Any = None
+
+
 class ConsentChanges(BaseModel):
-    """One page of the consent change feed and the cursor to pass next time."""
+    """One page of the consent change feed and the cursor to pass next time.
+
+    ``problems`` lists elements that could not be read; the rest of the page is in ``items``.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     after: str | None
     items: list[ConsentRecord] = Field(default_factory=list)
+    problems: list[ConsentChangeProblem] = Field(default_factory=list)

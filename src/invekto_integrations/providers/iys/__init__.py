@@ -12,7 +12,16 @@ from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
 from invekto_integrations.providers.base import ConnectOptions, ProviderInfo, ProviderKind
 
-from .client import IYS_BASE_URL, AsyncIysClient, BatchItemResult, IysAuth, IysClient, IysSettings, to_iys_recipient
+from .client import (
+    IYS_BASE_URL,
+    AsyncIysClient,
+    BatchItemResult,
+    IysAuth,
+    IysClient,
+    IysEndpoints,
+    IysSettings,
+    to_iys_recipient,
+)
 from .mapping import ConsentSourceCode, IysErrorCode, format_iys_date, parse_iys_date
 
 if TYPE_CHECKING:
@@ -26,6 +35,7 @@ __all__ = [
     "ConsentSourceCode",
     "IysAuth",
     "IysClient",
+    "IysEndpoints",
     "IysErrorCode",
     "IysSettings",
     "format_iys_date",

@@ -20,13 +20,14 @@ from datetime import datetime, timedelta
 from typing import Any, Self
 
 import httpx
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidParameter,
+    PayloadError,
     ProviderUnavailable,
     RateLimited,
 )
@@ -34,7 +35,13 @@ from invekto_integrations.core.http import AsyncRunner, Call, ErrorDetails, Prov
 from invekto_integrations.core.phone import normalize_phone
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
-from invekto_integrations.models.consent import ConsentChanges, ConsentRecord, ConsentType, RecipientType
+from invekto_integrations.models.consent import (
+    ConsentChangeProblem,
+    ConsentChanges,
+    ConsentRecord,
+    ConsentType,
+    RecipientType,
+)
 
 from .mapping import PROVIDER, IysErrorCode, to_consent, to_wire
 from .wire import WireBatchItem, WireBatchSubmit, WireChanges, WireConsent, WireErrorBody, WireToken, WireTransaction
@@ -263,6 +270,13 @@ class IysEndpoints:
                     f"{self.settings.brand_path}/consents/{recipient_type.value}/status/{type.value}", parse,
                     json={"recipients": targets}, idempotent=True, ok_statuses=frozenset({404}))
 
+    def query_consents_chunked(self, recipients: Sequence[str], *, type: ConsentType = ConsentType.MESAJ,
+                               recipient_type: RecipientType = RecipientType.BIREYSEL,
+                               ) -> list[Call[list[ConsentRecord]]]:
+        """One `query_consents` call per 1,000 recipients (the documented maximum per request)."""
+        return [self.query_consents(recipients[start:start + MAX_BATCH], type=type, recipient_type=recipient_type)
+                for start in range(0, len(recipients), MAX_BATCH)]
+
     def pull_changes(self, *, source: str = "IYS", after: str | None = None,
                      limit: int = 100) -> Call[ConsentChanges]:
         if source not in ("IYS", "HS"):
@@ -270,8 +284,20 @@ class IysEndpoints:
 
         def parse(response: httpx.Response) -> ConsentChanges:
             body = WireChanges.model_validate(response.json()) if response.content else WireChanges(after=after)
-            items = [to_consent(WireConsent.model_validate(x)) for x in body.items]
-            return ConsentChanges(after=body.after or after, items=items)
+            items: list[ConsentRecord] = []
+            problems: list[ConsentChangeProblem] = []
+            for index, raw in enumerate(body.items):  # one bad element never costs the rest of the page
+                try:
+                    items.append(to_consent(WireConsent.model_validate(raw)))
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    problems.append(ConsentChangeProblem(
+                        index=index, recipient=str(raw.get("recipient")) if raw.get("recipient") else None,
+                        field=".".join(str(p) for p in first["loc"]), error=first["msg"], raw=raw))
+                except PayloadError as exc:
+                    problems.append(ConsentChangeProblem(index=index, recipient=exc.record, field=exc.field,
+                                                         error=exc.message, raw=raw))
+            return ConsentChanges(after=body.after or after, items=items, problems=problems)
 
         return Call("pull_changes", "GET", f"{self.settings.brand_path}/consents/changes", parse,
                     params={"source": source, "after": after, "limit": limit})
@@ -325,10 +351,8 @@ class IysClient:
                        recipient_type: RecipientType = RecipientType.BIREYSEL) -> list[ConsentRecord]:
         """Any number of recipients, queried in chunks of 1,000."""
         out: list[ConsentRecord] = []
-        for start in range(0, len(recipients), MAX_BATCH):
-            chunk = self.endpoints.query_consents(recipients[start:start + MAX_BATCH], type=type,
-                                                  recipient_type=recipient_type)
-            found: list[ConsentRecord] = self._runner.run(chunk)
+        for call in self.endpoints.query_consents_chunked(recipients, type=type, recipient_type=recipient_type):
+            found: list[ConsentRecord] = self._runner.run(call)
             out.extend(found)
         return out
 
@@ -388,11 +412,10 @@ class AsyncIysClient:
 
     async def query_consents(self, recipients: Sequence[str], *, type: ConsentType = ConsentType.MESAJ,
                              recipient_type: RecipientType = RecipientType.BIREYSEL) -> list[ConsentRecord]:
+        """Any number of recipients, queried in chunks of 1,000."""
         out: list[ConsentRecord] = []
-        for start in range(0, len(recipients), MAX_BATCH):
-            chunk = self.endpoints.query_consents(recipients[start:start + MAX_BATCH], type=type,
-                                                  recipient_type=recipient_type)
-            found: list[ConsentRecord] = await self._runner.run(chunk)
+        for call in self.endpoints.query_consents_chunked(recipients, type=type, recipient_type=recipient_type):
+            found: list[ConsentRecord] = await self._runner.run(call)
             out.extend(found)
         return out
 

@@ -73,14 +73,23 @@ def format_iys_date(value: datetime) -> str:
 
 
 def to_consent(w: WireConsent) -> ConsentRecord:
+    """A wire consent → `ConsentRecord`; a value outside the documented enums or date format is a
+    `PayloadError` naming the field and the recipient."""
+    field = "type"
     try:
-        return ConsentRecord(
-            recipient=w.recipient, type=ConsentType(w.type), recipient_type=RecipientType(w.recipientType),
-            status=ConsentStatus(w.status), source=w.source, consent_date=parse_iys_date(w.consentDate),
-            creation_date=parse_iys_date(w.creationDate), transaction_id=w.transactionId,
-        )
+        ctype = ConsentType(w.type)
+        field = "recipientType"
+        rtype = RecipientType(w.recipientType)
+        field = "status"
+        status = ConsentStatus(w.status)
+        field = "consentDate"
+        consent_date = parse_iys_date(w.consentDate)
+        field = "creationDate"
+        creation_date = parse_iys_date(w.creationDate)
     except ValueError as exc:
-        raise PayloadError(str(exc), provider=PROVIDER, field="consent", record=w.recipient) from exc
+        raise PayloadError(f"{field}: {exc}", provider=PROVIDER, field=field, record=w.recipient) from exc
+    return ConsentRecord(recipient=w.recipient, type=ctype, recipient_type=rtype, status=status, source=w.source,
+                         consent_date=consent_date, creation_date=creation_date, transaction_id=w.transactionId)
 
 
 def to_wire(c: ConsentRecord, *, default_source: str = ConsentSourceCode.HS_MESAJ) -> dict[str, str]:

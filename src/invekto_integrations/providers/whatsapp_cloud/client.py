@@ -169,6 +169,12 @@ class WhatsAppCloudEndpoints:
         if body_param_names and len(body_param_names) != len(body_params):
             raise InvalidParameter("body_param_names must match body_params", provider=PROVIDER,
                                    operation="send_template")
+        for field, values in (("header_params", header_params), ("body_params", body_params),
+                              ("button_params", button_params)):
+            for i, value in enumerate(values):
+                if not str(value).strip():  # a template slot can never be left empty
+                    raise InvalidParameter(f"{field}[{i}] of template {name!r} is empty", provider=PROVIDER,
+                                           operation="send_template", code=field)
         components: list[dict[str, Any]] = []
         if header_params:
             if header_type == "text":

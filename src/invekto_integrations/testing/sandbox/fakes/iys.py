@@ -101,6 +101,12 @@ class IysFake(FakeProvider):
                   "recipientType": recipient_type}
         return self._store(iys_code, brand, record, "IYS")
 
+    def inject_raw_change(self, iys_code: str, brand: str, element: dict[str, Any], *, origin: str = "IYS") -> None:
+        """Append an element to the change feed exactly as given (e.g. a malformed one), unvalidated."""
+        with self._lock:
+            self._seq += 1
+            self.changes.setdefault((iys_code, brand), []).append((self._seq, origin, dict(element)))
+
     def record(self, iys_code: str, brand: str, recipient: str, type: str = "MESAJ") -> dict[str, Any] | None:
         return self.consents.get((iys_code, brand), {}).get((type, recipient))
 
