@@ -140,3 +140,42 @@ def harness(wa_client: WhatsAppCloudClient, iys_client: IysClient, wa_fake: What
     wa_fake.webhook_url = "http://receiver.invalid/webhooks/whatsapp"
     wa_fake.webhooks = WebhookDispatcher(transport=handler_transport(handler))
     return Harness(store, consent, pipeline, handler, wa_fake, iys_fake, clock)
+
+
+# --- a loopback webhook receiver (real sockets) ---------------------------------------------------
+import socket  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+import uvicorn  # noqa: E402
+from starlette.applications import Starlette  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import Response  # noqa: E402
+from starlette.routing import Route  # noqa: E402
+
+
+class Receiver:
+    """A loopback HTTP server mounting the webhook handler at /webhooks/whatsapp."""
+
+    def __init__(self, handler: MessagingWebhookHandler) -> None:
+        self.handler = handler  # replaceable (a restarted service keeps its URL)
+
+        async def endpoint(request: Request) -> Response:
+            answer = self.handler.handle(request.method, dict(request.query_params), dict(request.headers),
+                                    await request.body())
+            return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+
+        app = Starlette(routes=[Route("/webhooks/whatsapp", endpoint, methods=["GET", "POST"])])
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/webhooks/whatsapp"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)

@@ -8,21 +8,13 @@ stores everything in SQLite.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from invekto_integrations.core.clock import FrozenClock
 from invekto_integrations.core.errors import ConsentError
@@ -51,34 +43,9 @@ from invekto_integrations.testing.sandbox import Sandbox
 from invekto_integrations.testing.sandbox.fakes.iys import IysFake
 from invekto_integrations.testing.sandbox.fakes.whatsapp_cloud import WhatsAppCloudFake
 
-from .conftest import PHONE, START, WA_ID
+from .conftest import PHONE, START, WA_ID, Receiver
 
 pytestmark = pytest.mark.loopback
-
-
-class Receiver:
-    """A loopback HTTP server mounting the webhook handler at /webhooks/whatsapp."""
-
-    def __init__(self, handler: MessagingWebhookHandler) -> None:
-        async def endpoint(request: Request) -> Response:
-            answer = handler.handle(request.method, dict(request.query_params), dict(request.headers),
-                                    await request.body())
-            return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
-
-        app = Starlette(routes=[Route("/webhooks/whatsapp", endpoint, methods=["GET", "POST"])])
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/webhooks/whatsapp"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from invekto_integrations.providers.whatsapp_cloud import (
     to_wa_id,
 )
 from invekto_integrations.testing.sandbox import Sandbox
-from invekto_integrations.testing.sandbox.fakes.whatsapp_cloud import WhatsAppCloudFake
+from invekto_integrations.testing.sandbox.fakes.whatsapp_cloud import WhatsAppCloudFake, default_templates
 
 from .conftest import WA_ID
 
@@ -159,7 +159,7 @@ def test_templates_page_with_cursors(wa_client: WhatsAppCloudClient, wa_fake: Wh
     page = wa_client.list_templates(limit=3)
     assert len(page.items) == 3 and page.has_next_page
     every = list(wa_client.iter_templates(limit=3))
-    assert len(every) == 8
+    assert len(every) == len(default_templates())
     assert {t.category for t in every} == {"UTILITY", "MARKETING"}
     paused = [t for t in every if t.status == "PAUSED"]
     assert [t.name for t in paused] == ["kis_kampanyasi"]
@@ -182,7 +182,7 @@ async def test_async_client_same_methods(sandbox: Sandbox, clock: FrozenClock, r
         sent = await client.send_template(WA_ID, "order_shipped", "tr", body_params=["a", "b"])
         assert sent.provider_message_id.startswith("wamid.")
         names = [t.name async for t in client.iter_templates(limit=2)]
-        assert len(names) == 8
+        assert len(names) == len(default_templates())
         with pytest.raises(OutsideServiceWindow):
             await client.send_text(WA_ID, "x", last_inbound_at=None)
 

@@ -52,6 +52,8 @@ class OutboundMessage(BaseModel):
     """A message an engine wants delivered. Either ``template`` or ``text`` is set.
 
     ``not_before`` asks the pipeline to hold the message (e.g. until quiet hours end);
+    ``quiet_hours_applied`` says the sender already applied its own quiet hours (its setting is the
+    specific one, e.g. the cargo option), so the pipeline does not apply the tenant's again;
     ``purpose`` says which engine sent it (``cargo_status``, ``campaign``, ``waitlist_offer``,
     ``appointment_reminder``) for reports.
     """
@@ -66,6 +68,7 @@ class OutboundMessage(BaseModel):
     template: TemplateRef | None = None
     text: str | None = None
     not_before: datetime | None = None
+    quiet_hours_applied: bool = False
     metadata: dict[str, Any] = Field(default_factory=dict)
     recipient_type: str | None = None  # İYS BIREYSEL (default) or TACIR; None = the tenant's policy default
 

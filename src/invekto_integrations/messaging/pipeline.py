@@ -199,7 +199,7 @@ class SendPipeline:
             return self._refuse(message, existing, phone, decision.reason, now)
         cfg = self.settings(message.tenant_id)
         due = max(now, message.not_before or now)
-        if message.category in cfg.quiet_hours_categories:
+        if message.category in cfg.quiet_hours_categories and not message.quiet_hours_applied:
             due = cfg.quiet_hours.next_allowed(due)
         if decision is None:
             due = max(due, now + cfg.retry_delay)

@@ -527,6 +527,7 @@ class CargoNotifier:
             template=template,
             text=text,
             not_before=not_before,
+            quiet_hours_applied=True,  # the cargo option's quiet hours above are the ones that count
             metadata={"carrier": event.carrier, "tracking_number": event.tracking_number, "status": status.value,
                       "external_order_id": event.external_order_id, "event_id": event.event_id},
         )

@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 from invekto_integrations.core.ratelimit import RateLimit
 from invekto_integrations.testing.sandbox import FakeProvider
 
-__all__ = ["FakeTemplate", "WhatsAppCloudFake"]
+__all__ = ["FakeTemplate", "WhatsAppCloudFake", "default_templates"]
 
 _VERSION = re.compile(r"^v\d+\.\d+$")
 _WINDOW = timedelta(hours=24)
@@ -68,6 +68,13 @@ def default_templates() -> list[FakeTemplate]:
         FakeTemplate("kis_kampanyasi", "tr", "MARKETING", "Kış kampanyası başladı!", status="PAUSED"),
         FakeTemplate("eski_kampanya", "tr", "MARKETING", "Eski kampanya.", status="DISABLED"),
         FakeTemplate("order_shipped", "en_US", "UTILITY", "Hi {{1}}, your order {{2}} has shipped."),
+        # The cargo notifier's contract (sync/shipments.py): {{1}} carrier, {{2}} tracking number, {{3}} URL.
+        FakeTemplate("kargo_yola_cikti", "tr", "UTILITY",
+                     "Kargonuz yola çıktı! {{1}} takip numaranız: {{2}}. Takip: {{3}}"),
+        FakeTemplate("kargo_dagitimda", "tr", "UTILITY",
+                     "Kargonuz dağıtıma çıktı, bugün size ulaştırılacak. {{1}} takip numaranız: {{2}}. {{3}}"),
+        FakeTemplate("kargo_teslim_edildi", "tr", "UTILITY",
+                     "Teslim edildi: {{1}} kargonuz ({{2}}) teslim edildi. İyi günlerde kullanın! {{3}}"),
     ]
 
 
