@@ -27,12 +27,15 @@ from invekto_integrations.core.crypto import CredentialCipher, KeyRing, generate
 from invekto_integrations.core.ratelimit import RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.events import EventBus
-from invekto_integrations.providers.base import ConnectOptions
+from invekto_integrations.providers.base import ConnectOptions, ProviderInfo
+from invekto_integrations.providers.hepsiburada import PROVIDER as HEPSIBURADA
 from invekto_integrations.providers.registry import ProviderRegistry
+from invekto_integrations.providers.trendyol import PROVIDER as TRENDYOL
 from invekto_integrations.storage import SQLiteStore
 from invekto_integrations.sync import OrderSyncEngine, SyncRunReport, SyncSettings
 from invekto_integrations.testing.refmarket import MAX_PAGE_SIZE, REFMARKET, RefMarketFake
 from invekto_integrations.testing.sandbox import Sandbox
+from invekto_integrations.testing.scenarios import MarketplaceScenario
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -94,6 +97,47 @@ def sync_once(*, accounts: int, orders_per_account: int, limit: RateLimit | None
                    report=report)
 
 
+def marketplace_once(info: ProviderInfo, *, accounts: int, orders_per_account: int, error_rate: float) -> Outcome:
+    """A built-in connector against its own fake, at the fake's published rate limit."""
+    clock = FrozenClock(START)
+    assert info.fake is not None
+    fake = info.fake(clock=clock, seed=1, orders_per_account=0)
+    assert isinstance(fake, MarketplaceScenario)
+    real = SystemClock()
+    limit = type(fake).published_rate_limit
+    with tempfile.TemporaryDirectory(prefix="invekto-bench-") as tmp, Sandbox([fake], clock=clock) as sandbox:
+        store = SQLiteStore(Path(tmp) / "bench.sqlite3")
+        ring = KeyRing({"bench": base64.urlsafe_b64decode(generate_key())})
+        service = AccountService(store.accounts, CredentialCipher(ring), registry=ProviderRegistry([info]),
+                                 clock=clock)
+        for i in range(accounts):
+            seller = fake.provision_account()
+            service.add(f"tenant-{i % 2}", info.name, seller.credentials, settings=seller.settings)
+            fake.seed_orders(seller.account_key, orders_per_account, start=START - timedelta(days=25),
+                             end=START - timedelta(minutes=1))
+        fake.faults.configure(rate_limit=limit, error_rate=error_rate, seed=3)
+        options = ConnectOptions(
+            base_url=sandbox.url(info.name), clock=clock, timeout=30.0,
+            retry=RetryPolicy(max_attempts=8, base_seconds=0.05, max_backoff_seconds=0.5, clock=real,
+                              rng=random.Random(1)),
+            limiter_registry=RateLimiterRegistry(real),
+        )
+        engine = OrderSyncEngine(service, store.orders, store.checkpoints, store.quarantine,
+                                 EventBus(store.events, clock), options=options, clock=clock,
+                                 settings=SyncSettings(batch_size=500))
+        t0 = time.perf_counter()
+        report = asyncio.run(engine.run())
+        seconds = time.perf_counter() - t0
+        engine.close()
+        total = sum(store.orders.count(t) for t in ("tenant-0", "tenant-1"))
+        store.close()
+    assert not report.failed, [r.error for r in report.failed]
+    assert total == accounts * orders_per_account, (total, accounts * orders_per_account)
+    return Outcome(orders=total, seconds=seconds, requests=len(fake.requests),
+                   throttled=fake.faults.counts["rate_limit"], errors=fake.faults.counts["error"], peak_bytes=None,
+                   report=report)
+
+
 def run(quick: bool) -> list[str]:
     lines = ["## Order sync", ""]
     per_account = 3_000 if quick else 10_000
@@ -116,6 +160,19 @@ def run(quick: bool) -> list[str]:
     o = sync_once(accounts=accounts, orders_per_account=per_account, limit=None)
     lines.append(f"| no rate limit (CPU-bound) | {o.orders:,} | {o.seconds:.1f} | {o.orders / o.seconds:,.0f} "
                  f"| {o.requests} | {o.requests / o.seconds:.1f} | – | – | {o.throttled} | {o.errors} |")
+
+    n = 300 if quick else 1_000
+    lines += ["", f"Built-in connectors against their fakes at the published limits (2 accounts × {n:,} orders, "
+              "4 weeks of history, 10 % 5xx injected; Hepsiburada fetches detail and package per shipped order):",
+              "", "| connector | published limit | orders | time (s) | orders/s | requests | requests/s | 429s "
+              "| 5xx injected |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for info in (TRENDYOL, HEPSIBURADA):
+        o = marketplace_once(info, accounts=2, orders_per_account=n, error_rate=0.10)
+        published = info.fake(clock=FrozenClock(START), seed=0, orders_per_account=0).published_rate_limit \
+            if info.fake else None
+        limit_text = f"{published.requests:g} per {published.per_seconds:g} s" if published else "–"
+        lines.append(f"| {info.label} | {limit_text} | {o.orders:,} | {o.seconds:.1f} | {o.orders / o.seconds:,.0f} "
+                     f"| {o.requests} | {o.requests / o.seconds:.1f} | {o.throttled} | {o.errors} |")
 
     sizes = (2_000, 20_000) if quick else (10_000, 100_000)
     lines += ["", "Peak memory (tracemalloc, whole process incl. the in-process fake) of one account's backfill:",
