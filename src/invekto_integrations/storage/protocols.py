@@ -354,3 +354,52 @@ class WaitlistRepository(Protocol):
 
     def set_offer_message(self, tenant_id: str, offer_id: str, message_id: str) -> None: ...
     def tenants(self) -> list[str]: ...
+
+
+# --- calendar sync (issue 8) ------------------------------------------------------------------
+from .records import CalendarBusyBlock, CalendarChannel, CalendarConflict, CalendarSyncState  # noqa: E402
+
+
+class CalendarSyncRepository(Protocol):
+    """The calendar sync's own state: tokens per (tenant, calendar), push channels, the mirror of
+    foreign busy events and the conflict log. Appointment ↔ event links live on the appointment."""
+
+    def get_state(self, tenant_id: str, calendar_id: str) -> CalendarSyncState | None: ...
+    def save_state(self, state: CalendarSyncState) -> None:
+        """Insert or replace by (tenant, calendar)."""
+        ...
+
+    def find_states(self, tenant_id: str) -> list[CalendarSyncState]: ...
+
+    def save_channel(self, channel: CalendarChannel) -> None:
+        """Insert or replace by (tenant, channel id)."""
+        ...
+
+    def get_channel(self, tenant_id: str, channel_id: str) -> CalendarChannel | None: ...
+    def find_channels(self, tenant_id: str, *, calendar_id: str | None = None,
+                      active_only: bool = True) -> list[CalendarChannel]:
+        """Oldest first; ``active_only`` = not stopped."""
+        ...
+
+    def advance_message(self, tenant_id: str, channel_id: str, number: int) -> bool:
+        """Raise the channel's last message number to ``number``; ``False`` if it was not higher
+        (a repeat or an out-of-order message) or the channel is unknown."""
+        ...
+
+    def upsert_busy(self, block: CalendarBusyBlock) -> None: ...
+    def delete_busy(self, tenant_id: str, calendar_id: str, event_id: str) -> None: ...
+    def clear_busy(self, tenant_id: str, calendar_id: str) -> int:
+        """Forget a calendar's mirror (before a full resync); returns how many blocks were removed."""
+        ...
+
+    def find_busy(self, tenant_id: str, calendar_id: str, start: datetime, end: datetime) -> list[CalendarBusyBlock]:
+        """Blocks overlapping ``[start, end)``, by start."""
+        ...
+
+    def add_conflict(self, conflict: CalendarConflict) -> None: ...
+    def find_conflicts(self, tenant_id: str, *, appointment_id: str | None = None) -> list[CalendarConflict]:
+        """Oldest first."""
+        ...
+
+
+__all__ += ["CalendarSyncRepository"]

@@ -1,0 +1,674 @@
+"""Two-way sync between our appointments and each doctor's calendar (Google Calendar, 3.19.1).
+
+Model (docs/calendar.md has the long version):
+
+- **Ours → calendar.** Every appointment with a calendar gets one event whose id is derived from
+  (tenant, appointment id) (`event_id_for`), so a repeated insert cannot create a second event. The
+  event carries ``extendedProperties.private`` stamps: ``clinicApptId``, ``clinicTenant``,
+  ``clinicOrigin="sdk"``, ``clinicRev`` (our version) and ``clinicStart``/``clinicEnd`` (the times
+  we wrote). Changes are pushed with ``If-Match: <etag we last saw>``, so a concurrent edit in the
+  calendar is detected (412), never overwritten blindly. Pushing is driven by the appointment
+  events in the event log (`push_pending`) and is idempotent: an appointment whose
+  ``synced_version`` equals its ``version`` is left alone.
+- **Calendar → ours.** Per (tenant, calendar), an incremental listing with the stored sync token
+  (the first run, and any run after a 410, is a full sync over ``full_sync_window``). Events are
+  matched to appointments by the private ``clinicApptId`` stamp, then by event id, never by time,
+  so a full resync cannot duplicate anything: we never create appointments from calendar events.
+  Events that are not ours become **busy time** (a mirror used by `MirrorBusyTimes`; titles are not
+  kept); they are not imported as appointments.
+- **Echo suppression.** An incoming event whose etag is the one we stored after our own write is
+  our echo and is skipped; so is the tombstone of an appointment we cancelled ourselves.
+- **Conflict rule.** A cancellation wins on either side (a cancelled appointment is never revived).
+  For the time: when the calendar shows times different from the ``clinicStart``/``clinicEnd`` we
+  last wrote, someone changed it in the calendar after our last sync, and *the calendar wins*: the
+  appointment is moved (``source="google"``) even if we had an unpushed local change, and the
+  conflict is recorded. When the calendar still shows what we last wrote, *ours wins*: our pending
+  change is pushed (after a 412 caused by an edit outside the fields we own, with the fresh etag).
+  `ConflictPolicy.CLINIC_WINS` turns the first case around (the calendar is put back to our time).
+  Every case where both sides changed is written to the conflict log.
+- **Push notifications.** `watch_calendar`/`renew_channels` open ``web_hook`` channels (a new
+  channel before the old one expires, then the old one is stopped); `handle_notification` checks
+  the channel token in constant time, drops unknown/stopped channels and repeated message numbers,
+  acknowledges ``sync`` and queues an incremental sync per calendar for ``exists``
+  (`run_queued` runs them, coalesced). Poll with `sync_tenant` too: notifications can be lost.
+
+Cancellations made in the calendar go through `AppointmentBook.cancel(source="google")`, so the
+waitlist sees `AppointmentCancelled` with ``source="google"`` and offers the freed slot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from invekto_integrations.appointments.booking import AppointmentBook
+from invekto_integrations.appointments.errors import AppointmentError, SlotUnavailable
+from invekto_integrations.appointments.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, AppointmentStatus, Doctor
+from invekto_integrations.appointments.slots import subtract
+from invekto_integrations.core.clock import Clock, SystemClock
+from invekto_integrations.core.errors import (
+    AlreadyExists,
+    ConfigurationError,
+    NotFound,
+    PreconditionFailed,
+    ProviderError,
+    SyncTokenExpired,
+)
+from invekto_integrations.core.ids import new_id
+from invekto_integrations.events import EventConsumer
+from invekto_integrations.models.events import AppointmentBooked, AppointmentCancelled, AppointmentMoved, DomainEvent
+from invekto_integrations.providers.base import Calendar, CalendarEvent, CalendarLookupError, EventChanges
+from invekto_integrations.providers.google_calendar.mapping import event_id_for, parse_notification
+from invekto_integrations.storage.protocols import (
+    AppointmentRepository,
+    CalendarSyncRepository,
+    DoctorRepository,
+    EventLog,
+    QuarantineRepository,
+)
+from invekto_integrations.storage.records import (
+    CalendarBusyBlock,
+    CalendarChannel,
+    CalendarConflict,
+    CalendarSyncState,
+    QuarantinedRecord,
+)
+
+__all__ = [
+    "STAMP_APPOINTMENT",
+    "STAMP_END",
+    "STAMP_ORIGIN",
+    "STAMP_REV",
+    "STAMP_START",
+    "STAMP_TENANT",
+    "CalendarSync",
+    "ConflictPolicy",
+    "FreeBusyTimes",
+    "MirrorBusyTimes",
+    "NotificationResult",
+    "PushResult",
+    "SyncReport",
+]
+
+log = logging.getLogger("invekto_integrations.sync.calendar")
+
+STAMP_APPOINTMENT = "clinicApptId"
+STAMP_TENANT = "clinicTenant"
+STAMP_ORIGIN = "clinicOrigin"
+STAMP_REV = "clinicRev"
+STAMP_START = "clinicStart"
+STAMP_END = "clinicEnd"
+ORIGIN = "sdk"
+_MAX_GENERATIONS = 5
+
+CalendarFactory = Callable[[str], Calendar]
+
+
+class ConflictPolicy(StrEnum):
+    """Who wins when the calendar changed the time of one of our appointments."""
+
+    CALENDAR_WINS = "calendar_wins"  # default: the doctor's change in the calendar is applied here
+    CLINIC_WINS = "clinic_wins"  # the calendar is put back to our time
+
+
+@dataclass
+class SyncReport:
+    """What one pull of a calendar did."""
+
+    tenant_id: str
+    calendar_id: str
+    full_sync: bool = False
+    resynced_after_410: bool = False
+    seen: int = 0
+    echoes: int = 0
+    moved: int = 0
+    cancelled: int = 0
+    unchanged: int = 0
+    busy_upserted: int = 0
+    busy_removed: int = 0
+    orphans: int = 0
+    quarantined: int = 0
+    conflicts: int = 0
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What pushing one appointment did: ``inserted``, ``adopted`` (our earlier insert found by its
+    id), ``patched``, ``deleted``, ``up_to_date``, ``no_calendar``, ``skipped`` (cancelled before it
+    reached the calendar), ``calendar_wins`` / ``clinic_wins`` (a 412 resolved by the conflict rule)."""
+
+    appointment_id: str
+    action: str
+    event_id: str | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class NotificationResult:
+    """The answer for the push endpoint (``status``) and what was done (``action``)."""
+
+    status: int
+    action: str  # queued | sync_ack | duplicate | unknown_channel | bad_token | not_a_notification
+    calendar_id: str | None = None
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _stamp_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Queue:
+    pending: dict[tuple[str, str], None] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class CalendarSync:
+    """The two-way sync engine (sync flavour) for every doctor calendar of the tenants it serves."""
+
+    def __init__(
+        self,
+        book: AppointmentBook,
+        doctors: DoctorRepository,
+        repo: CalendarSyncRepository,
+        calendars: Mapping[str, Calendar] | CalendarFactory,
+        *,
+        events: EventLog | None = None,
+        quarantine: QuarantineRepository | None = None,
+        clock: Clock | None = None,
+        policy: ConflictPolicy = ConflictPolicy.CALENDAR_WINS,
+        full_sync_window: timedelta = timedelta(days=31),
+        channel_ttl: timedelta = timedelta(days=7),
+        renew_before: timedelta = timedelta(days=1),
+        summary: Callable[[Appointment], str] | None = None,
+        consumer_name: str = "calendar-sync",
+    ) -> None:
+        self.book = book
+        self.doctors = doctors
+        self.repo = repo
+        self._calendars = calendars
+        self.events = events if events is not None else book.bus.log
+        self.quarantine = quarantine
+        self.clock = clock or book.clock or SystemClock()
+        self.policy = policy
+        self.full_sync_window = full_sync_window
+        self.channel_ttl = channel_ttl
+        self.renew_before = renew_before
+        # Titles carry no patient data (KVKK/GDPR): the service name only.
+        self.summary = summary or (lambda a: f"Randevu: {a.service_name}")
+        self.consumer = EventConsumer(self.events, consumer_name,
+                                      types=[AppointmentBooked.TYPE, AppointmentMoved.TYPE, AppointmentCancelled.TYPE])
+        self._queue = _Queue()
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    @property
+    def appointments(self) -> AppointmentRepository:
+        return self.book.appointments
+
+    def calendar(self, tenant_id: str) -> Calendar:
+        if isinstance(self._calendars, Mapping):
+            try:
+                return self._calendars[tenant_id]
+            except KeyError:
+                raise ConfigurationError(f"no calendar connector for tenant {tenant_id!r}") from None
+        return self._calendars(tenant_id)
+
+    def _lock(self, tenant_id: str, calendar_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault((tenant_id, calendar_id), threading.Lock())
+
+    # -- set-up -----------------------------------------------------------------------------------
+    def connect_doctor(self, tenant_id: str, doctor_id: str) -> CalendarSyncState:
+        """Start syncing a doctor's calendar (``Doctor.calendar_id``); the first sync is a full one."""
+        doctor = self.doctors.get(tenant_id, doctor_id)
+        if doctor is None or not doctor.calendar_id:
+            raise ConfigurationError(f"doctor {doctor_id} of tenant {tenant_id} has no calendar_id")
+        found = self.repo.get_state(tenant_id, doctor.calendar_id)
+        if found is not None:
+            return found
+        state = CalendarSyncState(tenant_id=tenant_id, calendar_id=doctor.calendar_id, doctor_id=doctor.id,
+                                  updated_at=self.clock.now())
+        self.repo.save_state(state)
+        return state
+
+    def conflicts(self, tenant_id: str, *, appointment_id: str | None = None) -> list[CalendarConflict]:
+        return self.repo.find_conflicts(tenant_id, appointment_id=appointment_id)
+
+    # -- calendar → ours ------------------------------------------------------------------------
+    def sync_calendar(self, tenant_id: str, calendar_id: str) -> SyncReport:
+        """Pull what changed in one calendar (a full sync the first time and after a 410)."""
+        with self._lock(tenant_id, calendar_id):
+            state = self.repo.get_state(tenant_id, calendar_id)
+            if state is None:
+                raise ConfigurationError(f"calendar {calendar_id} of tenant {tenant_id} is not connected")
+            client = self.calendar(tenant_id)
+            report = SyncReport(tenant_id, calendar_id)
+            now = self.clock.now()
+            try:
+                changes = client.list_changes(calendar_id, state.sync_token,
+                                              time_min=None if state.sync_token else now - self.full_sync_window)
+            except SyncTokenExpired:
+                # 410: the token is gone. Forget the mirror of foreign events and list everything
+                # again; appointments are matched by their stamps and event ids, so nothing doubles.
+                log.info("calendar %s of tenant %s: sync token expired, full resync", calendar_id, tenant_id)
+                report.resynced_after_410 = True
+                report.busy_removed += self.repo.clear_busy(tenant_id, calendar_id)
+                changes = client.list_changes(calendar_id, None, time_min=now - self.full_sync_window)
+            report.full_sync = changes.full_sync
+            for item in changes.items:
+                if item.event is None:
+                    report.quarantined += 1
+                    self._quarantine(tenant_id, item.error, item.raw)
+                    continue
+                report.seen += 1
+                self._apply(tenant_id, calendar_id, item.event, report)
+            self.repo.save_state(state.model_copy(update={
+                "sync_token": changes.next_sync_token, "last_sync_at": now, "updated_at": now,
+                "last_full_sync_at": now if changes.full_sync else state.last_full_sync_at,
+                "full_syncs": state.full_syncs + (1 if changes.full_sync else 0),
+            }))
+            return report
+
+    def sync_tenant(self, tenant_id: str) -> list[SyncReport]:
+        """Pull every connected calendar of a tenant (the safety-net poll; run every 15-30 minutes)."""
+        return [self.sync_calendar(tenant_id, s.calendar_id) for s in self.repo.find_states(tenant_id)]
+
+    def _quarantine(self, tenant_id: str, error: ProviderError | None, raw: object) -> None:
+        if self.quarantine is None or error is None:
+            log.warning("calendar event skipped: %s", error)
+            return
+        self.quarantine.add(QuarantinedRecord(
+            id=new_id(), tenant_id=tenant_id, provider="google_calendar", account_id="calendar",
+            record_id=getattr(error, "record", None), field=getattr(error, "field", None), error=str(error),
+            raw_json=json.dumps(raw, ensure_ascii=False, default=str), created_at=self.clock.now()))
+
+    def _conflict(self, tenant_id: str, calendar_id: str, event: CalendarEvent | None, appt: Appointment | None,
+                  kind: str, resolution: str, detail: str = "") -> None:
+        self.repo.add_conflict(CalendarConflict(
+            id=new_id(), tenant_id=tenant_id, calendar_id=calendar_id, event_id=event.id if event else None,
+            appointment_id=appt.id if appt else None, kind=kind, resolution=resolution, detail=detail,
+            local_version=appt.version if appt else None, google_updated=event.updated if event else None,
+            created_at=self.clock.now()))
+
+    def _find(self, tenant_id: str, calendar_id: str, event: CalendarEvent) -> Appointment | None:
+        ours = event.private.get(STAMP_APPOINTMENT)
+        if ours and event.private.get(STAMP_TENANT, tenant_id) == tenant_id:
+            found = self.appointments.get(tenant_id, ours)
+            if found is not None:
+                return found
+        return self.appointments.find_by_event(tenant_id, calendar_id, event.id)
+
+    def _mirror(self, tenant_id: str, calendar_id: str, event: CalendarEvent, report: SyncReport) -> None:
+        if event.blocks_time and event.start is not None and event.end is not None:
+            self.repo.upsert_busy(CalendarBusyBlock(
+                tenant_id=tenant_id, calendar_id=calendar_id, event_id=event.id, starts_at=event.start,
+                ends_at=event.end, all_day=event.all_day, etag=event.etag, updated=event.updated))
+            report.busy_upserted += 1
+        else:
+            self.repo.delete_busy(tenant_id, calendar_id, event.id)
+            report.busy_removed += 1
+
+    def _apply(self, tenant_id: str, calendar_id: str, event: CalendarEvent, report: SyncReport) -> None:
+        appt = self._find(tenant_id, calendar_id, event)
+        if appt is None:
+            if event.private.get(STAMP_APPOINTMENT):
+                report.orphans += 1  # stamped by us, but not an appointment of this tenant (any more)
+                return
+            self._mirror(tenant_id, calendar_id, event, report)
+            return
+        if appt.calendar_event_id not in (None, event.id):
+            # An older generation of this appointment's event (deleted ids stay reserved).
+            report.unchanged += 1
+            return
+        if event.etag is not None and event.etag == appt.calendar_etag:
+            report.echoes += 1
+            return
+        pending = appt.synced_version != appt.version
+        if event.cancelled:
+            if not appt.is_active:
+                report.echoes += 1  # our own delete coming back
+                return
+            try:
+                self.book.cancel(tenant_id, appt.id, source="google", mark_synced=True, calendar_etag=event.etag,
+                                 reason="Google Takvim'de silindi")
+            except AppointmentError as exc:
+                self._conflict(tenant_id, calendar_id, event, appt, "cancelled", "manual", str(exc))
+                report.conflicts += 1
+                return
+            report.cancelled += 1
+            if pending:
+                self._conflict(tenant_id, calendar_id, event, appt, "cancelled", "calendar_wins",
+                               "cancelled in the calendar while a local change was waiting")
+                report.conflicts += 1
+            return
+        if not appt.is_active:
+            return  # cancelled here; the pending delete is pushed with If-Match (cancellation wins)
+        if event.start is None or event.end is None or event.all_day:
+            self._conflict(tenant_id, calendar_id, event, appt, "unsupported", "manual",
+                           "our appointment became an all-day or timeless event in the calendar")
+            report.conflicts += 1
+            return
+        google_times = (event.start, event.end)
+        if google_times == (appt.starts_at, appt.ends_at):
+            report.unchanged += 1
+            if not pending:  # remember the new etag (an edit outside the fields we own)
+                self.book.record_sync(tenant_id, appt.id, version=appt.version, calendar_event_id=event.id,
+                                      calendar_etag=event.etag, calendar_id=calendar_id)
+            return
+        written = (_stamp_time(event.private.get(STAMP_START)), _stamp_time(event.private.get(STAMP_END)))
+        changed_in_calendar = google_times != written
+        if pending and not changed_in_calendar:
+            report.unchanged += 1  # the calendar shows our last write; our newer change goes out next push
+            return
+        if self.policy == ConflictPolicy.CLINIC_WINS:
+            self._conflict(tenant_id, calendar_id, event, appt, "moved", "clinic_wins",
+                           f"calendar moved it to {event.start.isoformat()}; put back")
+            report.conflicts += 1
+            self._push(tenant_id, appt, calendar_id, known_etag=event.etag, force=True)
+            return
+        try:
+            self.book.move(tenant_id, appt.id, event.start, ends_at=event.end, source="google", mark_synced=True,
+                           calendar_etag=event.etag)
+        except SlotUnavailable as exc:
+            self._conflict(tenant_id, calendar_id, event, appt, "slot_taken", "manual", str(exc))
+            report.conflicts += 1
+            return
+        report.moved += 1
+        if pending:
+            self._conflict(tenant_id, calendar_id, event, appt, "moved", "calendar_wins",
+                           "moved in the calendar after our last sync; the local change was dropped")
+            report.conflicts += 1
+
+    # -- ours → calendar -------------------------------------------------------------------------
+    def _stamps(self, tenant_id: str, appt: Appointment) -> dict[str, str]:
+        return {STAMP_APPOINTMENT: appt.id, STAMP_TENANT: tenant_id, STAMP_ORIGIN: ORIGIN,
+                STAMP_REV: str(appt.version), STAMP_START: appt.starts_at.isoformat(),
+                STAMP_END: appt.ends_at.isoformat()}
+
+    def _zone(self, tenant_id: str, appt: Appointment) -> str:
+        doctor = self.doctors.get(tenant_id, appt.doctor_id)
+        return doctor.timezone if doctor is not None else "Europe/Istanbul"
+
+    def _calendar_of(self, tenant_id: str, appt: Appointment) -> str | None:
+        if appt.calendar_id:
+            return appt.calendar_id
+        doctor = self.doctors.get(tenant_id, appt.doctor_id)
+        return doctor.calendar_id if doctor is not None else None
+
+    def _changes(self, tenant_id: str, appt: Appointment) -> EventChanges:
+        return EventChanges(start=appt.starts_at, end=appt.ends_at, time_zone=self._zone(tenant_id, appt),
+                            summary=self.summary(appt), private=self._stamps(tenant_id, appt))
+
+    def _insert(self, tenant_id: str, calendar_id: str, appt: Appointment) -> tuple[CalendarEvent, str]:
+        client = self.calendar(tenant_id)
+        for generation in range(1, _MAX_GENERATIONS + 1):
+            event_id = event_id_for(tenant_id, appt.id, generation)
+            event = CalendarEvent(id=event_id, summary=self.summary(appt), start=appt.starts_at, end=appt.ends_at,
+                                  time_zone=self._zone(tenant_id, appt), transparency="opaque",
+                                  private=self._stamps(tenant_id, appt))
+            try:
+                return client.insert_event(calendar_id, event), "inserted"
+            except AlreadyExists:
+                existing = client.get_event(calendar_id, event_id)
+                if existing.private.get(STAMP_APPOINTMENT) == appt.id and not existing.cancelled:
+                    # Our own earlier insert (its answer was lost, or our link was): adopt it.
+                    adopted = client.patch_event(calendar_id, event_id, self._changes(tenant_id, appt),
+                                                 etag=existing.etag)
+                    return adopted, "adopted"
+                # A deleted generation of ours (ids stay reserved) or someone else's: next generation.
+        raise AlreadyExists(f"no free event id for appointment {appt.id} after {_MAX_GENERATIONS} generations",
+                            provider="google_calendar", operation="insert_event")
+
+    def push_appointment(self, tenant_id: str, appointment_id: str) -> PushResult:
+        """Bring the calendar up to date with one appointment (insert, patch or delete, If-Match)."""
+        appt = self.book.get(tenant_id, appointment_id)
+        calendar_id = self._calendar_of(tenant_id, appt)
+        if calendar_id is None:
+            return PushResult(appointment_id, "no_calendar")
+        with self._lock(tenant_id, calendar_id):
+            return self._push(tenant_id, appt, calendar_id)
+
+    def _push(self, tenant_id: str, appt: Appointment, calendar_id: str, *, known_etag: str | None = None,
+              force: bool = False) -> PushResult:
+        client = self.calendar(tenant_id)
+        etag = known_etag
+        for _ in range(_MAX_GENERATIONS):
+            appt = self.book.get(tenant_id, appt.id)
+            if appt.synced_version == appt.version and not force:
+                return PushResult(appt.id, "up_to_date", appt.calendar_event_id, appt.calendar_etag)
+            force = False
+            etag = etag or appt.calendar_etag
+            try:
+                if appt.calendar_event_id is None:
+                    if not appt.is_active:
+                        return PushResult(appt.id, "skipped")
+                    event, action = self._insert(tenant_id, calendar_id, appt)
+                elif appt.status == AppointmentStatus.CANCELLED:
+                    client.delete_event(calendar_id, appt.calendar_event_id, etag=etag)
+                    event, action = None, "deleted"
+                else:
+                    event = client.patch_event(calendar_id, appt.calendar_event_id, self._changes(tenant_id, appt),
+                                               etag=etag)
+                    action = "patched"
+            except PreconditionFailed:
+                return self._resolve_precondition(tenant_id, calendar_id, appt)
+            except NotFound:
+                if appt.calendar_event_id is None or not appt.is_active:
+                    raise
+                # The event vanished for good (purged): forget the link, insert a fresh one.
+                self.appointments.update(appt.model_copy(update={"calendar_event_id": None, "calendar_etag": None}),
+                                         expected_version=appt.version, allow_overlap=True)
+                etag = None
+                continue
+            event_id = event.id if event is not None else str(appt.calendar_event_id)
+            new_etag = event.etag if event is not None else None
+            if self.book.record_sync(tenant_id, appt.id, version=appt.version, calendar_event_id=event_id,
+                                     calendar_etag=new_etag, calendar_id=calendar_id):
+                return PushResult(appt.id, action, event_id, new_etag)
+            etag = new_etag  # the appointment changed meanwhile: push the newer version with what we got
+            if event is not None and appt.calendar_event_id is None:
+                # the insert happened but the link was not recorded: record it without marking synced
+                current = self.book.get(tenant_id, appt.id)
+                self.appointments.update(current.model_copy(update={"calendar_event_id": event.id,
+                                                                     "calendar_etag": event.etag}),
+                                         expected_version=current.version, allow_overlap=True)
+        raise ProviderError(f"appointment {appt.id}: kept changing while being pushed", provider="google_calendar",
+                            operation="push")
+
+    def _resolve_precondition(self, tenant_id: str, calendar_id: str, appt: Appointment) -> PushResult:
+        """A 412: the event changed in the calendar since our last sync. Re-read it and apply the rule."""
+        assert appt.calendar_event_id is not None
+        client = self.calendar(tenant_id)
+        current = client.get_event(calendar_id, appt.calendar_event_id)
+        event_id = current.id
+        if current.cancelled:
+            if appt.status == AppointmentStatus.CANCELLED:
+                self.book.record_sync(tenant_id, appt.id, version=appt.version, calendar_event_id=event_id,
+                                      calendar_etag=current.etag, calendar_id=calendar_id)
+                return PushResult(appt.id, "deleted", event_id, current.etag)
+            self.book.cancel(tenant_id, appt.id, source="google", mark_synced=True, calendar_etag=current.etag,
+                             reason="Google Takvim'de silindi")
+            self._conflict(tenant_id, calendar_id, current, appt, "cancelled", "calendar_wins",
+                           "412 on push: the event was deleted in the calendar")
+            return PushResult(appt.id, "calendar_wins", event_id, current.etag)
+        ours = (appt.starts_at, appt.ends_at)
+        if current.private.get(STAMP_REV) == str(appt.version) and (current.start, current.end) == ours:
+            # Our own write landed earlier (its answer was lost): just record it.
+            self.book.record_sync(tenant_id, appt.id, version=appt.version, calendar_event_id=event_id,
+                                  calendar_etag=current.etag, calendar_id=calendar_id)
+            return PushResult(appt.id, "patched", event_id, current.etag)
+        written = (_stamp_time(current.private.get(STAMP_START)), _stamp_time(current.private.get(STAMP_END)))
+        moved_in_calendar = (current.start, current.end) != written
+        if appt.status == AppointmentStatus.CANCELLED:
+            client.delete_event(calendar_id, event_id, etag=current.etag)
+            self._conflict(tenant_id, calendar_id, current, appt, "cancelled", "clinic_wins",
+                           "412 on push: edited in the calendar, but cancelled here (cancellation wins)")
+            self.book.record_sync(tenant_id, appt.id, version=appt.version, calendar_event_id=event_id,
+                                  calendar_etag=None, calendar_id=calendar_id)
+            return PushResult(appt.id, "clinic_wins", event_id)
+        if moved_in_calendar and self.policy == ConflictPolicy.CALENDAR_WINS \
+                and current.start is not None and current.end is not None and not current.all_day:
+            try:
+                self.book.move(tenant_id, appt.id, current.start, ends_at=current.end, source="google",
+                               mark_synced=True, calendar_etag=current.etag)
+            except SlotUnavailable as exc:
+                self._conflict(tenant_id, calendar_id, current, appt, "slot_taken", "manual", str(exc))
+                return PushResult(appt.id, "manual", event_id, current.etag)
+            self._conflict(tenant_id, calendar_id, current, appt, "moved", "calendar_wins",
+                           f"412 on push: moved in the calendar to {current.start.isoformat()} after our last sync; "
+                           "the local change was not written over it")
+            return PushResult(appt.id, "calendar_wins", event_id, current.etag)
+        event = client.patch_event(calendar_id, event_id, self._changes(tenant_id, appt), etag=current.etag)
+        self._conflict(tenant_id, calendar_id, current, appt, "precondition_failed", "clinic_wins",
+                       "412 on push: the calendar copy changed outside the time we own; ours re-applied")
+        self.book.record_sync(tenant_id, appt.id, version=appt.version, calendar_event_id=event.id,
+                              calendar_etag=event.etag, calendar_id=calendar_id)
+        return PushResult(appt.id, "clinic_wins", event.id, event.etag)
+
+    def push_pending(self, tenant_id: str) -> list[PushResult]:
+        """Push every appointment named by a booked/moved/cancelled event since the last run (durable
+        cursor; a failed push is retried next time). Changes the sync applied itself are up to date."""
+        results: list[PushResult] = []
+
+        def handle(event: DomainEvent) -> None:
+            appointment_id = getattr(event, "appointment_id", None)
+            if appointment_id:
+                results.append(self.push_appointment(tenant_id, str(appointment_id)))
+
+        self.consumer.poll(tenant_id, handle)
+        return results
+
+    def reconcile(self, tenant_id: str, *, since: datetime | None = None) -> list[PushResult]:
+        """Push every appointment from ``since`` (default: the full-sync window) whose calendar copy
+        is behind (``synced_version != version``): the catch-up after an outage."""
+        start = since or self.clock.now() - self.full_sync_window
+        out = []
+        for appt in self.appointments.find(tenant_id, start=start):
+            if appt.synced_version != appt.version:
+                out.append(self.push_appointment(tenant_id, appt.id))
+        return out
+
+    # -- push channels ---------------------------------------------------------------------------
+    def watch_calendar(self, tenant_id: str, calendar_id: str, address: str) -> CalendarChannel:
+        """Open a channel (new id, new random token; only its hash is stored)."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        channel = self.calendar(tenant_id).watch(calendar_id, address, channel_id=str(uuid.uuid4()), token=token,
+                                                 expiration=now + self.channel_ttl)
+        record = CalendarChannel(tenant_id=tenant_id, calendar_id=calendar_id, channel_id=channel.id,
+                                 resource_id=channel.resource_id, address=address, token_sha256=_sha256(token),
+                                 expiration=channel.expiration, created_at=now)
+        self.repo.save_channel(record)
+        return record
+
+    def renew_channels(self, tenant_id: str, address: str) -> list[CalendarChannel]:
+        """Every connected calendar has a channel that outlives ``renew_before``: a new one is opened
+        before the old expires (they overlap), then the old one is stopped. Returns the new ones."""
+        opened = []
+        now = self.clock.now()
+        for state in self.repo.find_states(tenant_id):
+            active = self.repo.find_channels(tenant_id, calendar_id=state.calendar_id)
+            if any(c.expiration is None or c.expiration - now > self.renew_before for c in active):
+                continue
+            opened.append(self.watch_calendar(tenant_id, state.calendar_id, address))
+            for old in active:
+                self.stop_channel(tenant_id, old)
+        return opened
+
+    def stop_channel(self, tenant_id: str, channel: CalendarChannel) -> None:
+        self.calendar(tenant_id).stop_channel(channel.channel_id, channel.resource_id)
+        self.repo.save_channel(channel.model_copy(update={"stopped_at": self.clock.now()}))
+
+    def handle_notification(self, tenant_id: str, headers: Mapping[str, str]) -> NotificationResult:
+        """Check one push notification and queue an incremental sync (cheap: answer at once, then
+        call `run_queued`). Unknown or stopped channels are acknowledged and dropped."""
+        try:
+            note = parse_notification(headers)
+        except ValueError:
+            return NotificationResult(400, "not_a_notification")
+        channel = self.repo.get_channel(tenant_id, note.channel_id)
+        if channel is None or channel.stopped_at is not None:
+            return NotificationResult(200, "unknown_channel")
+        if not hmac.compare_digest(_sha256(note.token or ""), channel.token_sha256) or \
+                (note.resource_id is not None and not hmac.compare_digest(note.resource_id, channel.resource_id)):
+            log.warning("calendar push for channel %s of tenant %s: bad token", note.channel_id, tenant_id)
+            return NotificationResult(403, "bad_token", channel.calendar_id)
+        if note.message_number is not None and not self.repo.advance_message(tenant_id, channel.channel_id,
+                                                                             note.message_number):
+            return NotificationResult(200, "duplicate", channel.calendar_id)
+        if note.resource_state == "sync":
+            return NotificationResult(200, "sync_ack", channel.calendar_id)
+        with self._queue.lock:
+            self._queue.pending[(tenant_id, channel.calendar_id)] = None
+        return NotificationResult(200, "queued", channel.calendar_id)
+
+    def queued(self) -> list[tuple[str, str]]:
+        with self._queue.lock:
+            return list(self._queue.pending)
+
+    def run_queued(self) -> list[SyncReport]:
+        """Run the incremental syncs the notifications asked for (one per calendar, however many came)."""
+        with self._queue.lock:
+            todo = list(self._queue.pending)
+            self._queue.pending.clear()
+        return [self.sync_calendar(tenant_id, calendar_id) for tenant_id, calendar_id in todo]
+
+
+# --- busy times for the slot finder ------------------------------------------------------------
+class FreeBusyTimes:
+    """`appointments.slots.BusyTimes` over the live free/busy query of the doctor's calendar.
+
+    Our own appointments are in the calendar too (and the slot finder counts them itself), so their
+    times are taken out of the answer. A calendar the provider reports an error for raises
+    `ProviderError` instead of looking free.
+    """
+
+    def __init__(self, calendars: Mapping[str, Calendar] | CalendarFactory,
+                 appointments: AppointmentRepository) -> None:
+        self._calendars = calendars
+        self.appointments = appointments
+
+    def busy(self, tenant_id: str, doctor: Doctor, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        if not doctor.calendar_id or end <= start:
+            return []
+        client = self._calendars[tenant_id] if isinstance(self._calendars, Mapping) else self._calendars(tenant_id)
+        answer = client.free_busy([doctor.calendar_id], start, end, time_zone=doctor.timezone)
+        found = answer.get(doctor.calendar_id)
+        if found is None or isinstance(found, CalendarLookupError):
+            reasons = ",".join(found.reasons) if isinstance(found, CalendarLookupError) else "missing"
+            raise ProviderError(f"free/busy of {doctor.calendar_id} not available", provider=client.provider,
+                                operation="free_busy", code=reasons)
+        ours = [(a.starts_at, a.ends_at) for a in self.appointments.find(
+            tenant_id, doctor_id=doctor.id, start=start, end=end, statuses=sorted(ACTIVE_APPOINTMENT_STATUSES))
+            if a.calendar_event_id is not None]
+        return subtract([(b.start, b.end) for b in found], ours)
+
+
+class MirrorBusyTimes:
+    """`appointments.slots.BusyTimes` from the sync's mirror of the doctor's own events (no call)."""
+
+    def __init__(self, repo: CalendarSyncRepository) -> None:
+        self.repo = repo
+
+    def busy(self, tenant_id: str, doctor: Doctor, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        if not doctor.calendar_id:
+            return []
+        return [(b.starts_at, b.ends_at) for b in self.repo.find_busy(tenant_id, doctor.calendar_id, start, end)]
