@@ -290,3 +290,129 @@ def test_tenants_are_isolated(harness: Harness, sandbox: object) -> None:
     assert set(harness.pipeline.counts("t2")) == {"cargo_status"}
     assert harness.pipeline.counts("t2")["cargo_status"].sent == 1
     assert harness.store.outbox.get("t2", a.message_id) is None
+
+
+def test_whatsapp_marketing_opt_out_status_blocks_later_marketing(harness: Harness) -> None:
+    """A failed status with 131050 (the user stopped marketing messages; unverified code) is an opt-out."""
+    harness.iys.seed_consent("700001", "700001", PHONE, "ONAY")
+    harness.wa.read_receipts_off.add(WA_ID)
+    first = harness.pipeline.send(marketing("m1"))
+    harness.deliver()
+    wamid = harness.store.outbox.get("t1", first.message_id).provider_message_id  # type: ignore[union-attr]
+    harness.wa.push_status(wamid or "", "failed", error={"code": 131050, "title": "User has stopped marketing"})
+    harness.deliver()
+    contact = harness.store.messaging_contacts.get("t1", PHONE)
+    assert contact is not None and contact.opt_out_keyword == "provider:131050"
+    before = posts(harness)
+    assert harness.pipeline.submit(marketing("m2")).reason == "opted_out"
+    assert posts(harness) == before  # refused before any call
+    assert harness.pipeline.send(cargo()).status == "sent"  # transactional still goes
+
+
+def test_marketing_opt_out_error_in_the_send_answer(harness: Harness) -> None:
+    import httpx
+
+    from invekto_integrations.core.ratelimit import RateLimiterRegistry
+    from invekto_integrations.providers.whatsapp_cloud import WhatsAppCloudClient, WhatsAppCloudSettings
+
+    def graph(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"error": {"message": "(#131050) User opted out of marketing messages",
+                                                   "type": "OAuthException", "code": 131050,
+                                                   "fbtrace_id": "Atrace"}})
+
+    client = WhatsAppCloudClient(WhatsAppCloudSettings("1000000001"), SecretStr("t"),
+                                 transport=httpx.MockTransport(graph), clock=harness.clock,
+                                 limiter_registry=RateLimiterRegistry())
+    harness.pipeline._providers = {"t1": client}  # type: ignore[dict-item]
+    harness.consent.configure("t1", policy=ConsentPolicy(require_iys=False), brand_code="700001")
+    result = harness.pipeline.submit(marketing("m1"))
+    assert result.status == "failed" and "131050" in (result.reason or "")
+    assert harness.pipeline.submit(marketing("m2")).reason == "opted_out"
+
+
+def test_long_iys_outage_gives_up_instead_of_looping(harness: Harness) -> None:
+    harness.iys.faults.configure(error_rate=1.0)
+    result = harness.pipeline.submit(marketing())
+    assert result.status == "scheduled" and result.reason == "consent_check_pending"
+    for _ in range(10):
+        harness.clock.advance(timedelta(hours=1).total_seconds())
+        harness.pipeline.dispatch_due()
+    row = harness.store.outbox.get("t1", result.message_id)
+    assert row is not None and row.status == OutboxStatus.FAILED and (row.reason or "").startswith("gave up")
+    assert row.attempts == harness.pipeline.settings("t1").max_attempts
+    assert posts(harness) == 0
+
+
+def test_outbox_row_is_written_and_claimed_before_the_provider_is_called(harness: Harness) -> None:
+    seen: list[tuple[str, int]] = []
+    real = harness.pipeline._provider("t1")
+
+    class Watching:
+        provider = real.provider
+
+        def send_template(self, to: str, name: str, language: str, **kw: object) -> object:
+            row = harness.store.outbox.get_by_key("t1", "cargo-1")
+            assert row is not None
+            seen.append((row.status.value, posts(harness)))
+            return real.send_template(to, name, language, **kw)  # type: ignore[arg-type]
+
+        def send_text(self, *a: object, **kw: object) -> object:
+            raise AssertionError("not expected")
+
+    harness.pipeline._providers = {"t1": Watching()}  # type: ignore[dict-item]
+    assert harness.pipeline.submit(cargo()).status == "sent"
+    assert seen == [("sending", 0)]  # stored and claimed, nothing posted yet
+    assert harness.store.outbox.get_by_key("t1", "cargo-1").status != OutboxStatus.SENDING  # type: ignore[union-attr]
+
+
+# Every code of the fact sheet's error table: the typed error and whether the pipeline tries again.
+GRAPH_CODES = [
+    (131047, "OutsideServiceWindow", False), (131026, "RecipientUnavailable", False),
+    (130429, "RateLimited", True), (131056, "RateLimited", True), (131048, "RateLimited", True),
+    (131049, "RecipientUnavailable", False), (131050, "RecipientUnavailable", False),
+    (131051, "InvalidParameter", False), (131052, "InvalidParameter", False), (131053, "InvalidParameter", False),
+    (131008, "InvalidParameter", False), (131009, "InvalidParameter", False), (132000, "InvalidParameter", False),
+    (132001, "TemplateUnavailable", False), (132005, "InvalidParameter", False),
+    (132007, "InvalidParameter", False), (132012, "InvalidParameter", False),
+    (132015, "TemplateUnavailable", False), (132016, "TemplateUnavailable", False),
+    (131031, "AccountRestricted", False), (131042, "AccountRestricted", False), (133010, "AccountRestricted", False),
+    (131030, "RecipientUnavailable", False), (190, "AuthenticationError", False), (4, "RateLimited", True),
+    (80007, "RateLimited", True), (368, "AccountRestricted", False), (131000, "ProviderUnavailable", True),
+]
+
+
+@pytest.mark.parametrize(("code", "kind", "retried"), GRAPH_CODES, ids=[str(c[0]) for c in GRAPH_CODES])
+def test_graph_error_codes_typed_and_retried_only_where_safe(harness: Harness, code: int, kind: str,
+                                                             retried: bool) -> None:
+    import httpx
+
+    from invekto_integrations.core.ratelimit import RateLimiterRegistry
+    from invekto_integrations.providers.whatsapp_cloud import (
+        WhatsAppCloudClient,
+        WhatsAppCloudSettings,
+        error_from_graph,
+    )
+
+    assert type(error_from_graph(http_status=400, code=code, message="m")).__name__ == kind
+    calls: list[httpx.Request] = []
+
+    def graph(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(400, json={"error": {"message": f"(#{code}) error", "type": "OAuthException",
+                                                   "code": code, "fbtrace_id": "Atrace"}})
+
+    client = WhatsAppCloudClient(WhatsAppCloudSettings("1000000001"), SecretStr("t"),
+                                 transport=httpx.MockTransport(graph), clock=harness.clock,
+                                 limiter_registry=RateLimiterRegistry())
+    harness.pipeline._providers = {"t1": client}  # type: ignore[dict-item]
+    result = harness.pipeline.submit(cargo())
+    assert len(calls) == 1  # the connector itself never repeats a refused send
+    if retried:
+        assert result.status == "queued"
+        harness.clock.advance(timedelta(hours=1).total_seconds())
+        harness.pipeline.dispatch_due()
+        assert len(calls) == 2
+    else:
+        assert result.status == "failed" and str(code) in (result.reason or "")
+        harness.clock.advance(timedelta(hours=1).total_seconds())
+        assert harness.pipeline.dispatch_due().attempted == 0 and len(calls) == 1

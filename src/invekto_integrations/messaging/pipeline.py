@@ -39,7 +39,7 @@ from invekto_integrations.core.errors import (
     RateLimited,
 )
 from invekto_integrations.core.ids import new_id
-from invekto_integrations.core.phone import normalize_phone
+from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.consent import RecipientType
 from invekto_integrations.models.events import DomainEvent, InboundMessageReceived, MessageStatusChanged
@@ -92,6 +92,9 @@ class MessagingSettings(BaseModel):
     frequency_cap: FrequencyCap | None = FrequencyCap()
     max_attempts: int = 5
     retry_delay: timedelta = timedelta(minutes=1)
+    # Provider error codes that mean "this user opted out of marketing" (WhatsApp 131050, unverified):
+    # recorded as an opt-out, so later commercial sends are refused before any call.
+    opt_out_error_codes: frozenset[str] = frozenset({"131050"})
 
 
 class DeliveryCounts(BaseModel):
@@ -290,8 +293,9 @@ class SendPipeline:
         # Consent may have changed while the message waited (a RET, an opt-out): check again.
         try:
             decision = self._check(message, claimed.to_phone, now, count_cap=False)
-        except ProviderError as exc:
-            return self._defer(claimed, now, cfg, f"consent_check_pending: {exc.code or exc.message}", None)
+        except ProviderError as exc:  # counts as an attempt: a long İYS outage ends in "gave up", not a loop
+            return self._defer(claimed.model_copy(update={"attempts": claimed.attempts + 1}), now, cfg,
+                               f"consent_check_pending: {exc.code or exc.message}", None)
         if not decision.allowed:
             self.outbox.save(claimed.model_copy(update={"status": OutboxStatus.REFUSED, "reason": decision.reason,
                                                         "updated_at": now}))
@@ -328,6 +332,7 @@ class SendPipeline:
                 "error_code": code, "error_title": title, "failed_at": now, "updated_at": now,
                 "provider": getattr(exc, "provider", None)})
             self.outbox.save(failed)
+            self._provider_opt_out(row.tenant_id, claimed.to_phone, code, now)
             self._publish(row.tenant_id, [MessageStatusChanged(
                 tenant_id=row.tenant_id, occurred_at=now, message_id=row.id, provider_message_id=None,
                 status=DeliveryStatus.FAILED.value, error_code=code, error_title=title,
@@ -347,6 +352,12 @@ class SendPipeline:
             provider_message_id=sent.provider_message_id, status=DeliveryStatus.ACCEPTED.value,
             dedupe_key=f"{provider.provider}:{sent.provider_message_id}:accepted")])
         return SubmitResult(message_id=row.id, status="sent", reason=sent.provider_message_id)
+
+    def _provider_opt_out(self, tenant_id: str, phone: str, code: str | None, at: datetime) -> None:
+        if code is not None and code in self.settings(tenant_id).opt_out_error_codes:
+            contact = self.contacts.get(tenant_id, phone)
+            if contact is None or contact.opted_out_at is None:
+                self.contacts.set_opt_out(tenant_id, phone, at, f"provider:{code}")
 
     def _defer(self, row: OutboxRecord, now: datetime, cfg: MessagingSettings, reason: str,
                retry_after: float | None) -> SubmitResult:
@@ -376,6 +387,11 @@ class SendPipeline:
                     orphans.append(update)
             else:
                 row = self._advance(row, update)
+        if update.status == DeliveryStatus.FAILED and err is not None:
+            phone = row.to_phone if row is not None else (
+                try_normalize_phone("+" + update.recipient_id.lstrip("+")) if update.recipient_id else None)
+            if phone is not None:
+                self._provider_opt_out(tenant_id, phone, err.code, update.timestamp)
         self._publish(tenant_id, [MessageStatusChanged(
             tenant_id=tenant_id, occurred_at=update.timestamp, message_id=row.id if row else update.provider_message_id,
             provider_message_id=update.provider_message_id, status=update.status.value,
