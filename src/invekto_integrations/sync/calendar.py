@@ -571,11 +571,20 @@ class CalendarSync:
         """Open a channel (new id, new random token; only its hash is stored)."""
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
-        channel = self.calendar(tenant_id).watch(calendar_id, address, channel_id=str(uuid.uuid4()), token=token,
-                                                 expiration=now + self.channel_ttl)
-        record = CalendarChannel(tenant_id=tenant_id, calendar_id=calendar_id, channel_id=channel.id,
-                                 resource_id=channel.resource_id, address=address, token_sha256=_sha256(token),
-                                 expiration=channel.expiration, created_at=now)
+        # Saved before the call: the provider sends the channel's "sync" message right away, possibly
+        # before its answer reaches us. The resource id is filled in from the answer.
+        pending = CalendarChannel(tenant_id=tenant_id, calendar_id=calendar_id, channel_id=str(uuid.uuid4()),
+                                  resource_id="", address=address, token_sha256=_sha256(token),
+                                  expiration=now + self.channel_ttl, created_at=now)
+        self.repo.save_channel(pending)
+        try:
+            channel = self.calendar(tenant_id).watch(calendar_id, address, channel_id=pending.channel_id,
+                                                     token=token, expiration=now + self.channel_ttl)
+        except ProviderError:
+            self.repo.save_channel(pending.model_copy(update={"stopped_at": now}))
+            raise
+        current = self.repo.get_channel(tenant_id, pending.channel_id) or pending
+        record = current.model_copy(update={"resource_id": channel.resource_id, "expiration": channel.expiration})
         self.repo.save_channel(record)
         return record
 
@@ -607,8 +616,9 @@ class CalendarSync:
         channel = self.repo.get_channel(tenant_id, note.channel_id)
         if channel is None or channel.stopped_at is not None:
             return NotificationResult(200, "unknown_channel")
-        if not hmac.compare_digest(_sha256(note.token or ""), channel.token_sha256) or \
-                (note.resource_id is not None and not hmac.compare_digest(note.resource_id, channel.resource_id)):
+        wrong_resource = bool(channel.resource_id) and note.resource_id is not None \
+            and not hmac.compare_digest(note.resource_id, channel.resource_id)
+        if not hmac.compare_digest(_sha256(note.token or ""), channel.token_sha256) or wrong_resource:
             log.warning("calendar push for channel %s of tenant %s: bad token", note.channel_id, tenant_id)
             return NotificationResult(403, "bad_token", channel.calendar_id)
         if note.message_number is not None and not self.repo.advance_message(tenant_id, channel.channel_id,

@@ -45,6 +45,7 @@ from invekto_integrations.providers.base import (
 from .auth import GoogleAuth, GoogleCredentials
 from .mapping import (
     PROVIDER,
+    WireFieldError,
     changes_to_wire,
     channel_expiration,
     dt_to_ms,
@@ -125,7 +126,9 @@ def _send_updates(value: str) -> str:
 def _payload_error(exc: Exception, record: str | None, operation: str) -> PayloadError:
     field_name = None
     message = str(exc)
-    if isinstance(exc, pydantic.ValidationError) and exc.errors():
+    if isinstance(exc, WireFieldError):
+        field_name, message = exc.field, str(exc)
+    elif isinstance(exc, pydantic.ValidationError) and exc.errors():
         first = exc.errors()[0]
         field_name = ".".join(str(p) for p in first["loc"])
         message = first["msg"]

@@ -46,6 +46,7 @@ from .wire import WireErrorBody, WireEvent, WireEventDateTime
 __all__ = [
     "PROVIDER",
     "RATE_LIMIT_REASONS",
+    "WireFieldError",
     "changes_to_wire",
     "channel_expiration",
     "dt_to_ms",
@@ -91,30 +92,54 @@ def _zone(name: str | None, fallback: str | None) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
-def _edge(value: WireEventDateTime | None, calendar_tz: str | None) -> tuple[datetime | None, bool, str | None]:
+class WireFieldError(ValueError):
+    """A field of a Google payload that does not parse; ``field`` is its dotted path."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def _edge(value: WireEventDateTime | None, calendar_tz: str | None,
+          name: str = "start") -> tuple[datetime | None, bool, str | None]:
     if value is None:
         return None, False, None
     if value.dateTime:
-        return _parse_dt(value.dateTime), False, value.timeZone
+        try:
+            return _parse_dt(value.dateTime), False, value.timeZone
+        except ValueError as exc:
+            raise WireFieldError(f"{name}.dateTime", str(exc)) from None
     if value.date:
-        day = date.fromisoformat(value.date)
+        try:
+            day = date.fromisoformat(value.date)
+        except ValueError as exc:
+            raise WireFieldError(f"{name}.date", str(exc)) from None
         zone = _zone(value.timeZone, calendar_tz)
         return datetime.combine(day, time(0), zone).astimezone(UTC), True, value.timeZone or calendar_tz
     return None, False, value.timeZone
+
+
+def _updated(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return _parse_dt(text)
+    except ValueError as exc:
+        raise WireFieldError("updated", str(exc)) from None
 
 
 def event_from_wire(raw: Mapping[str, Any], *, calendar_tz: str | None = None) -> CalendarEvent:
     """A Google event resource → `CalendarEvent` (raises pydantic/ValueError on a malformed one)."""
     w = WireEvent.model_validate(raw)
     start, all_day, tz = _edge(w.start, calendar_tz)
-    end, _, end_tz = _edge(w.end, calendar_tz)
+    end, _, end_tz = _edge(w.end, calendar_tz, "end")
     if start is not None and end is not None and end < start:
-        raise ValueError(f"event {w.id}: end {end.isoformat()} is before start {start.isoformat()}")
+        raise WireFieldError("end", f"event {w.id}: end {end.isoformat()} is before start {start.isoformat()}")
     props = w.extendedProperties
     return CalendarEvent(
         id=w.id, status=w.status or "confirmed", start=start, end=end, all_day=all_day, time_zone=tz or end_tz,
         summary=w.summary, description=w.description, transparency=w.transparency or "opaque", etag=w.etag,
-        updated=_parse_dt(w.updated) if w.updated else None,
+        updated=_updated(w.updated),
         private=dict(props.private or {}) if props else {}, shared=dict(props.shared or {}) if props else {},
         recurring_event_id=w.recurringEventId,
     )
