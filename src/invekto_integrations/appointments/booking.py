@@ -54,7 +54,7 @@ class AppointmentBook:
     # --- create ------------------------------------------------------------------------------
     def book(self, tenant_id: str, *, doctor_id: str, service_name: str, starts_at: datetime, patient_phone: str,
              patient_name: str | None = None, notes: str | None = None, source: Source = "local",
-             check_availability: bool = True, ignore_offer: str | None = None,
+             check_availability: bool = True, ignore_source: str | None = None,
              calendar_id: str | None = None, calendar_event_id: str | None = None,
              calendar_etag: str | None = None) -> Appointment:
         """Book ``service_name`` with ``doctor_id`` at ``starts_at``; raises `SlotUnavailable`
@@ -67,7 +67,7 @@ class AppointmentBook:
         doctor = self.slots.doctor(tenant_id, doctor_id)
         starts_at = utc(starts_at)
         if check_availability:
-            reason = self.slots.check(tenant_id, doctor, service, starts_at, ignore_offer=ignore_offer)
+            reason = self.slots.check(tenant_id, doctor, service, starts_at, ignore_source=ignore_source)
             if reason is not None:
                 raise SlotUnavailable(f"doctor {doctor_id} at {starts_at.isoformat()}: {reason}", reason=reason)
         now = self.clock.now()

@@ -141,7 +141,7 @@ class SlotFinder:
         return [(s, e) for s, e in clipped if s < e]
 
     def busy(self, tenant_id: str, doctor: Doctor, start: datetime, end: datetime, *,
-             ignore_appointment: str | None = None, ignore_offer: str | None = None) -> list[Interval]:
+             ignore_appointment: str | None = None, ignore_source: str | None = None) -> list[Interval]:
         """Everything that blocks ``doctor`` in ``[start, end)``: our active appointments (with
         their buffers), pending waitlist offers (held slots) and the calendar's busy times."""
         out: list[Interval] = [
@@ -153,7 +153,8 @@ class SlotFinder:
         if self.waitlist is not None:
             out.extend((o.starts_at, o.ends_at + timedelta(minutes=o.buffer_minutes))
                        for o in self.waitlist.find_offers(tenant_id, statuses=[OfferStatus.PENDING])
-                       if o.doctor_id == doctor.id and o.id != ignore_offer and o.expires_at > self.clock.now())
+                       if o.doctor_id == doctor.id and o.source_appointment_id != ignore_source
+                       and o.expires_at > self.clock.now())
         out.extend((utc(s), utc(e)) for s, e in self.busy_times.busy(tenant_id, doctor, start, end))
         return out
 
@@ -188,7 +189,7 @@ class SlotFinder:
         return slots[:limit] if limit is not None else slots
 
     def check(self, tenant_id: str, doctor: Doctor, service: ServicePricing, starts_at: datetime, *,
-              ignore_appointment: str | None = None, ignore_offer: str | None = None) -> str | None:
+              ignore_appointment: str | None = None, ignore_source: str | None = None) -> str | None:
         """Why ``starts_at`` cannot be booked (``not_eligible``, ``in_past``, ``outside_hours``,
         ``taken``, ``calendar_busy`` or ``held``), or ``None`` if it can."""
         if not doctor.performs(service.service_name, requires_specialist=service.requires_specialist):
@@ -209,8 +210,8 @@ class SlotFinder:
         if self.waitlist is not None:
             for o in self.waitlist.find_offers(tenant_id, statuses=[OfferStatus.PENDING]):
                 held_until = o.ends_at + timedelta(minutes=o.buffer_minutes)
-                if (o.doctor_id == doctor.id and o.id != ignore_offer and o.expires_at > self.clock.now()
-                        and o.starts_at < blocked_until and held_until > starts_at):
+                if (o.doctor_id == doctor.id and o.source_appointment_id != ignore_source
+                        and o.expires_at > self.clock.now() and o.starts_at < blocked_until and held_until > starts_at):
                     return "held"
         for s, e in self.busy_times.busy(tenant_id, doctor, starts_at, blocked_until):
             if utc(s) < blocked_until and utc(e) > starts_at:
