@@ -219,9 +219,10 @@ class WhatsAppCloudFake(FakeProvider):
     # -- helpers --------------------------------------------------------------------------------
     def _error(self, status: int, code: int, message: str, details: str | None = None, *,
                type_: str = "OAuthException", headers: dict[str, str] | None = None) -> Response:
-        self._seq += 1
-        err: dict[str, Any] = {"message": message, "type": type_, "code": code,
-                               "fbtrace_id": f"AsandboxTrace{self._seq:06d}"}
+        with self._lock:
+            self._seq += 1
+            trace = f"AsandboxTrace{self._seq:06d}"
+        err: dict[str, Any] = {"message": message, "type": type_, "code": code, "fbtrace_id": trace}
         if details:
             err["error_data"] = {"messaging_product": "whatsapp", "details": details}
         return JSONResponse({"error": err}, status_code=status, headers=headers)
