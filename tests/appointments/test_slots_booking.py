@@ -155,7 +155,8 @@ def test_expected_version_detects_concurrent_edit(clinic: Clinic) -> None:
     clinic.book.confirm("t1", a.id)
     with pytest.raises(ConcurrentModification):
         clinic.book.move("t1", a.id, ist(MON, 10), expected_version=1)
-    assert clinic.book.get("t1", a.id).status == AppointmentStatus.CONFIRMED
+    confirmed = clinic.book.get("t1", a.id)
+    assert confirmed.status == AppointmentStatus.CONFIRMED and confirmed.confirmed_at == clinic.clock.now()
     done = clinic.book.set_status("t1", a.id, AppointmentStatus.COMPLETED)
     with pytest.raises(SlotUnavailable):
         clinic.book.cancel("t1", done.id)

@@ -203,7 +203,10 @@ class AppointmentBook:
             if status not in _TRANSITIONS[a.status]:
                 raise SlotUnavailable(f"appointment {a.id}: {a.status.value} → {status.value} not allowed",
                                       reason="final")
-            return a.model_copy(update={"status": status})
+            changes: dict[str, Any] = {"status": status}
+            if status == AppointmentStatus.CONFIRMED and a.confirmed_at is None:
+                changes["confirmed_at"] = self.clock.now()
+            return a.model_copy(update=changes)
 
         self._change(tenant_id, appointment_id, expected_version, build, allow_overlap=True)
         return self.get(tenant_id, appointment_id)

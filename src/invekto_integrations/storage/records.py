@@ -323,6 +323,7 @@ class Appointment(BaseModel):
     calendar_etag: str | None = None
     synced_version: int | None = None
     booked_at: datetime | None = None  # when the patient booked (lead time); created_at if unset
+    confirmed_at: datetime | None = None  # when the patient confirmed (kept after completion/no-show)
     created_at: datetime
     updated_at: datetime
 
@@ -333,7 +334,7 @@ class Appointment(BaseModel):
 
         return normalize_phone(v)
 
-    @field_validator("starts_at", "ends_at", "created_at", "updated_at", "booked_at")
+    @field_validator("starts_at", "ends_at", "created_at", "updated_at", "booked_at", "confirmed_at")
     @classmethod
     def _utc(cls, v: datetime | None) -> datetime | None:
         return None if v is None else _aware_utc(v)

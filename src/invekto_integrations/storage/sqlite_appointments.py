@@ -50,7 +50,7 @@ def _marks(n: int) -> str:
 _APPT_COLS = (
     "id", "tenant_id", "doctor_id", "patient_phone", "patient_name", "service_name", "starts_at", "ends_at",
     "blocked_until", "buffer_minutes", "status", "source", "notes", "version", "calendar_id", "calendar_event_id",
-    "calendar_etag", "synced_version", "booked_at", "created_at", "updated_at",
+    "calendar_etag", "synced_version", "booked_at", "created_at", "updated_at", "confirmed_at",
 )
 _APPT_SELECT = f"SELECT {', '.join(_APPT_COLS)} FROM appointments"
 _ACTIVE = (AppointmentStatus.BOOKED.value, AppointmentStatus.CONFIRMED.value)
@@ -75,12 +75,13 @@ class SQLiteAppointments:
                 "CREATE INDEX ix_appointments_phone ON appointments (tenant_id, patient_phone, starts_at)",
             ],
         )
+        db.migrate("0805_appointments_confirmed_at", ["ALTER TABLE appointments ADD COLUMN confirmed_at TEXT"])
 
     @staticmethod
     def _row(r: Any) -> Appointment:
         data = dict(r)
         data.pop("blocked_until")
-        for key in ("starts_at", "ends_at", "booked_at", "created_at", "updated_at"):
+        for key in ("starts_at", "ends_at", "booked_at", "created_at", "updated_at", "confirmed_at"):
             data[key] = _dt(data[key])
         return Appointment.model_validate(data)
 
@@ -89,7 +90,7 @@ class SQLiteAppointments:
         return (a.id, a.tenant_id, a.doctor_id, a.patient_phone, a.patient_name, a.service_name, to_ts(a.starts_at),
                 to_ts(a.ends_at), to_ts(a.blocked_until), a.buffer_minutes, a.status.value, a.source, a.notes,
                 a.version, a.calendar_id, a.calendar_event_id, a.calendar_etag, a.synced_version, _ts(a.booked_at),
-                to_ts(a.created_at), to_ts(a.updated_at))
+                to_ts(a.created_at), to_ts(a.updated_at), _ts(a.confirmed_at))
 
     def get(self, tenant_id: str, appointment_id: str) -> Appointment | None:
         r = self.db.execute(f"{_APPT_SELECT} WHERE tenant_id = ? AND id = ?", (tenant_id, appointment_id)).fetchone()
