@@ -2,7 +2,8 @@
 
 - ``POST /token``: a ``refresh_token`` grant (user OAuth) or a JWT-bearer grant (service account;
   the RS256 signature is verified against the registered public key, ``aud`` must be this URL,
-  ``sub`` is the delegated Workspace user). Access tokens expire on the fake clock; every API call
+  ``sub`` is the delegated Workspace user; ``aud`` may also be Google's own token endpoint, which
+  is what google-auth always puts there). Access tokens expire on the fake clock; every API call
   checks its bearer token (401 ``authError`` otherwise).
 - Events per account and calendar, each with an ``etag`` that changes on every write and an
   ``updated`` time. ``events.list`` pages by ``maxResults``/``pageToken``; a full sync ends with
@@ -61,6 +62,7 @@ _FORBIDDEN_WITH_SYNC = ("iCalUID", "orderBy", "privateExtendedProperty", "q", "s
 _JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 _MAX_CHANNEL_TTL = timedelta(days=7)
 _OUTSIDE_HANDLER = "__oauth__"
+_GOOGLE_TOKEN_ENDPOINT = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
 
 
 def _b64url_decode(text: str) -> bytes:
@@ -398,7 +400,8 @@ class GoogleCalendarFake(FakeProvider):
             sa.public_key.verify(signature, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
             return refuse("invalid_grant", "Invalid JWT Signature.")
-        if claims.get("aud") != audience:
+        # google-auth always names Google's token endpoint as the audience; this URL is accepted too.
+        if claims.get("aud") not in (audience, _GOOGLE_TOKEN_ENDPOINT):
             return refuse("invalid_grant", "Invalid JWT: Token must be a short-lived token and in a reasonable "
                           "timeframe (audience)")
         iat, exp = claims.get("iat"), claims.get("exp")
