@@ -134,3 +134,33 @@ def test_onay_without_a_known_time_never_replaces_a_ret(harness: Harness) -> Non
     harness.consent.apply_changes("t1", [ConsentRecord(recipient=PHONE, status=ConsentStatus.ONAY,
                                                        creation_date=now + timedelta(minutes=1))])
     assert harness.store.consents.get("t1", "700001", PHONE, "MESAJ").status == "ONAY"  # type: ignore[union-attr]
+
+
+def test_prefetch_before_a_campaign_uses_one_multi_query(harness: Harness) -> None:
+    from invekto_integrations.messaging import OutboundMessage, TemplateRef
+
+    phones = ["+905320000001", "+905320000002", "+905320000003", "+905320000004", "0532 000 00 05", "12"]
+    harness.iys.seed_consent("700001", "700001", "+905320000001", "ONAY")
+    harness.iys.seed_consent("700001", "700001", "+905320000002", "ONAY")
+    harness.iys.seed_consent("700001", "700001", "+905320000003", "ONAY")
+    harness.iys.citizen_change("700001", "700001", "+905320000003", "RET")
+    harness.consent.record_opt_out("t1", "+905320000002", keyword="DUR")
+    decisions = harness.consent.prefetch("t1", phones)
+    assert {p: d.reason for p, d in decisions.items()} == {
+        "+905320000001": "consent", "+905320000002": "opted_out", "+905320000003": "consent_rejected",
+        "+905320000004": "no_consent", "0532 000 00 05": "no_consent", "12": "invalid_phone"}
+    [multi] = harness.iys.requests_to("/consents/BIREYSEL/status/MESAJ", "POST")
+    assert sorted(multi.json()["recipients"]) == ["+905320000001", "+905320000002", "+905320000003",
+                                                  "+905320000004", "+905320000005"]
+    assert harness.iys.requests_to("/consents/status") == []
+    allowed = [p for p, d in decisions.items() if d.allowed]
+    for i, phone in enumerate(allowed):
+        result = harness.pipeline.submit(OutboundMessage(
+            tenant_id="t1", to_phone=phone, idempotency_key=f"camp:{i}", category=MessageCategory.MARKETING,
+            purpose="campaign", template=TemplateRef(name="kampanya_duyurusu", body_params=["Ayşe", "20"])))
+        assert result.status == "sent"
+    assert harness.iys.requests_to("/consents/status") == []  # the cache answered
+    harness.consent.prefetch("t1", phones)
+    assert len(harness.iys.requests_to("/consents/BIREYSEL/status/MESAJ", "POST")) == 2
+    assert sorted(harness.iys.requests_to("/consents/BIREYSEL/status/MESAJ", "POST")[1].json()["recipients"]) == [
+        "+905320000004", "+905320000005"]  # only the unknown ones are asked again

@@ -24,13 +24,14 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import ProviderError
 from invekto_integrations.core.ids import new_id
-from invekto_integrations.core.phone import normalize_phone
+from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
 from invekto_integrations.models.consent import (
     ConsentChangeProblem,
     ConsentRecord,
@@ -49,7 +50,7 @@ from invekto_integrations.storage.records import Checkpoint, ConsentCacheRecord,
 
 from .base import MessageCategory
 
-__all__ = ["ConsentDecision", "ConsentPolicy", "ConsentService", "fold_keyword"]
+__all__ = ["BulkConsentSource", "ConsentDecision", "ConsentPolicy", "ConsentService", "fold_keyword"]
 
 log = logging.getLogger("invekto_integrations.messaging.consent")
 
@@ -93,6 +94,14 @@ class ConsentDecision(BaseModel):
     allowed: bool
     reason: str  # no_consent | consent_rejected | opted_out | consent | transactional | tacir | iys_not_required
     detail: str = ""
+
+
+@runtime_checkable
+class BulkConsentSource(ConsentSource, Protocol):
+    """A `ConsentSource` that can also query many recipients at once (`IysClient.query_consents`)."""
+
+    def query_consents(self, recipients: Sequence[str], *, type: ConsentType = ConsentType.MESAJ,
+                       recipient_type: RecipientType = RecipientType.BIREYSEL) -> list[ConsentRecord]: ...
 
 
 @dataclass
@@ -139,9 +148,12 @@ class ConsentService:
               recipient_type: RecipientType | None = None) -> ConsentDecision:
         """May ``category`` go to ``phone`` now? Raises `ProviderError` only if İYS had to be asked
         and could not answer (the caller decides whether to wait or refuse)."""
+        return self._decide(tenant_id, normalize_phone(phone), category, recipient_type, query=True)
+
+    def _decide(self, tenant_id: str, recipient: str, category: MessageCategory,
+                recipient_type: RecipientType | None, *, query: bool) -> ConsentDecision:
         t = self._tenant(tenant_id)
         p = t.policy
-        recipient = normalize_phone(phone)
         commercial = p.is_commercial(category)
         contact = self.contacts.get(tenant_id, recipient)
         if contact is not None and contact.opted_out_at is not None and (commercial or p.opt_out_blocks_transactional):
@@ -159,11 +171,12 @@ class ConsentService:
         if not p.require_iys:
             return ConsentDecision(allowed=True, reason="iys_not_required")
         now = self.clock.now()
+        may_query = query and t.source is not None and p.query_on_miss
         if cached is not None and cached.status == ConsentStatus.ONAY and (
-            t.source is None or not p.query_on_miss or now - cached.synced_at <= p.cache_ttl
+            not may_query or now - cached.synced_at <= p.cache_ttl
         ):
             return ConsentDecision(allowed=True, reason="consent", detail=f"İYS ONAY ({cached.origin})")
-        if t.source is None or not p.query_on_miss:
+        if not may_query or t.source is None:
             return ConsentDecision(allowed=False, reason="no_consent", detail="no İYS ONAY on record")
         record = t.source.query_consent(recipient, type=p.consent_type, recipient_type=rtype)
         if record is None:
@@ -172,6 +185,41 @@ class ConsentService:
         if record.status == ConsentStatus.ONAY:
             return ConsentDecision(allowed=True, reason="consent", detail="İYS ONAY (queried)")
         return ConsentDecision(allowed=False, reason="consent_rejected", detail="İYS RET (queried)")
+
+    def prefetch(self, tenant_id: str, phones: Sequence[str], *,
+                 recipient_type: RecipientType | None = None) -> dict[str, ConsentDecision]:
+        """Before a campaign: refresh the cache for many recipients with İYS's multi-query (1,000 per
+        request) when the tenant's source offers it, and return each phone's decision for a MARKETING
+        send (keyed as given). Recipients İYS has no record of come back ``no_consent``; submitting
+        only the allowed ones afterwards costs no further İYS call (their ONAY is fresh in the cache).
+        Raises `ProviderError` if İYS cannot answer."""
+        t = self._tenant(tenant_id)
+        p = t.policy
+        rtype = recipient_type or p.default_recipient_type
+        decisions: dict[str, ConsentDecision] = {}
+        valid: dict[str, str] = {}
+        for phone in phones:
+            normalized = try_normalize_phone(phone)
+            if normalized is None:
+                decisions[phone] = ConsentDecision(allowed=False, reason="invalid_phone")
+            else:
+                valid[phone] = normalized
+        if isinstance(t.source, BulkConsentSource) and p.require_iys and p.query_on_miss:
+            now = self.clock.now()
+            stale = sorted({r for r in valid.values() if self._needs_query(tenant_id, t.brand_code, p, r, now)})
+            if stale:
+                for record in t.source.query_consents(stale, type=p.consent_type, recipient_type=rtype):
+                    self._store(tenant_id, t.brand_code, record, "iys_query", now)
+        for phone, recipient in valid.items():
+            decisions[phone] = self._decide(tenant_id, recipient, MessageCategory.MARKETING, recipient_type,
+                                            query=not isinstance(t.source, BulkConsentSource))
+        return decisions
+
+    def _needs_query(self, tenant_id: str, brand: str, p: ConsentPolicy, recipient: str, now: datetime) -> bool:
+        cached = self.cache.get(tenant_id, brand, recipient, p.consent_type.value)
+        if cached is None:
+            return True
+        return cached.status == ConsentStatus.ONAY and now - cached.synced_at > p.cache_ttl
 
     # -- writes ---------------------------------------------------------------------------------
     def _store(self, tenant_id: str, brand: str, record: ConsentRecord, origin: str, now: datetime) -> None:
