@@ -49,7 +49,7 @@ def test_service_account_with_delegation_acts_as_the_subject(keys: tuple[str, by
 
 def test_a_key_the_fake_does_not_know_is_refused(keys: tuple[str, bytes]) -> None:
     private, _ = keys
-    other_private, other_public = rsa_key_pair()
+    _other_private, other_public = rsa_key_pair()
     clock = FrozenClock(START)
     sb, fake = make_sandbox(clock)
     fake.register_service_account(SA_EMAIL, other_public, ACCOUNT)  # registered with another key

@@ -35,7 +35,6 @@ from invekto_integrations.providers.base import (
 )
 from invekto_integrations.providers.google_calendar import (
     PROVIDER,
-    AsyncGoogleCalendarClient,
     GoogleCalendarClient,
     error_from_google,
     event_id_for,
@@ -191,7 +190,7 @@ def test_invalid_requests_are_refused_before_any_call(sandbox: tuple[Sandbox, Go
 
 def test_the_fake_refuses_filters_google_forbids_with_a_sync_token(sandbox: tuple[Sandbox, GoogleCalendarFake],
                                                                    clock: FrozenClock) -> None:
-    sb, fake = sandbox
+    sb, _fake = sandbox
     client = sync_client(sb, clock)
     token = client.list_changes(AYSE).next_sync_token
     bearer = client.auth.token_sync()
@@ -285,7 +284,7 @@ def test_malformed_events_are_set_aside_with_their_id_and_field(run: Runner, fak
 
 def test_second_account_sees_only_its_calendars(sandbox: tuple[Sandbox, GoogleCalendarFake],
                                                 clock: FrozenClock) -> None:
-    sb, fake = sandbox
+    sb, _fake = sandbox
     a = sync_client(sb, clock)
     b = sync_client(sb, clock, oauth(sb, "rt-klinik-b"))
     a.insert_event(AYSE, _event(event_id_for("t1", "z"), 9))
