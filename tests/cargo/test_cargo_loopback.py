@@ -50,5 +50,5 @@ def test_watcher_over_loopback(tmp_path: Path) -> None:
         assert len(events) == 8
         assert len(sink.messages) == 6
         assert {m.metadata["status"] for m in sink.messages} == {"in_transit", "out_for_delivery", "delivered"}
-        assert all(r.account == "soap" and r.method == "POST" for r in aras_fake.requests)
+        assert all(r.account == "fake_user" and r.method == "POST" for r in aras_fake.requests)
         store.close()

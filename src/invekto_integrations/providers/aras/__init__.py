@@ -30,6 +30,7 @@ def _kwargs(account: IntegrationAccount, credentials: Credentials, options: Conn
         "retry": options.retry,
         "timeout": options.timeout,
         "limiter_registry": options.limiter_registry,
+        "rate_limit": options.rate_limit,
     }
 
 
@@ -47,6 +48,12 @@ def _fake(**kw: Any) -> Any:
     return ArasFake(**kw)
 
 
+def _contract() -> Any:
+    from invekto_integrations.testing.contracts.aras import ArasContract
+
+    return ArasContract()
+
+
 PROVIDER = ProviderInfo(
     name="aras",
     kind=ProviderKind.CARRIER,
@@ -55,6 +62,7 @@ PROVIDER = ProviderInfo(
     connect=connect,
     connect_async=connect_async,
     fake=_fake,
+    contract=_contract,
     settings_keys=("customer_code",),
     secret_keys=("api_key", "api_secret"),
 )

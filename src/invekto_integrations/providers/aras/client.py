@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, InvalidRequest, PayloadError
 from invekto_integrations.core.http import AsyncRunner, Call, ProviderConfig, SyncRunner
-from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimiterRegistry
+from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.shipments import Shipment
 from invekto_integrations.providers._carrier import carrier_retry, carrier_timeout
@@ -191,6 +191,7 @@ class _ArasBase:
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
         limiter_registry: RateLimiterRegistry = DEFAULT_REGISTRY,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         if environment not in HOSTS:
             raise ConfigurationError(f"aras: unknown environment {environment!r}")
@@ -209,6 +210,7 @@ class _ArasBase:
             error_details=soap_error_details,
             limiter_registry=limiter_registry,
             clock=clock,
+            rate_limit=rate_limit,  # no limit is published; a caller may set an agreed one
         )
 
     def _cargo(self, *, tracking_number: str | None = None, integration_code: str | None = None) -> Call[CargoAnswer]:

@@ -74,6 +74,7 @@ def _kwargs(account: IntegrationAccount, credentials: Credentials, options: Conn
         "retry": options.retry,
         "limiter_registry": options.limiter_registry,
         "timeout": options.timeout,
+        "rate_limit": options.rate_limit,
     }
     kw.update({k: v for k, v in options.extra.items() if k in ("naive_zone", "change_feeds", "include_returns")})
     return kw
@@ -95,6 +96,12 @@ def _fake(**kw: Any) -> Any:
     return HepsiburadaFake(**kw)
 
 
+def _contract() -> Any:
+    from invekto_integrations.testing.contracts.hepsiburada import HepsiburadaContract
+
+    return HepsiburadaContract()
+
+
 PROVIDER = ProviderInfo(
     name="hepsiburada",
     kind=ProviderKind.MARKETPLACE,
@@ -103,6 +110,7 @@ PROVIDER = ProviderInfo(
     connect=connect,
     connect_async=connect_async,
     fake=_fake,
+    contract=_contract,
     settings_keys=("merchant_id", "integrator_name", "environment"),
     secret_keys=("api_key", "api_secret"),
 )

@@ -494,6 +494,7 @@ class _HepsiburadaBase:
         naive_zone: tzinfo = UTC,
         change_feeds: tuple[HepsiburadaFeed, ...] = DEFAULT_CHANGE_FEEDS,
         include_returns: bool = True,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         merchant_id = str(merchant_id).strip()
         if not merchant_id:
@@ -516,7 +517,7 @@ class _HepsiburadaBase:
             account_key=merchant_id,
             auth=httpx.BasicAuth(merchant_id, key),
             user_agent=self.user_agent,
-            rate_limit=RATE_LIMIT,
+            rate_limit=rate_limit or RATE_LIMIT,
             retry=retry or RetryPolicy(clock=self.clock),
             error_details=hepsiburada_error_details,
             limiter_registry=limiter_registry or DEFAULT_REGISTRY,
@@ -540,7 +541,8 @@ class HepsiburadaClient(_HepsiburadaBase):
     ``integrator_name`` (sent as the User-Agent; must match the registered integrator username),
     ``environment`` (production|test → SIT host), ``base_url`` (override, e.g. the sandbox),
     ``transport``, ``clock``, ``retry``, ``limiter_registry``, ``timeout``, ``naive_zone`` (zone of
-    response dates sent without an offset, UTC by default), ``change_feeds``, ``include_returns``.
+    response dates sent without an offset, UTC by default), ``change_feeds``, ``include_returns``,
+    ``rate_limit`` (overrides the published ~1000 requests/second).
     Raises `AuthenticationError` (401/403), `RateLimited` after retries (waits ``X-RateLimit-Reset``),
     `ProviderUnavailable`, `InvalidRequest`, `NotFound`, `PayloadError`.
     """

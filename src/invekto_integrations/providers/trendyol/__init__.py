@@ -68,6 +68,7 @@ def _kwargs(account: IntegrationAccount, credentials: Credentials, options: Conn
         "retry": options.retry,
         "limiter_registry": options.limiter_registry,
         "timeout": options.timeout,
+        "rate_limit": options.rate_limit,
     }
     if "order_date_encoding" in settings:
         kw["order_date_encoding"] = settings["order_date_encoding"]
@@ -91,6 +92,12 @@ def _fake(**kw: Any) -> Any:
     return TrendyolFake(**kw)
 
 
+def _contract() -> Any:
+    from invekto_integrations.testing.contracts.trendyol import TrendyolContract
+
+    return TrendyolContract()
+
+
 PROVIDER = ProviderInfo(
     name="trendyol",
     kind=ProviderKind.MARKETPLACE,
@@ -99,6 +106,7 @@ PROVIDER = ProviderInfo(
     connect=connect,
     connect_async=connect_async,
     fake=_fake,
+    contract=_contract,
     settings_keys=("seller_id", "integrator_name", "environment", "order_date_encoding"),
     secret_keys=("api_key", "api_secret"),
 )

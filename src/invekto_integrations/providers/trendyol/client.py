@@ -294,6 +294,7 @@ class _TrendyolBase:
         page_size: int = MAX_PAGE_SIZE,
         max_reachable: int = MAX_REACHABLE,
         history: timedelta = HISTORY,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         seller_id = str(seller_id).strip()
         if not seller_id:
@@ -317,7 +318,7 @@ class _TrendyolBase:
             account_key=seller_id,
             auth=httpx.BasicAuth(key, secret),
             user_agent=self.user_agent,
-            rate_limit=ORDERS_RATE_LIMIT,
+            rate_limit=rate_limit or ORDERS_RATE_LIMIT,
             retry=retry or RetryPolicy(clock=self.clock),
             error_details=trendyol_error_details,
             limiter_registry=limiter_registry or DEFAULT_REGISTRY,
@@ -340,7 +341,8 @@ class TrendyolClient(_TrendyolBase):
     Args: ``seller_id``, ``api_key``, ``api_secret`` (Basic auth), ``integrator_name`` (User-Agent
     ``"{sellerId} - {name}"``, default ``SelfIntegration``), ``environment`` (production|test),
     ``base_url`` (overrides the host, e.g. the sandbox), ``transport``, ``clock``, ``retry``,
-    ``limiter_registry``, ``timeout``, ``order_date_encoding`` (see `mapping.OrderDateEncoding`).
+    ``limiter_registry``, ``timeout``, ``order_date_encoding`` (see `mapping.OrderDateEncoding`),
+    ``rate_limit`` (overrides the published 1000 requests/minute, e.g. a negotiated quota).
     Raises `AuthenticationError` (401/403), `RateLimited` after retries, `ProviderUnavailable`,
     `InvalidRequest` (400, e.g. a window over 14 days), `PayloadError`.
     """

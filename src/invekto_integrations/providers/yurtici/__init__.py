@@ -27,6 +27,7 @@ def _kwargs(account: IntegrationAccount, credentials: Credentials, options: Conn
         "retry": options.retry,
         "timeout": options.timeout,
         "limiter_registry": options.limiter_registry,
+        "rate_limit": options.rate_limit,
     }
 
 
@@ -45,6 +46,12 @@ def _fake(**kw: Any) -> Any:
     return YurticiFake(**kw)
 
 
+def _contract() -> Any:
+    from invekto_integrations.testing.contracts.yurtici import YurticiContract
+
+    return YurticiContract()
+
+
 PROVIDER = ProviderInfo(
     name="yurtici",
     kind=ProviderKind.CARRIER,
@@ -53,6 +60,7 @@ PROVIDER = ProviderInfo(
     connect=connect,
     connect_async=connect_async,
     fake=_fake,
+    contract=_contract,
     settings_keys=("language",),
     secret_keys=("api_key", "api_secret"),
 )

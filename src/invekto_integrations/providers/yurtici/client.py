@@ -30,7 +30,7 @@ from invekto_integrations.core.errors import (
     ProviderUnavailable,
 )
 from invekto_integrations.core.http import AsyncRunner, Call, ProviderConfig, SyncRunner
-from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimiterRegistry
+from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.shipments import Shipment
 from invekto_integrations.providers._carrier import carrier_retry, carrier_timeout
@@ -166,6 +166,7 @@ class _YurticiBase:
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
         limiter_registry: RateLimiterRegistry = DEFAULT_REGISTRY,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         if environment not in HOSTS:
             raise ConfigurationError(f"yurtici: unknown environment {environment!r}")
@@ -184,6 +185,7 @@ class _YurticiBase:
             error_details=soap_error_details,
             limiter_registry=limiter_registry,
             clock=clock,
+            rate_limit=rate_limit,  # no limit is published; a caller may set an agreed one
         )
 
     def _call(self, key: str, key_type: KeyType) -> Call[Shipment]:

@@ -166,6 +166,11 @@ class FakeProvider:
         """Return the account key the credentials belong to, or the provider's refusal."""
         raise NotImplementedError
 
+    def authenticate_body(self, request: Request, body: bytes) -> str | Response:
+        """`authenticate` with the raw request body, for services whose credentials travel in it
+        (SOAP carriers: a refusal may be the provider's HTTP 200 answer). Default: `authenticate`."""
+        return self.authenticate(request)
+
     def rate_limited_response(self, retry_after: float | None) -> Response:
         headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else {}
         return JSONResponse({"error": "too many requests"}, status_code=429, headers=headers)
@@ -240,7 +245,7 @@ class FakeProvider:
             request = Request(scope)
             headers = {k.lower(): v for k, v in request.headers.items()}
             account: str | None = None
-            auth = self.authenticate(request)
+            auth = self.authenticate_body(request, body)
             if isinstance(auth, Response):
                 outcome = "auth_failed"
             else:

@@ -68,6 +68,17 @@ def _text(el: Element | None, name: str) -> str:
     return (node.text or "").strip() if node is not None else ""
 
 
+def _parse_call(body: bytes) -> tuple[Element, Element]:
+    """The ``loginInfo`` and ``queryInfo`` fragments of a GetQueryJSON call, parsed."""
+    root = SafeET.fromstring(body, forbid_dtd=True)
+    op = _find(root, "GetQueryJSON")
+    if op is None:
+        raise ValueError("no GetQueryJSON")
+    login = SafeET.fromstring(_text(op, "loginInfo") or "<LoginInfo/>", forbid_dtd=True)
+    query = SafeET.fromstring(_text(op, "queryInfo") or "<QueryInfo/>", forbid_dtd=True)
+    return login, query
+
+
 def envelope(result_text: str | None) -> str:
     inner = "<GetQueryJSONResult/>" if result_text is None else \
         f"<GetQueryJSONResult>{escape(result_text)}</GetQueryJSONResult>"
@@ -123,7 +134,20 @@ class ArasFake(CarrierFake):
 
     # -- FakeProvider --------------------------------------------------------------------------
     def authenticate(self, request: Request) -> str | Response:
-        return "soap"  # credentials travel in the body (LoginInfo); checked per call
+        return "soap"  # credentials travel in the body: see `authenticate_body`
+
+    def authenticate_body(self, request: Request, body: bytes) -> str | Response:
+        """The ``LoginInfo`` in the body: the user name is the account, a bad login Aras's plain text
+        (HTTP 200). A body that does not parse is left to the endpoint (its formatter fault)."""
+        try:
+            login, _ = _parse_call(body)
+        except (DefusedXmlException, ValueError, SyntaxError, LookupError):
+            return "?"
+        user = _text(login, "UserName")
+        known = self.users.get(user)
+        if known is None or known != (_text(login, "Password"), _text(login, "CustomerCode")):
+            return _xml(envelope(BAD_LOGIN_TEXT))
+        return user
 
     def routes(self) -> list[BaseRoute]:
         return [Route(p, self._endpoint, methods=["POST"]) for p in PATHS]
@@ -145,12 +169,7 @@ class ArasFake(CarrierFake):
         if action not in ACTIONS:
             return _xml(fault("Client", f"The message with Action '{action}' cannot be processed."), 500)
         try:
-            root = SafeET.fromstring(await request.body(), forbid_dtd=True)
-            op = _find(root, "GetQueryJSON")
-            if op is None:
-                raise ValueError("no GetQueryJSON")
-            login = SafeET.fromstring(_text(op, "loginInfo") or "<LoginInfo/>", forbid_dtd=True)
-            query = SafeET.fromstring(_text(op, "queryInfo") or "<QueryInfo/>", forbid_dtd=True)
+            login, query = _parse_call(await request.body())
         except (DefusedXmlException, ValueError, SyntaxError, LookupError):
             return _xml(fault("Client", "The formatter threw an exception while trying to deserialize the message."),
                         500)

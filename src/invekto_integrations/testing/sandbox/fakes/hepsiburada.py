@@ -522,12 +522,12 @@ class HepsiburadaFake(FakeProvider):
                     entries = [self._package_wire(o) for o in rows]
                 else:
                     entries = [self._thin_wire(m, o, shape) for o in rows]
-                if self.maybe_malformed() and entries:
-                    entries[0] = {k: v for k, v in entries[0].items() if k not in ("orderNumber", "OrderNumber",
-                                                                                 "packageNumber")}
             page_count = math.ceil(len(entries) / limit)
+            # Each record served may break (counted per record, as `Faults` documents): its keys go.
+            served = [{k: v for k, v in e.items() if k not in ("orderNumber", "OrderNumber", "packageNumber")}
+                      if self.maybe_malformed() else e for e in entries[offset: offset + limit]]
             body = {"totalCount": len(entries), "limit": limit, "offset": offset, "pageCount": page_count,
-                    "items": entries[offset: offset + limit]}
+                    "items": served}
             headers = {"pageCount": str(page_count)} if shape == "package" else {}
             return JSONResponse(body, headers=headers)
 

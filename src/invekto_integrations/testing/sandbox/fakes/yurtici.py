@@ -89,6 +89,10 @@ def fault(code: int, text: str, faultcode: str = "Server") -> str:
             f"</detail></env:Fault></env:Body></env:Envelope>")
 
 
+_BAD_LOGIN = envelope("<outFlag>1</outFlag><outResult>Kullanıcı adı veya şifre hatalı.</outResult>"
+                      "<errCode>1625</errCode><count>0</count>")
+
+
 def _xml(text: str, status: int = 200) -> Response:
     return Response(text.encode("utf-8"), status_code=status, media_type="text/xml; charset=utf-8")
 
@@ -125,7 +129,23 @@ class YurticiFake(CarrierFake):
             self.by_invoice.clear()
 
     def authenticate(self, request: Request) -> str | Response:
-        return "soap"  # wsUserName/wsPassword travel in the body; checked per call
+        return "soap"  # wsUserName/wsPassword travel in the body: see `authenticate_body`
+
+    def authenticate_body(self, request: Request, body: bytes) -> str | Response:
+        """``wsUserName``/``wsPassword`` in the body: the user is the account, a bad login Yurtiçi's
+        ``outFlag=1`` answer (HTTP 200). Anything else that is wrong is left to the endpoint."""
+        try:
+            root = SafeET.fromstring(body, forbid_dtd=True)
+        except (DefusedXmlException, ValueError, SyntaxError, LookupError):
+            return "?"
+        op = next((el for el in root.iter() if _local_name(el.tag) == "queryShipment"), None)
+        if op is None or not (_kids(op, "wsLanguage") or [""])[0]:
+            return "?"  # the endpoint answers (no such operation / language missing) as before
+        user = (_kids(op, "wsUserName") or [""])[0]
+        password = (_kids(op, "wsPassword") or [""])[0]
+        if self.users.get(user) != password or not password:
+            return _xml(_BAD_LOGIN)
+        return user
 
     def routes(self) -> list[BaseRoute]:
         return [Route(PATH, self._endpoint, methods=["POST"])]
@@ -156,8 +176,7 @@ class YurticiFake(CarrierFake):
             return _xml(envelope("<outFlag>1</outFlag><outResult>Web servis kullanıcı dili boş olamaz.</outResult>"
                                  "<errCode>82530</errCode><count>0</count>"))
         if self.users.get(user) != password or not password:
-            return _xml(envelope("<outFlag>1</outFlag><outResult>Kullanıcı adı veya şifre hatalı.</outResult>"
-                                 "<errCode>1625</errCode><count>0</count>"))
+            return _xml(_BAD_LOGIN)
         keys = [k.strip() for raw in _kids(op, "keys") for k in raw.split(",") if k.strip()]
         key_type = (_kids(op, "keyType") or [""])[0]
         if not keys:

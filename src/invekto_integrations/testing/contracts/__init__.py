@@ -1,0 +1,15 @@
+"""Conformance contracts of the built-in providers (Trendyol, Hepsiburada, Aras, Yurtiçi).
+
+Each provider's `ProviderInfo.contract` is a lazy factory that imports its contract from here
+(so a provider never imports pytest), and `testing.conformance.registered_suites` runs the shared
+suite over every one of them, exactly as for a third-party plugin.
+"""
+
+from __future__ import annotations
+
+from .aras import ArasContract
+from .hepsiburada import HepsiburadaContract
+from .trendyol import TrendyolContract
+from .yurtici import YurticiContract
+
+__all__ = ["ArasContract", "HepsiburadaContract", "TrendyolContract", "YurticiContract"]
