@@ -97,3 +97,34 @@ def test_iys_add_consent_error_cassette(clock: FrozenClock) -> None:
             pytest.raises(InvalidRequest) as info:
         client.add_consent(ret)
     assert info.value.code == "H175" and info.value.status == 422
+
+
+def test_whatsapp_template_listing_cassette(clock: FrozenClock) -> None:
+    with recorder("whatsapp_cloud").use_cassette("list_templates.yaml") as cassette, wa(clock) as client:
+        templates = list(client.iter_templates(limit=2))
+        assert cassette.play_count == 2  # stops when paging.next is absent
+    assert [(t.name, t.status, t.category) for t in templates] == [
+        ("order_shipped", "APPROVED", "UTILITY"), ("kis_kampanyasi", "PAUSED", "MARKETING"),
+        ("randevu_hatirlatma", "APPROVED", "UTILITY")]
+    assert templates[0].body_placeholder_count() == 2
+
+
+def test_iys_change_feed_and_batch_cassette(clock: FrozenClock) -> None:
+    consents = [ConsentRecord(recipient=r, status=s, source="HS_WEB",
+                              consent_date=datetime(2026, 11, 25, 11, 5, tzinfo=UTC))
+                for r, s in (("+905321234567", ConsentStatus.RET), ("+905329998877", ConsentStatus.ONAY),
+                             ("+905551112233", ConsentStatus.ONAY))]
+    with recorder("iys").use_cassette("changes_and_batch.yaml") as cassette, iys(clock) as client:
+        page = client.pull_changes(source="IYS", after="1597740617_632cc1")
+        request_id = client.add_consents_batch(consents)
+        results = client.batch_status(request_id)
+        assert cassette.play_count == 4
+    assert page.after == "1597740999_632cd7"
+    [ret] = page.items  # the element with an undocumented status is reported, not applied
+    assert (ret.recipient, ret.status, ret.source) == ("+905321234567", ConsentStatus.RET, "IYS")
+    assert ret.creation_date == datetime(2026, 11, 25, 10, 58, 2, tzinfo=UTC)
+    [problem] = page.problems
+    assert (problem.index, problem.field, problem.recipient) == (1, "status", "+905329998877")
+    assert request_id == "5980a44b"
+    assert [(r.index, r.status, r.error_code, r.transaction_id, r.pending) for r in results] == [
+        (0, "failure", "H175", None, False), (1, "success", None, "432c", False), (2, "enqueue", None, None, True)]
