@@ -133,10 +133,12 @@ class ProviderUnavailable(ProviderError):
     """The provider could not be reached or answered 5xx, after the retry policy gave up.
 
     ``unsent`` is true when the request never reached the server (connection refused), which
-    makes even a non-idempotent call safe to repeat.
+    makes even a non-idempotent call safe to repeat. ``retry_after`` is a 503's ``Retry-After``
+    hint in seconds (how long the server expects to be unavailable), if it sent one.
     """
 
     unsent: bool = False
+    retry_after: float | None = None
 
 
 class InvalidRequest(ProviderError):

@@ -177,7 +177,10 @@ def error_for_response(config: ProviderConfig, call: Call[Any], response: httpx.
     if status == 404:
         return NotFound(message, **kw)
     if status >= 500:
-        return ProviderUnavailable(message, **kw)
+        err = ProviderUnavailable(message, **kw)
+        if status == 503:  # RFC 9110: how long the service expects to be unavailable
+            err.retry_after = parse_retry_after(response.headers.get("retry-after"), config.clock.now())
+        return err
     return InvalidRequest(message, **kw)
 
 

@@ -1,4 +1,5 @@
-"""The retry policy (tenacity): 429, 5xx, timeouts and dropped connections; Retry-After honoured.
+"""The retry policy (tenacity): 429, 5xx, timeouts and dropped connections; Retry-After honoured
+(on a 429, and on a 503 that sends one).
 
 Only `core.http` uses it. A call is retried when its error is transient *and* the endpoint is
 safe to repeat: reads always, writes only when the endpoint carries an idempotency/dedupe key
@@ -61,6 +62,13 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def _hint(exc: BaseException | None) -> float | None:
+    """The server's Retry-After of a 429 (`RateLimited`) or a 503 (`ProviderUnavailable`)."""
+    if isinstance(exc, RateLimited | ProviderUnavailable):
+        return exc.retry_after
+    return None
+
+
 @dataclass
 class RetryPolicy:
     """Exponential backoff with full jitter, capped per wait, per attempt count and in total.
@@ -88,8 +96,9 @@ class RetryPolicy:
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            return min(exc.retry_after, self.max_retry_after_seconds)
+        hint = _hint(exc)
+        if hint is not None:
+            return min(hint, self.max_retry_after_seconds)
         return self.backoff(state.attempt_number)
 
     def _should_retry(self, safe: bool) -> Callable[[BaseException], bool]:
@@ -98,7 +107,7 @@ class RetryPolicy:
                 return False
             if safe:
                 # A Retry-After beyond our cap means "not now": give up instead of stalling.
-                return not (isinstance(exc, RateLimited) and (exc.retry_after or 0) > self.max_retry_after_seconds)
+                return (_hint(exc) or 0) <= self.max_retry_after_seconds
             return bool(getattr(exc, "unsent", False))
 
         return check
