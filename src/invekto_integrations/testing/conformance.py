@@ -480,6 +480,8 @@ class ConformanceSuite:
                 expected[rid] = c.map_status(raw)
         records = [r for r in self._read(c, env.client(), list(expected)) if not c.is_quarantined(r)]
         got = {c.record_id(r): c.record_status(r) for r in records if c.record_id(r) in expected}
+        missing = sorted(set(expected) - set(got))
+        assert not missing, f"seeded records not read back: {missing[:5]}"
         if all(v is None for v in got.values()):
             pytest.skip(f"{c.name}: record_status not provided")
         assert got == expected

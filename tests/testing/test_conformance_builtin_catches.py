@@ -1,0 +1,88 @@
+"""The kit fails where a built-in connector (or its contract) is wrong: sabotaged copies of the
+Trendyol, Hepsiburada, Aras and Yurtiçi contracts run in an inner pytest, and each sabotage is
+caught by the test meant for it. The same tests pass on the real contracts
+(test_conformance_registered.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+SABOTAGE = '''
+from invekto_integrations.models.shipments import ShipmentStatus
+from invekto_integrations.providers.hepsiburada import HepsiburadaClient
+from invekto_integrations.providers.hepsiburada.client import HepsiburadaFeed
+from invekto_integrations.testing.conformance import ConformanceSuite
+from invekto_integrations.testing.contracts import (
+    ArasContract, HepsiburadaContract, TrendyolContract, YurticiContract,
+)
+
+class TrendyolFirstPageOnly(TrendyolContract):
+    def list_all(self, client):
+        now = client.clock.now()
+        return list(client.list_packages(start=now - self.lookback / 7, end=now + self.ahead).items)
+
+class HepsiburadaIgnoresRateLimitOption(HepsiburadaContract):
+    """A connector that drops ConnectOptions.rate_limit: it paces at the published 1000/s."""
+    def make_client(self, target, who):
+        creds = self.credentials(who)
+        return HepsiburadaClient(creds.api_key.get_secret_value(), creds.api_secret, integrator_name="invekto_dev",
+                                 base_url=target.base_url, transport=target.transport, clock=target.clock,
+                                 retry=target.retry, limiter_registry=target.limiter_registry)
+
+class HepsiburadaOpenFeedOnly(HepsiburadaContract):
+    def list_changed_since(self, client, since):
+        return [i for i in super().list_changed_since(client, since) if i.order is None
+                or i.order.raw.get("feed") == HepsiburadaFeed.OPEN.value]
+
+class ArasPartialIsDelivered(ArasContract):
+    def map_status(self, raw):
+        return ShipmentStatus.DELIVERED if raw == "5" else super().map_status(raw)
+
+class YurticiIgnoresReturns(YurticiContract):
+    def map_status(self, raw):
+        return ShipmentStatus.DELIVERED if raw.startswith("DLV") else super().map_status(raw)
+
+class YurticiLeaksPassword(YurticiContract):
+    def probe(self, client):
+        import logging
+        logging.getLogger("invekto_integrations.providers.yurtici").info("login %s", client._password.get_secret_value())
+        return super().probe(client)
+
+class TestTrendyolFirstPageOnly(ConformanceSuite):
+    contract = TrendyolFirstPageOnly()
+class TestHepsiburadaIgnoresRateLimitOption(ConformanceSuite):
+    contract = HepsiburadaIgnoresRateLimitOption()
+class TestHepsiburadaOpenFeedOnly(ConformanceSuite):
+    contract = HepsiburadaOpenFeedOnly()
+class TestArasPartialIsDelivered(ConformanceSuite):
+    contract = ArasPartialIsDelivered()
+class TestYurticiIgnoresReturns(ConformanceSuite):
+    contract = YurticiIgnoresReturns()
+class TestYurticiLeaksPassword(ConformanceSuite):
+    contract = YurticiLeaksPassword()
+'''
+
+CASES = [
+    ("TestTrendyolFirstPageOnly", "test_lists_every_record_paging_to_the_end"),
+    ("TestHepsiburadaIgnoresRateLimitOption", "test_client_rate_limit_respects_the_published_limit"),
+    ("TestHepsiburadaOpenFeedOnly", "test_incremental_sync_returns_only_changed_records"),
+    ("TestArasPartialIsDelivered", "test_statuses_are_mapped_end_to_end"),
+    ("TestYurticiIgnoresReturns", "test_statuses_are_mapped_end_to_end"),
+    ("TestYurticiLeaksPassword", "test_no_secret_in_logs_errors_or_reprs"),
+]
+
+
+@pytest.fixture
+def outcomes(pytester: pytest.Pytester) -> dict[str, str]:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_sabotage=SABOTAGE)
+    selected = " or ".join(f"({cls} and {test})" for cls, test in CASES)
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", selected)
+    reports = result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
+    return {r.nodeid: r.outcome for r in reports if r.when == "call"}
+
+
+def test_each_sabotage_of_a_builtin_contract_is_caught(outcomes: dict[str, str]) -> None:
+    for cls, test in CASES:
+        assert outcomes.get(f"test_sabotage.py::{cls}::{test}") == "failed", (cls, test, outcomes)
+    assert len(outcomes) == len(CASES)
