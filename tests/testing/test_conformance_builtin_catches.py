@@ -45,7 +45,8 @@ class YurticiIgnoresReturns(YurticiContract):
 class YurticiLeaksPassword(YurticiContract):
     def probe(self, client):
         import logging
-        logging.getLogger("invekto_integrations.providers.yurtici").info("login %s", client._password.get_secret_value())
+        log = logging.getLogger("invekto_integrations.providers.yurtici")
+        log.info("login %s", client._password.get_secret_value())
         return super().probe(client)
 
 class TestTrendyolFirstPageOnly(ConformanceSuite):
