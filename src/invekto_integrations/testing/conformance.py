@@ -20,7 +20,8 @@ carrier has no listing; a provider without one reads records by id through `fetc
 
 - wrong credentials raise `AuthenticationError` (the fake answers with the provider's real body);
 - two accounts see only their own records;
-- listing pages to the end (sync and async clients);
+- listing pages to the end (sync and async clients); the async client is refused and retries
+  like the sync one;
 - incremental sync by a changed-since cursor returns exactly the new and changed records;
 - every raw status maps to a unified status, end to end through the wire as well;
 - server errors, throttling, timeouts, dropped connections, truncated bodies and malformed
@@ -421,6 +422,25 @@ class ConformanceSuite:
         assert len(ids) == len(set(ids)), "a record came twice: paging overlaps"
         assert set(ids) == before | set(seeded)
         assert len(env.fake.requests) >= 2, "seed more than one page (records_for_paging)"
+
+    def test_async_client_retries_and_refuses_like_the_sync_one(self, env: ConformanceEnv) -> None:
+        c = self._need("make_async_client", "aprobe")
+
+        async def probe(who: Who) -> object:
+            client = c.make_async_client(env.target(), who)
+            try:
+                return await c.aprobe(client)
+            finally:
+                await c.aclose_client(client)
+
+        with pytest.raises(AuthenticationError) as info:
+            _run(probe("wrong"))
+        assert info.value.provider == c.name
+        assert [r.outcome for r in env.fake.requests] == ["auth_failed"]
+        env.fake.requests.clear()
+        env.fake.faults.configure(script=["rate_limit", "error", "drop"], retry_after_seconds=2)
+        _run(probe("primary"))
+        assert [r.outcome for r in env.fake.requests][:4] == ["rate_limit", "error", "drop", "ok"]
 
     def test_async_client_lists_the_same(self, env: ConformanceEnv) -> None:
         c = self._need("seed_records", "list_all", "make_async_client", "alist_all")
