@@ -156,7 +156,7 @@ class NoShowPrediction(BaseModel):
 
     def top_reasons(self, n: int = 3) -> list[tuple[str, float]]:
         """The features that raise the risk most (positive contributions), largest first."""
-        ranked = sorted(((k, v) for k, v in self.contributions.items() if v > 0), key=lambda kv: -kv[1])
+        ranked = sorted(((k, v) for k, v in self.contributions.items() if v > 0.005), key=lambda kv: -kv[1])
         return ranked[:n]
 
 
