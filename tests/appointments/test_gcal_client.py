@@ -342,3 +342,20 @@ def test_the_registry_connects_an_account(sandbox: tuple[Sandbox, GoogleCalendar
     assert isinstance(client, GoogleCalendarClient)
     assert client.list_changes(AYSE).full_sync
     client.close()
+
+
+def test_token_endpoint_outages_are_retried_by_our_policy(sandbox: tuple[Sandbox, GoogleCalendarFake],
+                                                          clock: FrozenClock) -> None:
+    sb, fake = sandbox
+    fake.faults.configure(script=["error"])  # the first request is the token exchange
+    client = sync_client(sb, clock)
+    client.list_events(AYSE)
+    assert [r.outcome for r in fake.requests] == ["error", "ok", "ok"] and fake.token_grants == ["refresh_token"]
+    fake.faults.configure(error_rate=1.0)
+    other = sync_client(sb, clock, attempts=3)
+    with pytest.raises(ProviderUnavailable) as info:
+        other.list_events(AYSE)
+    assert (info.value.operation, info.value.status) == ("token_refresh", 503)
+    assert [r.outcome for r in fake.requests[3:]] == ["error"] * 3  # no hidden retries inside google-auth
+    client.close()
+    other.close()

@@ -49,6 +49,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from invekto_integrations.appointments.booking import AppointmentBook
 from invekto_integrations.appointments.errors import AppointmentError, SlotUnavailable
@@ -682,3 +683,13 @@ class MirrorBusyTimes:
         if not doctor.calendar_id:
             return []
         return [(b.starts_at, b.ends_at) for b in self.repo.find_busy(tenant_id, doctor.calendar_id, start, end)]
+
+
+if TYPE_CHECKING:  # mypy checks the protocol implementations
+    from invekto_integrations.appointments.slots import BusyTimes
+    from invekto_integrations.storage.memory_calendar import MemoryCalendarSync
+    from invekto_integrations.storage.sqlite_calendar import SQLiteCalendarSync
+
+    def _conforms(a: FreeBusyTimes, b: MirrorBusyTimes, m: MemoryCalendarSync,
+                  s: SQLiteCalendarSync) -> tuple[BusyTimes, BusyTimes, CalendarSyncRepository, CalendarSyncRepository]:
+        return a, b, m, s

@@ -35,7 +35,12 @@ from .mapping import (
 )
 
 if TYPE_CHECKING:
+    from invekto_integrations.providers.base import AsyncCalendar, Calendar
     from invekto_integrations.testing.sandbox import FakeProvider
+
+    # mypy checks that both clients satisfy the calendar protocols
+    def _conforms(sync: GoogleCalendarClient, asyn: AsyncGoogleCalendarClient) -> tuple[Calendar, AsyncCalendar]:
+        return sync, asyn
 
 __all__ = [
     "API_PREFIX",

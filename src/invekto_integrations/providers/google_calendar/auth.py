@@ -34,7 +34,7 @@ from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 from pydantic import SecretStr
 
-from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, ProviderUnavailable
+from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, ProviderUnavailable, RateLimited
 
 from .mapping import PROVIDER
 
@@ -45,6 +45,7 @@ __all__ = [
     "GoogleCredentials",
     "HttpxAuthRequest",
     "LoopBridgeRequest",
+    "TokenEndpointBusy",
 ]
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
@@ -148,6 +149,21 @@ class _Response(gtransport.Response):
         return self._data
 
 
+class TokenEndpointBusy(gexc.TransportError):
+    """The token endpoint answered 429 or 5xx. Raised from the transport so that google-auth does not
+    retry on its own with real sleeps: `core.retry` retries the whole call on the injected clock."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"token endpoint answered HTTP {status}")  # type: ignore[no-untyped-call]
+        self.status = status
+
+
+def _checked(response: httpx.Response) -> _Response:
+    if response.status_code == 429 or response.status_code >= 500:
+        raise TokenEndpointBusy(response.status_code)
+    return _Response(response)
+
+
 class HttpxAuthRequest(gtransport.Request):
     """google-auth's transport interface over a sync `httpx.Client`."""
 
@@ -163,7 +179,7 @@ class HttpxAuthRequest(gtransport.Request):
         except httpx.HTTPError as exc:
             raise gexc.TransportError(  # type: ignore[no-untyped-call]
                 f"{type(exc).__name__} while getting a token") from exc
-        return _Response(response)
+        return _checked(response)
 
 
 class LoopBridgeRequest(gtransport.Request):
@@ -184,7 +200,7 @@ class LoopBridgeRequest(gtransport.Request):
         except httpx.HTTPError as exc:
             raise gexc.TransportError(  # type: ignore[no-untyped-call]
                 f"{type(exc).__name__} while getting a token") from exc
-        return _Response(response)
+        return _checked(response)
 
 
 class GoogleAuth(httpx.Auth):
@@ -219,10 +235,19 @@ class GoogleAuth(httpx.Auth):
             try:
                 self._google.refresh(request)
             except gexc.RefreshError as exc:
+                if getattr(exc, "retryable", False):  # the token endpoint failed (5xx), not the grant
+                    raise ProviderUnavailable("token endpoint unavailable", provider=PROVIDER,
+                                              operation="token_refresh") from None
                 reason = str(exc.args[0]) if exc.args else "refresh refused"
                 raise AuthenticationError(
                     f"token refresh refused ({reason.split(':')[0]}): reconnect the Google account",
                     provider=PROVIDER, operation="token_refresh", code="refresh_failed") from None
+            except TokenEndpointBusy as exc:
+                if exc.status == 429:
+                    raise RateLimited("token endpoint throttled", provider=PROVIDER, operation="token_refresh",
+                                      status=429) from None
+                raise ProviderUnavailable("token endpoint unavailable", provider=PROVIDER,
+                                          operation="token_refresh", status=exc.status) from None
             except gexc.TransportError as exc:
                 raise ProviderUnavailable(f"token endpoint unreachable: {exc}", provider=PROVIDER,
                                           operation="token_refresh") from exc
