@@ -230,6 +230,10 @@ def test_offers_one_pending_per_entry_and_cas(store: Any) -> None:
     assert store.waitlist.find_offers("t1", expires_before=T0 + timedelta(minutes=34)) == [done]
     assert [o.id for o in store.waitlist.find_offers("t1", patient_phone=e.patient_phone)] == [o1.id, o2.id]
     assert store.waitlist.tenants() == ["t1"]
+    # tenant isolation
+    assert store.waitlist.find_offers("t2") == [] and store.waitlist.get_offer("t2", o2.id) is None
+    assert store.waitlist.find("t2") == [] and store.waitlist.get("t2", e.id) is None
+    assert store.waitlist.resolve_offer("t2", o2.id, [OfferStatus.PENDING], OfferStatus.EXPIRED, T0) is None
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite-file"])
