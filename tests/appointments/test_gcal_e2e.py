@@ -19,7 +19,7 @@ from invekto_integrations.appointments.waitlist import ReplyOutcome, WaitlistEng
 from invekto_integrations.messaging.base import RecordingSink
 from invekto_integrations.sync.calendar import STAMP_APPOINTMENT, STAMP_REV, ConflictPolicy
 
-from .gcal_fixtures import ACCOUNT, AYSE, HOOK, GcalClinic, ist
+from .gcal_fixtures import ACCOUNT, AYSE, HOOK, MEHMET, GcalClinic, ist
 
 
 @pytest.fixture
@@ -308,3 +308,25 @@ def test_a_malformed_event_is_quarantined_and_the_rest_goes_on(gc: GcalClinic) -
     gc.fake.human_insert(ACCOUNT, AYSE, ist(2, 14), ist(2, 15))
     after = gc.sync.sync_calendar("t1", AYSE)  # the sync goes on with the next changes
     assert (after.quarantined, after.seen, after.busy_upserted) == (0, 1, 1)
+
+
+def test_an_appointment_given_to_another_doctor_moves_calendars(gc: GcalClinic) -> None:
+    from .conftest import make_doctor
+
+    gc.store.doctors.save(make_doctor(doctor_id="d2", name="Dr. Mehmet", is_specialist=True, calendar_id=MEHMET))
+    gc.sync.connect_doctor("t1", "d2")
+    appt = gc.book_at(ist(2, 10))
+    gc.sync.push_pending("t1")
+    old_event = str(gc.book.get("t1", appt.id).calendar_event_id)
+    gc.sync.sync_calendar("t1", AYSE)
+    gc.book.move("t1", appt.id, ist(2, 14), doctor_id="d2")
+    assert [r.action for r in gc.sync.push_pending("t1")] == ["inserted"]
+    assert gc.fake.event(ACCOUNT, AYSE, old_event)["status"] == "cancelled"  # type: ignore[index]
+    [moved] = gc.fake.events(ACCOUNT, MEHMET)
+    assert moved["extendedProperties"]["private"][STAMP_APPOINTMENT] == appt.id
+    now = gc.book.get("t1", appt.id)
+    assert (now.calendar_id, now.calendar_event_id, now.synced_version) == (MEHMET, moved["id"], now.version)
+    # The old calendar's tombstone is not a cancellation; the new calendar shows our echo.
+    assert gc.sync.sync_calendar("t1", AYSE).cancelled == 0
+    assert gc.sync.sync_calendar("t1", MEHMET).echoes == 1
+    assert gc.book.get("t1", appt.id).status == AppointmentStatus.BOOKED

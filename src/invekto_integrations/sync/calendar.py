@@ -335,8 +335,9 @@ class CalendarSync:
                 return
             self._mirror(tenant_id, calendar_id, event, report)
             return
-        if appt.calendar_event_id not in (None, event.id):
-            # An older generation of this appointment's event (deleted ids stay reserved).
+        if appt.calendar_event_id not in (None, event.id) or appt.calendar_id not in (None, calendar_id):
+            # An older generation of this appointment's event (deleted ids stay reserved), or its copy
+            # in the calendar of a doctor it no longer belongs to.
             report.unchanged += 1
             return
         if event.etag is not None and event.etag == appt.calendar_etag:
@@ -409,10 +410,28 @@ class CalendarSync:
         return doctor.timezone if doctor is not None else "Europe/Istanbul"
 
     def _calendar_of(self, tenant_id: str, appt: Appointment) -> str | None:
-        if appt.calendar_id:
-            return appt.calendar_id
+        """The calendar the appointment belongs in now: its doctor's (it may have changed doctor)."""
         doctor = self.doctors.get(tenant_id, appt.doctor_id)
-        return doctor.calendar_id if doctor is not None else None
+        if doctor is not None and doctor.calendar_id:
+            return doctor.calendar_id
+        return appt.calendar_id
+
+    def _leave_calendar(self, tenant_id: str, appt: Appointment, target: str) -> Appointment:
+        """The appointment moved to a doctor with another calendar: delete the old event (we own the
+        appointment's doctor; a concurrent edit there does not keep it) and forget the link."""
+        assert appt.calendar_id is not None and appt.calendar_event_id is not None
+        client = self.calendar(tenant_id)
+        try:
+            client.delete_event(appt.calendar_id, appt.calendar_event_id, etag=appt.calendar_etag)
+        except PreconditionFailed:
+            current = client.get_event(appt.calendar_id, appt.calendar_event_id)
+            self._conflict(tenant_id, appt.calendar_id, current, appt, "precondition_failed", "clinic_wins",
+                           f"412 on leaving the calendar for {target}: edited there, deleted anyway")
+            client.delete_event(appt.calendar_id, appt.calendar_event_id)
+        unlinked = appt.model_copy(update={"calendar_id": target, "calendar_event_id": None, "calendar_etag": None})
+        if not self.appointments.update(unlinked, expected_version=appt.version, allow_overlap=True):
+            return self.book.get(tenant_id, appt.id)
+        return unlinked
 
     def _changes(self, tenant_id: str, appt: Appointment) -> EventChanges:
         return EventChanges(start=appt.starts_at, end=appt.ends_at, time_zone=self._zone(tenant_id, appt),
@@ -444,6 +463,9 @@ class CalendarSync:
         calendar_id = self._calendar_of(tenant_id, appt)
         if calendar_id is None:
             return PushResult(appointment_id, "no_calendar")
+        if appt.calendar_event_id is not None and appt.calendar_id not in (None, calendar_id):
+            with self._lock(tenant_id, str(appt.calendar_id)):
+                appt = self._leave_calendar(tenant_id, appt, calendar_id)
         with self._lock(tenant_id, calendar_id):
             return self._push(tenant_id, appt, calendar_id)
 
