@@ -277,7 +277,7 @@ class CalendarSync:
             for item in changes.items:
                 if item.event is None:
                     report.quarantined += 1
-                    self._quarantine(tenant_id, item.error, item.raw)
+                    self._quarantine(tenant_id, calendar_id, item.error, item.raw)
                     continue
                 report.seen += 1
                 self._apply(tenant_id, calendar_id, item.event, report)
@@ -292,12 +292,12 @@ class CalendarSync:
         """Pull every connected calendar of a tenant (the safety-net poll; run every 15-30 minutes)."""
         return [self.sync_calendar(tenant_id, s.calendar_id) for s in self.repo.find_states(tenant_id)]
 
-    def _quarantine(self, tenant_id: str, error: ProviderError | None, raw: object) -> None:
+    def _quarantine(self, tenant_id: str, calendar_id: str, error: ProviderError | None, raw: object) -> None:
         if self.quarantine is None or error is None:
             log.warning("calendar event skipped: %s", error)
             return
         self.quarantine.add(QuarantinedRecord(
-            id=new_id(), tenant_id=tenant_id, provider="google_calendar", account_id="calendar",
+            id=new_id(), tenant_id=tenant_id, provider="google_calendar", account_id=calendar_id,
             record_id=getattr(error, "record", None), field=getattr(error, "field", None), error=str(error),
             raw_json=json.dumps(raw, ensure_ascii=False, default=str), created_at=self.clock.now()))
 
@@ -389,8 +389,11 @@ class CalendarSync:
         try:
             self.book.move(tenant_id, appt.id, event.start, ends_at=event.end, source="google", mark_synced=True,
                            calendar_etag=event.etag)
-        except SlotUnavailable as exc:
-            self._conflict(tenant_id, calendar_id, event, appt, "slot_taken", "manual", str(exc))
+        except AppointmentError as exc:
+            # Refused here (a final status, or a concurrent local change: its push then gets a 412 and
+            # the rule runs again). Recorded; the rest of the feed goes on.
+            kind = "slot_taken" if isinstance(exc, SlotUnavailable) else "concurrent"
+            self._conflict(tenant_id, calendar_id, event, appt, kind, "manual", str(exc))
             report.conflicts += 1
             return
         report.moved += 1
