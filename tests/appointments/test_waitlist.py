@@ -159,6 +159,26 @@ def test_refused_send_moves_on(store: Any) -> None:
     assert [o.status for o in store.waitlist.find_offers("t1")] == [OfferStatus.WITHDRAWN, OfferStatus.PENDING]
 
 
+def test_sink_error_releases_the_entry(store: Any) -> None:
+    from invekto_integrations.core.errors import ProviderUnavailable
+
+    class Broken(RecordingSink):
+        def submit(self, message: Any) -> Any:
+            if message.to_phone == P2:
+                raise ProviderUnavailable("down", provider="whatsapp_cloud", operation="send")
+            return super().submit(message)
+
+    s = Setup(store)
+    s.engine.sink = Broken()
+    e2 = s.engine.join("t1", P2, "Muayene")
+    e1 = s.engine.join("t1", P1, "Muayene")
+    s.cancelled_slot()
+    s.engine.poll("t1")
+    assert [(o.entry_id, o.status) for o in store.waitlist.find_offers("t1")] == [
+        (e2.id, OfferStatus.WITHDRAWN), (e1.id, OfferStatus.PENDING)]
+    assert store.waitlist.get("t1", e2.id).status == WaitlistStatus.WAITING
+
+
 def test_exactly_one_patient_gets_the_slot_with_concurrent_answers(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "wl.sqlite3")
     try:

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from invekto_integrations.core.clock import Clock, SystemClock
+from invekto_integrations.core.errors import IntegrationError
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
 from invekto_integrations.events import EventConsumer
@@ -242,11 +243,17 @@ class WaitlistEngine:
         if not self.waitlist.add_offer(offer):
             self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
             return None
-        result = self.sink.submit(self._offer_message(offer, entry, settings))
-        self.waitlist.set_offer_message(tenant_id, offer.id, result.message_id)
-        if result.status in ("refused", "failed"):
+        try:
+            result = self.sink.submit(self._offer_message(offer, entry, settings))
+        except IntegrationError as exc:  # the sink could not take it: do not hold a slot nobody was told about
+            log.warning("waitlist offer %s could not be submitted: %s", offer.id, exc)
+            status, reason = "failed", str(exc)
+        else:
+            self.waitlist.set_offer_message(tenant_id, offer.id, result.message_id)
+            status, reason = result.status, result.reason
+        if status in ("refused", "failed"):
             # The patient cannot be reached (opt-out, consent, undeliverable): release and move on.
-            log.info("waitlist offer %s not sent (%s: %s)", offer.id, result.status, result.reason)
+            log.info("waitlist offer %s not sent (%s: %s)", offer.id, status, reason)
             self.waitlist.resolve_offer(tenant_id, offer.id, [OfferStatus.PENDING], OfferStatus.WITHDRAWN, now)
             self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
             return None
