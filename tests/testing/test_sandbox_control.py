@@ -119,7 +119,7 @@ def test_command_line_serves_until_interrupted() -> None:
         assert httpx.get(lines[1].split()[1] + "/health", timeout=5).json()["fakes"] == ["echoshop"]
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60)  # generous: CI machines can be loaded == 0
+        assert proc.wait(timeout=60) == 0  # generous: CI machines can be loaded
 
 
 def test_command_line_rejects_unknown_fakes() -> None:
