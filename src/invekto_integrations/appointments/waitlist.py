@@ -243,6 +243,8 @@ class WaitlistEngine:
         if not self.waitlist.add_offer(offer):
             self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
             return None
+        status: str
+        reason: str | None
         try:
             result = self.sink.submit(self._offer_message(offer, entry, settings))
         except IntegrationError as exc:  # the sink could not take it: do not hold a slot nobody was told about
