@@ -8,10 +8,13 @@ from __future__ import annotations
 import pytest
 
 SABOTAGE = '''
+from datetime import timedelta
+
 from invekto_integrations.models.shipments import ShipmentStatus
 from invekto_integrations.providers.hepsiburada import HepsiburadaClient
 from invekto_integrations.providers.hepsiburada.client import HepsiburadaFeed
 from invekto_integrations.testing.conformance import ConformanceSuite
+from invekto_integrations.testing.sandbox.fakes.aras import ArasFake
 from invekto_integrations.testing.contracts import (
     ArasContract, HepsiburadaContract, TrendyolContract, YurticiContract,
 )
@@ -38,6 +41,18 @@ class ArasPartialIsDelivered(ArasContract):
     def map_status(self, raw):
         return ShipmentStatus.DELIVERED if raw == "5" else super().map_status(raw)
 
+class _SharedArasFake(ArasFake):
+    """A fake (or a service) that finds a parcel whoever asks."""
+    def _lookup(self, user, number, code):
+        return next((p for (u, n), p in self.parcels.items() if n == number), None)
+
+class ArasParcelsShared(ArasContract):
+    def make_fake(self, *, clock, seed):
+        fake = _SharedArasFake(clock=clock, seed=seed, users=super().make_fake(clock=clock, seed=seed).users)
+        for user in fake.users:
+            fake.register_parcel(user, self.probe_key, [(timedelta(0), "2")])
+        return fake
+
 class YurticiIgnoresReturns(YurticiContract):
     def map_status(self, raw):
         return ShipmentStatus.DELIVERED if raw.startswith("DLV") else super().map_status(raw)
@@ -57,6 +72,8 @@ class TestHepsiburadaOpenFeedOnly(ConformanceSuite):
     contract = HepsiburadaOpenFeedOnly()
 class TestArasPartialIsDelivered(ConformanceSuite):
     contract = ArasPartialIsDelivered()
+class TestArasParcelsShared(ConformanceSuite):
+    contract = ArasParcelsShared()
 class TestYurticiIgnoresReturns(ConformanceSuite):
     contract = YurticiIgnoresReturns()
 class TestYurticiLeaksPassword(ConformanceSuite):
@@ -68,6 +85,7 @@ CASES = [
     ("TestHepsiburadaIgnoresRateLimitOption", "test_client_rate_limit_respects_the_published_limit"),
     ("TestHepsiburadaOpenFeedOnly", "test_incremental_sync_returns_only_changed_records"),
     ("TestArasPartialIsDelivered", "test_statuses_are_mapped_end_to_end"),
+    ("TestArasParcelsShared", "test_accounts_see_only_their_own_records"),
     ("TestYurticiIgnoresReturns", "test_statuses_are_mapped_end_to_end"),
     ("TestYurticiLeaksPassword", "test_no_secret_in_logs_errors_or_reprs"),
 ]

@@ -7,10 +7,11 @@ listing. Raw statuses are the ``DURUM_KODU`` table (1–7) plus the qualified ca
 handles: a return (``TIP_KODU`` 3 overrides delivery) and a failed attempt (``DEVIR_KODU`` at the
 delivery branch).
 
-Not applicable: listing, paging, incremental sync and account-isolation of listings (a carrier
-has no listing); `fetch_missing` (Aras answers an unknown key with an empty result, the same as
-an announced parcel not scanned yet, which is ``pending`` and not an error); the rate-limit test
-(no limit is published). Only the passwords are secrets (the user name is an identifier).
+Not applicable: paging, incremental sync and the async listing (a carrier has no listing;
+account isolation is checked by reading the other user's parcels); `fetch_missing` (Aras answers
+an unknown key with an empty result, the same as an announced parcel not scanned yet, which is
+``pending`` and not an error); the rate-limit test (no limit is published). Only the passwords
+are secrets (the user name is an identifier).
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ GOK/KTN), the transfer event (TX), the problem reason (AAS) and the return marke
 (``rejectStatus`` 9/10, ``returnStatus`` 2/3) that override a delivery.
 
 A key the user never registered is error 82519 (`NotFound`); a registered parcel not scanned yet
-is NOP, ``pending``. Not applicable: listing, paging, incremental sync and account-isolation of
-listings (no listing); the rate-limit test (no limit is published). Only the passwords are secrets.
+is NOP, ``pending``. Not applicable: paging, incremental sync and the async listing (no listing;
+account isolation is checked by reading the other user's keys); the rate-limit test (no limit is
+published). Only the passwords are secrets.
 """
 
 from __future__ import annotations
