@@ -91,6 +91,8 @@ def test_cancellation_offers_slot_in_fair_order_and_passes_on(store: Any) -> Non
     assert e.handle_reply("t1", P1, "evet") == ReplyOutcome.EXPIRED
     assert s.sink.messages[-1].purpose == "waitlist_late"
     assert {x.entry_id for x in offers} | {e3.id, e4.id, e5.id} == {e1.id, e2.id, e3.id, e4.id, e5.id}
+    resolved = [ev.data["status"] for ev in store.events.read("t1", types=["waitlist.offer_resolved"])]
+    assert resolved == ["declined", "expired"]
     assert e.handle_reply("t1", P3, "evet") == ReplyOutcome.NO_OFFER
     # the slot is free again for everyone
     assert ist(MON, 10) in {x.starts_at for x in s.clinic.slots.free_slots("t1", "Muayene", ist(MON, 9),
@@ -114,8 +116,11 @@ def test_yes_books_the_slot(store: Any) -> None:
     assert booked.patient_phone == P1 and booked.starts_at == ist(MON, 10) and booked.status == AppointmentStatus.BOOKED
     assert store.waitlist.get("t1", entry.id).status == WaitlistStatus.BOOKED
     assert s.sink.messages[-1].purpose == "waitlist_booked"
-    assert [ev.type for ev in store.events.read("t1")][-1] == "appointment.booked"
     assert s.engine.handle_reply("t1", P1, "evet") == ReplyOutcome.NO_OFFER  # nothing pending any more
+    events = store.events.read("t1")
+    assert [ev.type for ev in events] == ["appointment.booked", "appointment.cancelled", "waitlist.offer_made",
+                                          "appointment.booked", "waitlist.offer_resolved"]
+    assert events[-1].data["status"] == "accepted" and events[-1].data["appointment_id"] == booked.id
 
 
 def test_preferences_windows_and_duration(store: Any) -> None:

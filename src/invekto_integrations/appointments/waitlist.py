@@ -36,7 +36,13 @@ from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
 from invekto_integrations.events import EventConsumer
 from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage, TemplateRef
 from invekto_integrations.messaging.consent import fold_keyword
-from invekto_integrations.models.events import AppointmentCancelled, DomainEvent, InboundMessageReceived
+from invekto_integrations.models.events import (
+    AppointmentCancelled,
+    DomainEvent,
+    InboundMessageReceived,
+    WaitlistOfferMade,
+    WaitlistOfferResolved,
+)
 from invekto_integrations.storage.protocols import EventLog, WaitlistRepository
 
 from ._turkish import format_when
@@ -259,7 +265,21 @@ class WaitlistEngine:
             self.waitlist.resolve_offer(tenant_id, offer.id, [OfferStatus.PENDING], OfferStatus.WITHDRAWN, now)
             self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
             return None
+        self.events.append(tenant_id, [WaitlistOfferMade(
+            tenant_id=tenant_id, occurred_at=now, dedupe_key=f"waitlist.offer_made:{offer.id}", offer_id=offer.id,
+            entry_id=entry.id, patient_phone=offer.patient_phone, doctor_id=offer.doctor_id,
+            service_name=offer.service_name, starts_at=offer.starts_at, expires_at=offer.expires_at,
+            source_appointment_id=offer.source_appointment_id,
+        )], at=now)
         return self.waitlist.get_offer(tenant_id, offer.id)
+
+    def _resolved(self, offer: WaitlistOffer, status: OfferStatus, appointment_id: str | None = None) -> None:
+        now = self.clock.now()
+        self.events.append(offer.tenant_id, [WaitlistOfferResolved(
+            tenant_id=offer.tenant_id, occurred_at=now, dedupe_key=f"waitlist.offer_resolved:{offer.id}",
+            offer_id=offer.id, entry_id=offer.entry_id, status=status.value,
+            source_appointment_id=offer.source_appointment_id, appointment_id=appointment_id,
+        )], at=now)
 
     def _doctor_name(self, tenant_id: str, doctor_id: str) -> tuple[str, str]:
         doctor = self.slots.doctors.get(tenant_id, doctor_id)
@@ -333,6 +353,7 @@ class WaitlistEngine:
                                            now) is None:
                 return ReplyOutcome.NO_OFFER
             self.waitlist.set_status(tenant_id, offer.entry_id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
+            self._resolved(offer, OfferStatus.DECLINED)
             self.offer_slot(tenant_id, offer.source_appointment_id)
             return ReplyOutcome.DECLINED
         return self._accept(offer)
@@ -359,12 +380,14 @@ class WaitlistEngine:
             log.info("waitlist offer %s accepted but the slot is gone: %s", offer.id, exc)
             self.waitlist.resolve_offer(tenant_id, offer.id, [OfferStatus.ACCEPTED], OfferStatus.LOST, now)
             self.waitlist.set_status(tenant_id, offer.entry_id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
+            self._resolved(offer, OfferStatus.LOST)
             self._notify(offer, "lost", "Üzgünüz, bu saat başka bir hastamıza verildi. Sizi bekleme listesinde "
                                         "tutuyoruz.")
             return ReplyOutcome.LOST
         self.waitlist.resolve_offer(tenant_id, offer.id, [OfferStatus.ACCEPTED], OfferStatus.ACCEPTED, now,
                                     appointment_id=appt.id)
         self.waitlist.set_status(tenant_id, offer.entry_id, [WaitlistStatus.OFFERED], WaitlistStatus.BOOKED, now)
+        self._resolved(offer, OfferStatus.ACCEPTED, appt.id)
         name, tz = self._doctor_name(tenant_id, offer.doctor_id)
         self._notify(offer, "booked", f"Randevunuz oluşturuldu: {name}, {format_when(appt.starts_at, tz)}, "
                                       f"{appt.service_name}. Görüşmek üzere!")
@@ -375,6 +398,7 @@ class WaitlistEngine:
                                            now) is not None:
                 self.waitlist.set_status(tenant_id, other.entry_id, [WaitlistStatus.OFFERED],
                                          WaitlistStatus.WAITING, now)
+                self._resolved(other, OfferStatus.WITHDRAWN)
                 self._notify(other, "withdrawn", "Bu randevu teklifi başka bir hastamız tarafından alındı. Sizi "
                                                  "bekleme listesinde tutuyoruz.")
         return ReplyOutcome.BOOKED
@@ -391,6 +415,7 @@ class WaitlistEngine:
                 continue
             expired += 1
             self.waitlist.set_status(tenant_id, offer.entry_id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
+            self._resolved(offer, OfferStatus.EXPIRED)
             if offer.source_appointment_id not in sources:
                 sources.append(offer.source_appointment_id)
         for source in sources:

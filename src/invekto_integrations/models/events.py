@@ -157,3 +157,32 @@ class AppointmentCancelled(DomainEvent):
     ends_at: datetime
     service_name: str
     source: str = "local"
+
+
+# --- waitlist (issue 8) ----------------------------------------------------------------------
+__all__ += ["WaitlistOfferMade", "WaitlistOfferResolved"]
+
+
+class WaitlistOfferMade(DomainEvent):
+    """A freed slot was offered to a waiting patient (the offer holds it until ``expires_at``)."""
+
+    TYPE: ClassVar[str] = "waitlist.offer_made"
+    offer_id: str
+    entry_id: str
+    patient_phone: str
+    doctor_id: str
+    service_name: str
+    starts_at: datetime
+    expires_at: datetime
+    source_appointment_id: str
+
+
+class WaitlistOfferResolved(DomainEvent):
+    """An offer ended: ``status`` accepted (then ``appointment_id``), declined, expired, lost or withdrawn."""
+
+    TYPE: ClassVar[str] = "waitlist.offer_resolved"
+    offer_id: str
+    entry_id: str
+    status: str
+    source_appointment_id: str
+    appointment_id: str | None = None
