@@ -330,3 +330,50 @@ def test_an_appointment_given_to_another_doctor_moves_calendars(gc: GcalClinic) 
     assert gc.sync.sync_calendar("t1", AYSE).cancelled == 0
     assert gc.sync.sync_calendar("t1", MEHMET).echoes == 1
     assert gc.book.get("t1", appt.id).status == AppointmentStatus.BOOKED
+
+
+def test_concurrent_pushes_and_syncs_apply_once() -> None:
+    import threading
+
+    from invekto_integrations.storage import MemoryStore
+
+    gc = GcalClinic(MemoryStore())
+    try:
+        appts = [gc.book_at(ist(2, h)) for h in (9, 10, 11)]
+        barrier = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def push() -> None:
+            barrier.wait()
+            try:
+                for a in appts:
+                    gc.sync.push_appointment("t1", a.id)
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=push) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [] and len(gc.live_events()) == 3 and gc.posts() == 3
+
+        gc.sync.sync_calendar("t1", AYSE)
+        event_id = str(gc.book.get("t1", appts[0].id).calendar_event_id)
+        gc.fake.human_move(ACCOUNT, AYSE, event_id, ist(2, 15), ist(2, 15, 30))
+        reports: list[Any] = []
+        barrier = threading.Barrier(3)
+
+        def pull() -> None:
+            barrier.wait()
+            reports.append(gc.sync.sync_calendar("t1", AYSE))
+
+        threads = [threading.Thread(target=pull) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(r.moved for r in reports) == 1
+        assert len(gc.store.events.read("t1", types=["appointment.moved"])) == 1
+    finally:
+        gc.close()
