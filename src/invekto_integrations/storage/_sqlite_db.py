@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from itertools import count
 from pathlib import Path
 
 from invekto_integrations.core.errors import StorageError
 
 __all__ = ["SQLiteDatabase", "from_ts", "to_ts"]
-
-_memory_ids = count()
-
 
 def to_ts(dt: datetime) -> str:
     """UTC ISO-8601 with microseconds: sorts correctly as text."""
@@ -35,35 +32,35 @@ def from_ts(text: str) -> datetime:
 
 
 class SQLiteDatabase:
-    """A SQLite file (or a private in-memory database) used by several repositories and threads."""
+    """A SQLite file (``":memory:"``: a private temporary one) used by several repositories and threads."""
 
     def __init__(self, path: str | Path = ":memory:") -> None:
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         if str(path) == ":memory:":
-            # A named shared-cache memory db, so every thread's connection sees the same data.
-            self._target = f"file:invekto-mem-{next(_memory_ids)}-{id(self)}?mode=memory&cache=shared"
-            self._uri = True
-        else:
-            self._target = str(path)
-            self._uri = False
+            # A private temporary file, removed on close. A shared-cache memory database would let
+            # every thread see the same data, but its table locks (SQLITE_LOCKED) bypass the busy
+            # timeout: concurrent writers fail instead of queueing. A file in WAL mode queues them.
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="invekto-sqlite-")
+            path = Path(self._tmpdir.name) / "store.sqlite3"
+        self._target = str(path)
         self._local = threading.local()
         self._migrate_lock = threading.Lock()
         self._applied: set[str] | None = None
         self._all: list[sqlite3.Connection] = []
-        self._keepalive = self.connection()  # keeps a memory database alive
+        self.connection()  # fail early on a path that cannot be opened
 
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = sqlite3.connect(self._target, uri=self._uri, isolation_level=None, check_same_thread=False)
+                conn = sqlite3.connect(self._target, isolation_level=None, check_same_thread=False)
             except sqlite3.Error as exc:
                 raise StorageError(f"cannot open SQLite database: {exc}") from exc
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA foreign_keys = ON")
-            if not self._uri:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
             self._local.conn = conn
             self._all.append(conn)
         return conn
@@ -122,3 +119,6 @@ class SQLiteDatabase:
                 conn.close()
         self._all.clear()
         self._local = threading.local()
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
