@@ -11,6 +11,7 @@ from invekto_integrations.models.accounts import AccountStatus, IntegrationAccou
 from invekto_integrations.models.events import DomainEvent
 
 from .memory_appointments import MemoryAppointments, MemoryDoctors, MemoryServicePricing, MemoryWaitlist
+from .memory_calendar import MemoryCalendarSync
 from .memory_messaging import MemoryConsentCache, MemoryMessagingContacts, MemoryOutbox
 from .memory_shipments import MemoryCargoNotifications, MemoryShipments
 from .protocols import UpsertResult
@@ -209,6 +210,7 @@ class MemoryStore:
         self.doctors = MemoryDoctors()
         self.service_pricing = MemoryServicePricing()
         self.waitlist = MemoryWaitlist()
+        self.calendar_sync = MemoryCalendarSync()
 
     def close(self) -> None:
         return None

@@ -19,6 +19,7 @@ from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .protocols import UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
 from .sqlite_appointments import SQLiteAppointments, SQLiteDoctors, SQLiteServicePricing, SQLiteWaitlist
+from .sqlite_calendar import SQLiteCalendarSync
 from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts, SQLiteOutbox
 from .sqlite_shipments import SQLiteCargoNotifications, SQLiteShipments
 
@@ -382,6 +383,7 @@ class SQLiteStore:
         self.doctors = SQLiteDoctors(self.db)
         self.service_pricing = SQLiteServicePricing(self.db)
         self.waitlist = SQLiteWaitlist(self.db)
+        self.calendar_sync = SQLiteCalendarSync(self.db)
 
     def close(self) -> None:
         self.db.close()
