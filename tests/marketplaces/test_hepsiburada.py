@@ -99,9 +99,10 @@ def test_each_bucket_is_polled_as_documented(hb: HepsiburadaClient, hb_fake: Hep
             end = datetime.strptime(r.query["enddate"], "%Y-%m-%d %H:%M")
             assert timedelta(0) < end - begin < timedelta(hours=24)
             assert r.query["limit"] == "100" and r.query["offset"] == "0"
-        elif path == f"/packages/merchantid/{MERCHANT}":
-            seen["packages"] += 1
-            assert r.query["limit"] == "10" and "Offset" in r.query and "begindate" in r.query
+        elif path in (f"/packages/merchantid/{MERCHANT}", f"/packages/merchantid/{MERCHANT}/status/unpacked"):
+            seen["packages" if path.endswith(MERCHANT) else "unpacked"] += 1
+            assert r.query["limit"] == "10" and "Offset" in r.query
+            assert "begindate" in r.query or path.endswith("/unpacked")  # unpacked: timespan only
         elif path.rsplit("/", 1)[-1] in ("cancelled", "shipped", "delivered", "undelivered"):
             seen[path.rsplit("/", 1)[-1]] += 1
             assert "begindate" not in r.query and r.query["limit"] == "50"
@@ -110,7 +111,7 @@ def test_each_bucket_is_polled_as_documented(hb: HepsiburadaClient, hb_fake: Hep
         else:
             raise AssertionError(f"unexpected request {path}")
     assert seen["windowed orders"] == 6  # 2 feeds × 3 windows (51 h)
-    assert seen["packages"] >= 3
+    assert seen["packages"] >= 3 and seen["unpacked"] >= 1
     assert all(seen[k] == 1 for k in ("cancelled", "shipped", "delivered", "undelivered"))
     assert seen["detail"] > 0
 

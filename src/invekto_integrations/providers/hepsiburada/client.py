@@ -131,6 +131,9 @@ DEFAULT_CHANGE_FEEDS: tuple[HepsiburadaFeed, ...] = (
     HepsiburadaFeed.PAYMENT_AWAITING,
     HepsiburadaFeed.OPEN,
     HepsiburadaFeed.PACKAGES,
+    # The fact sheet lists dissolved packages in their own feed; whether their lines also come back
+    # to the open feed is not documented, so poll both (duplicates merge by order number).
+    HepsiburadaFeed.UNPACKED,
     HepsiburadaFeed.CANCELLED,
     HepsiburadaFeed.SHIPPED,
     HepsiburadaFeed.DELIVERED,
