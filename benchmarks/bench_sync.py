@@ -17,6 +17,7 @@ import random
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +35,7 @@ from invekto_integrations.providers.trendyol import PROVIDER as TRENDYOL
 from invekto_integrations.storage import SQLiteStore
 from invekto_integrations.sync import OrderSyncEngine, SyncRunReport, SyncSettings
 from invekto_integrations.testing.refmarket import MAX_PAGE_SIZE, REFMARKET, RefMarketFake
-from invekto_integrations.testing.sandbox import Sandbox
+from invekto_integrations.testing.sandbox import FakeProvider, Sandbox
 from invekto_integrations.testing.scenarios import MarketplaceScenario
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -51,28 +52,28 @@ class Outcome:
     report: SyncRunReport
 
 
-def sync_once(*, accounts: int, orders_per_account: int, limit: RateLimit | None, error_rate: float = 0.0,
-              trace: bool = False) -> Outcome:
-    clock = FrozenClock(START)
-    fake = RefMarketFake(clock=clock, seed=1)
+def _measure(info: ProviderInfo, fake: FakeProvider, clock: FrozenClock, *, accounts: int, orders_per_account: int,
+             seed: Callable[[str], object], limit: RateLimit | None, error_rate: float,
+             extra: dict[str, object] | None = None, trace: bool = False) -> Outcome:
+    """One timed sync of ``accounts`` new accounts on ``fake`` (each seeded by ``seed(account_key)``)
+    over a loopback socket into a SQLite file; checks that every order arrived exactly once."""
+    assert isinstance(fake, MarketplaceScenario)
     real = SystemClock()
     with tempfile.TemporaryDirectory(prefix="invekto-bench-") as tmp, Sandbox([fake], clock=clock) as sandbox:
         store = SQLiteStore(Path(tmp) / "bench.sqlite3")
         ring = KeyRing({"bench": base64.urlsafe_b64decode(generate_key())})
-        service = AccountService(store.accounts, CredentialCipher(ring), registry=ProviderRegistry([REFMARKET]),
+        service = AccountService(store.accounts, CredentialCipher(ring), registry=ProviderRegistry([info]),
                                  clock=clock)
         for i in range(accounts):
             seller = fake.provision_account()
-            service.add(f"tenant-{i % 2}", "refmarket", seller.credentials, settings=seller.settings)
-            fake.add_synthetic(seller.account_key, orders_per_account, start=START - timedelta(days=80),
-                               end=START - timedelta(minutes=1))
+            service.add(f"tenant-{i % 2}", info.name, seller.credentials, settings=seller.settings)
+            seed(seller.account_key)
         fake.faults.configure(rate_limit=limit, error_rate=error_rate, seed=3)
-        client_limit = limit or RateLimit(1_000_000, 1.0)
         options = ConnectOptions(
-            base_url=sandbox.url("refmarket"), clock=real, timeout=30.0,
+            base_url=sandbox.url(info.name), clock=clock, timeout=30.0,
             retry=RetryPolicy(max_attempts=8, base_seconds=0.05, max_backoff_seconds=0.5, clock=real,
                               rng=random.Random(1)),
-            limiter_registry=RateLimiterRegistry(real), extra={"rate_limit": client_limit},
+            limiter_registry=RateLimiterRegistry(real), extra=extra or {},
         )
         engine = OrderSyncEngine(service, store.orders, store.checkpoints, store.quarantine,
                                  EventBus(store.events, clock), options=options, clock=clock,
@@ -97,45 +98,32 @@ def sync_once(*, accounts: int, orders_per_account: int, limit: RateLimit | None
                    report=report)
 
 
+def sync_once(*, accounts: int, orders_per_account: int, limit: RateLimit | None, error_rate: float = 0.0,
+              trace: bool = False) -> Outcome:
+    """The reference marketplace: computed orders (no memory per order), a configurable limit."""
+    clock = FrozenClock(START)
+    fake = RefMarketFake(clock=clock, seed=1)
+
+    def seed(key: str) -> None:
+        fake.add_synthetic(key, orders_per_account, start=START - timedelta(days=80), end=START - timedelta(minutes=1))
+
+    return _measure(REFMARKET, fake, clock, accounts=accounts, orders_per_account=orders_per_account, seed=seed,
+                    limit=limit, error_rate=error_rate, extra={"rate_limit": limit or RateLimit(1_000_000, 1.0)},
+                    trace=trace)
+
+
 def marketplace_once(info: ProviderInfo, *, accounts: int, orders_per_account: int, error_rate: float) -> Outcome:
     """A built-in connector against its own fake, at the fake's published rate limit."""
     clock = FrozenClock(START)
     assert info.fake is not None
     fake = info.fake(clock=clock, seed=1, orders_per_account=0)
     assert isinstance(fake, MarketplaceScenario)
-    real = SystemClock()
-    limit = type(fake).published_rate_limit
-    with tempfile.TemporaryDirectory(prefix="invekto-bench-") as tmp, Sandbox([fake], clock=clock) as sandbox:
-        store = SQLiteStore(Path(tmp) / "bench.sqlite3")
-        ring = KeyRing({"bench": base64.urlsafe_b64decode(generate_key())})
-        service = AccountService(store.accounts, CredentialCipher(ring), registry=ProviderRegistry([info]),
-                                 clock=clock)
-        for i in range(accounts):
-            seller = fake.provision_account()
-            service.add(f"tenant-{i % 2}", info.name, seller.credentials, settings=seller.settings)
-            fake.seed_orders(seller.account_key, orders_per_account, start=START - timedelta(days=25),
-                             end=START - timedelta(minutes=1))
-        fake.faults.configure(rate_limit=limit, error_rate=error_rate, seed=3)
-        options = ConnectOptions(
-            base_url=sandbox.url(info.name), clock=clock, timeout=30.0,
-            retry=RetryPolicy(max_attempts=8, base_seconds=0.05, max_backoff_seconds=0.5, clock=real,
-                              rng=random.Random(1)),
-            limiter_registry=RateLimiterRegistry(real),
-        )
-        engine = OrderSyncEngine(service, store.orders, store.checkpoints, store.quarantine,
-                                 EventBus(store.events, clock), options=options, clock=clock,
-                                 settings=SyncSettings(batch_size=500))
-        t0 = time.perf_counter()
-        report = asyncio.run(engine.run())
-        seconds = time.perf_counter() - t0
-        engine.close()
-        total = sum(store.orders.count(t) for t in ("tenant-0", "tenant-1"))
-        store.close()
-    assert not report.failed, [r.error for r in report.failed]
-    assert total == accounts * orders_per_account, (total, accounts * orders_per_account)
-    return Outcome(orders=total, seconds=seconds, requests=len(fake.requests),
-                   throttled=fake.faults.counts["rate_limit"], errors=fake.faults.counts["error"], peak_bytes=None,
-                   report=report)
+
+    def seed(key: str) -> None:
+        fake.seed_orders(key, orders_per_account, start=START - timedelta(days=25), end=START - timedelta(minutes=1))
+
+    return _measure(info, fake, clock, accounts=accounts, orders_per_account=orders_per_account, seed=seed,
+                    limit=type(fake).published_rate_limit, error_rate=error_rate)
 
 
 def run(quick: bool) -> list[str]:
