@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import socket
 import threading
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Self
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -158,11 +159,23 @@ class Sandbox:
         self.port = None
 
     def serve_forever(self) -> None:
+        """Serve until SIGINT or SIGTERM (or the server stops)."""
         self.start()
-        with contextlib.suppress(KeyboardInterrupt):
-            while self._thread is not None and self._thread.is_alive():
-                time.sleep(0.5)
-        self.stop()
+        stop = threading.Event()
+        previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            # Installed explicitly: a process started in the background by a non-interactive shell
+            # inherits SIGINT as ignored, and Python then never raises KeyboardInterrupt.
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, lambda *_: stop.set())
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                while not stop.is_set() and self._thread is not None and self._thread.is_alive():
+                    stop.wait(0.2)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self.stop()
 
     def __enter__(self) -> Self:
         return self.start()
