@@ -54,3 +54,22 @@ def test_provider_error_str_leads_with_request_id() -> None:
     err = ProviderError("boom", provider="trendyol", operation="list_orders", status=500, code="X",
                         request_id="r-1")
     assert str(err) == "Request r-1: [trendyol list_orders HTTP 500 code=X] boom"
+
+
+def test_every_module_imports_and_its_all_names_exist() -> None:
+    import importlib
+    import pkgutil
+
+    for mod in pkgutil.walk_packages(invekto_integrations.__path__, "invekto_integrations."):
+        if mod.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(mod.name)
+        for name in getattr(module, "__all__", ()):
+            assert hasattr(module, name), f"{mod.name}.__all__ names {name!r}, which it does not define"
+
+
+def test_every_error_class_descends_from_the_root() -> None:
+    from invekto_integrations.core import errors
+
+    classes = [getattr(errors, n) for n in errors.__all__]
+    assert all(isinstance(c, type) and issubclass(c, IntegrationError) for c in classes)
