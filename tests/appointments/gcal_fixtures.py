@@ -6,6 +6,8 @@ Push notifications from the fake reach `CalendarSync.handle_notification` over a
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -26,7 +28,7 @@ from invekto_integrations.providers.google_calendar import (
 )
 from invekto_integrations.storage.memory_calendar import MemoryCalendarSync
 from invekto_integrations.storage.sqlite_calendar import SQLiteCalendarSync
-from invekto_integrations.sync.calendar import CalendarSync, ConflictPolicy
+from invekto_integrations.sync.calendar import AsyncCalendarSync, CalendarSync, ConflictPolicy
 from invekto_integrations.testing.sandbox import Sandbox, WebhookDispatcher
 from invekto_integrations.testing.sandbox.fakes.google_calendar import GoogleCalendarFake
 
@@ -35,11 +37,13 @@ __all__ = [
     "AYSE",
     "CLIENT_ID",
     "CLIENT_SECRET",
+    "ENGINES",
     "HOOK",
     "IST",
     "MEHMET",
     "REFRESH_TOKEN",
     "START",
+    "Blocking",
     "GcalClinic",
     "async_client",
     "ist",
@@ -58,6 +62,27 @@ CLIENT_ID = "sandbox-client.apps.googleusercontent.com"
 CLIENT_SECRET = "sandbox-client-secret"
 REFRESH_TOKEN = "rt-klinik-a"
 HOOK = "https://hooks.klinik-a.example/gcal/t1"
+ENGINES = ("sync", "async")
+
+
+class Blocking:
+    """`AsyncCalendarSync` seen through the `CalendarSync` interface: each coroutine method runs to
+    completion on one event loop (an `asyncio.Runner` kept for the whole test), so the very same
+    scenarios drive both engines (parity tests)."""
+
+    def __init__(self, engine: AsyncCalendarSync, runner: asyncio.Runner) -> None:
+        self.engine = engine
+        self.runner = runner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.engine, name)
+        if not inspect.iscoroutinefunction(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self.runner.run(attr(*args, **kwargs))
+
+        return call
 
 
 def ist(day: int, h: int, m: int = 0, month: int = 3) -> datetime:
@@ -114,11 +139,12 @@ class GcalClinic:
     store: Any
     policy: ConflictPolicy = ConflictPolicy.CALENDAR_WINS
     busy: str = "none"  # none | freebusy | mirror
+    engine: str = "sync"  # sync | async (AsyncCalendarSync over AsyncGoogleCalendarClient)
     clinic: Any = field(init=False)
     sandbox: Sandbox = field(init=False)
     fake: GoogleCalendarFake = field(init=False)
     client: GoogleCalendarClient = field(init=False)
-    sync: CalendarSync = field(init=False)
+    sync: Any = field(init=False)  # CalendarSync, or AsyncCalendarSync behind `Blocking`
     notes: list[Any] = field(init=False, default_factory=list)
     inbox: list[dict[str, str]] = field(init=False, default_factory=list)
 
@@ -143,8 +169,17 @@ class GcalClinic:
         self.store.doctors.save(make_doctor(doctor_id="d1", name="Dr. Ayşe", calendar_id=AYSE, working_hours=week,
                                             breaks={}))
         self.book = self.clinic.book
-        self.sync = CalendarSync(self.book, self.store.doctors, self.repo, calendars, clock=self.clock,
-                                 policy=self.policy, quarantine=self.store.quarantine)
+        self.runner: asyncio.Runner | None = None
+        self.aclient: AsyncGoogleCalendarClient | None = None
+        if self.engine == "async":
+            self.runner = asyncio.Runner()
+            self.aclient = async_client(self.sandbox, self.clock)
+            engine = AsyncCalendarSync(self.book, self.store.doctors, self.repo, {"t1": self.aclient},
+                                       clock=self.clock, policy=self.policy, quarantine=self.store.quarantine)
+            self.sync = Blocking(engine, self.runner)
+        else:
+            self.sync = CalendarSync(self.book, self.store.doctors, self.repo, calendars, clock=self.clock,
+                                     policy=self.policy, quarantine=self.store.quarantine)
         self.sync.connect_doctor("t1", "d1")
 
         def serve(request: httpx.Request) -> httpx.Response:
@@ -172,6 +207,13 @@ class GcalClinic:
         self.notify()
         return self.sync.run_queued()
 
+    def warm_token(self) -> None:
+        """Fetch the access token of the client the engine uses (so a scripted fault hits the API)."""
+        if self.runner is not None and self.aclient is not None:
+            self.runner.run(self.aclient.list_changes(AYSE))
+        else:
+            self.client.list_changes(AYSE)
+
     def live_events(self) -> list[dict[str, Any]]:
         return self.fake.events(ACCOUNT, AYSE)
 
@@ -180,6 +222,10 @@ class GcalClinic:
 
     def close(self) -> None:
         self.client.close()
+        if self.runner is not None:
+            if self.aclient is not None:
+                self.runner.run(self.aclient.aclose())
+            self.runner.close()
 
 
 def _tr(h1: int, h2: int) -> Any:

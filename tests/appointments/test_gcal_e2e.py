@@ -3,7 +3,9 @@
 An appointment booked here appears in the doctor's calendar; one moved in the calendar moves here;
 a cancellation in the calendar offers the slot to the waitlist and the first "yes" books it; a 410
 resync leaves no duplicates; a concurrent edit is detected (412) and resolved by the documented rule.
-Runs on every store implementation (memory, SQLite in memory, SQLite file).
+Runs on every store implementation (memory, SQLite in memory, SQLite file), and with both engines:
+`CalendarSync` and `AsyncCalendarSync` (over the async client; the ``gc`` fixture is parametrized,
+so every scenario below that uses it is a sync/async parity test).
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from invekto_integrations.appointments.waitlist import ReplyOutcome, WaitlistEng
 from invekto_integrations.messaging.base import RecordingSink
 from invekto_integrations.sync.calendar import STAMP_APPOINTMENT, STAMP_REV, ConflictPolicy
 
-from .gcal_fixtures import ACCOUNT, AYSE, HOOK, MEHMET, GcalClinic, ist
+from .gcal_fixtures import ACCOUNT, AYSE, ENGINES, HOOK, MEHMET, GcalClinic, ist
 
 
-@pytest.fixture
-def gc(store: Any) -> Iterator[GcalClinic]:
-    world = GcalClinic(store)
+@pytest.fixture(params=ENGINES)
+def gc(store: Any, request: pytest.FixtureRequest) -> Iterator[GcalClinic]:
+    world = GcalClinic(store, engine=request.param)
     yield world
     world.close()
 
@@ -299,7 +301,7 @@ def test_channels_are_renewed_before_expiry_and_checked(gc: GcalClinic) -> None:
 def test_a_malformed_event_is_quarantined_and_the_rest_goes_on(gc: GcalClinic) -> None:
     gc.fake.human_insert(ACCOUNT, AYSE, ist(2, 10), ist(2, 11))
     gc.fake.human_insert(ACCOUNT, AYSE, ist(2, 12), ist(2, 13))
-    gc.client.list_changes(AYSE)  # a token first, so the scripted fault hits the listing
+    gc.warm_token()  # a token first, so the scripted fault hits the listing
     gc.fake.faults.configure(script=["malformed"])
     report = gc.sync.sync_calendar("t1", AYSE)
     assert report.quarantined == 2 and report.seen == 0

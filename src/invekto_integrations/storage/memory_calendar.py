@@ -80,3 +80,11 @@ class MemoryCalendarSync:
     def find_conflicts(self, tenant_id: str, *, appointment_id: str | None = None) -> list[CalendarConflict]:
         return [c for c in self._conflicts
                 if c.tenant_id == tenant_id and appointment_id in (None, c.appointment_id)]
+
+    def resolve_conflict(self, tenant_id: str, conflict_id: str, resolution: str, at: datetime) -> bool:
+        with self._lock:
+            for i, c in enumerate(self._conflicts):
+                if c.tenant_id == tenant_id and c.id == conflict_id and c.resolved_at is None:
+                    self._conflicts[i] = c.model_copy(update={"resolved_at": at, "resolved_as": resolution})
+                    return True
+            return False

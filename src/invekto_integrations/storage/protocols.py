@@ -401,5 +401,9 @@ class CalendarSyncRepository(Protocol):
         """Oldest first."""
         ...
 
+    def resolve_conflict(self, tenant_id: str, conflict_id: str, resolution: str, at: datetime) -> bool:
+        """Mark an open conflict settled (``resolution``: who won); ``False`` if unknown or settled."""
+        ...
+
 
 __all__ += ["CalendarSyncRepository"]

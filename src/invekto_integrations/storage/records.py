@@ -623,6 +623,9 @@ class CalendarConflict(BaseModel):
     local_version: int | None = None
     google_updated: datetime | None = None
     created_at: datetime
+    # A manual conflict settled by a human (`CalendarSync.resolve_conflict`): when, and who won.
+    resolved_at: datetime | None = None
+    resolved_as: str | None = None  # calendar_wins | clinic_wins
 
 
 __all__ += ["CalendarBusyBlock", "CalendarChannel", "CalendarConflict", "CalendarSyncState"]

@@ -18,9 +18,9 @@ _CHANNEL = ("tenant_id", "calendar_id", "channel_id", "resource_id", "address", 
             "last_message_number", "created_at", "stopped_at")
 _BUSY = ("tenant_id", "calendar_id", "event_id", "starts_at", "ends_at", "all_day", "etag", "updated")
 _CONFLICT = ("id", "tenant_id", "calendar_id", "event_id", "appointment_id", "kind", "resolution", "detail",
-             "local_version", "google_updated", "created_at")
+             "local_version", "google_updated", "created_at", "resolved_at", "resolved_as")
 _TS = {"last_full_sync_at", "last_sync_at", "updated_at", "expiration", "created_at", "stopped_at", "starts_at",
-       "ends_at", "updated", "google_updated"}
+       "ends_at", "updated", "google_updated", "resolved_at"}
 
 
 def _values(model: Any, cols: Sequence[str]) -> list[object]:
@@ -75,6 +75,11 @@ class SQLiteCalendarSync:
                     local_version INTEGER, google_updated TEXT, created_at TEXT NOT NULL)""",
                 "CREATE INDEX ix_calendar_conflicts ON calendar_conflicts (tenant_id, created_at)",
             ],
+        )
+        db.migrate(
+            "0801_calendar_conflict_resolution",
+            ["ALTER TABLE calendar_conflicts ADD COLUMN resolved_at TEXT",
+             "ALTER TABLE calendar_conflicts ADD COLUMN resolved_as TEXT"],
         )
 
     # -- sync state ---------------------------------------------------------------------------
@@ -154,3 +159,8 @@ class SQLiteCalendarSync:
             params.append(appointment_id)
         rows = self.db.execute(sql + " ORDER BY created_at, id", params).fetchall()
         return [CalendarConflict.model_validate(_read(r, _CONFLICT)) for r in rows]
+
+    def resolve_conflict(self, tenant_id: str, conflict_id: str, resolution: str, at: datetime) -> bool:
+        cur = self.db.execute("UPDATE calendar_conflicts SET resolved_at = ?, resolved_as = ? WHERE tenant_id = ? "
+                              "AND id = ? AND resolved_at IS NULL", [to_ts(at), resolution, tenant_id, conflict_id])
+        return cur.rowcount == 1
