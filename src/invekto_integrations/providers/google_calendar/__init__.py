@@ -114,6 +114,12 @@ def _fake(**kw: Any) -> FakeProvider:
     return GoogleCalendarFake(**kw)
 
 
+def _contract() -> Any:
+    from invekto_integrations.testing.contracts.google_calendar import GoogleCalendarContract
+
+    return GoogleCalendarContract()
+
+
 PROVIDER = ProviderInfo(
     name="google_calendar",
     kind=ProviderKind.CALENDAR,
@@ -122,6 +128,7 @@ PROVIDER = ProviderInfo(
     connect=_connect,
     connect_async=_connect_async,
     fake=_fake,
+    contract=_contract,
     settings_keys=("auth", "client_id", "client_email", "subject", "token_uri", "scopes", "calendar_id"),
     secret_keys=("api_key", "api_secret", "private_key_id"),
 )

@@ -145,19 +145,22 @@ class GoogleCalendarEndpoints:
 
     def list_events(self, calendar_id: str, *, sync_token: str | None = None, page_token: str | None = None,
                     max_results: int = 250, time_min: datetime | None = None, time_max: datetime | None = None,
-                    single_events: bool = True, show_deleted: bool = True) -> Call[Page[EventOrError]]:
+                    single_events: bool = True, show_deleted: bool = True,
+                    updated_min: datetime | None = None) -> Call[Page[EventOrError]]:
         """One page of ``events.list``. With ``sync_token`` the filters Google forbids with it
-        (``timeMin``, ``timeMax``, ...) are refused here, before any call."""
+        (``timeMin``, ``timeMax``, ``updatedMin``, ...) are refused here, before any call.
+        ``updated_min``: only events changed at or after it (deletions since then included)."""
         if not 1 <= max_results <= MAX_RESULTS_LIMIT:
             raise InvalidParameter(f"maxResults must be 1..{MAX_RESULTS_LIMIT}", provider=PROVIDER, code="maxResults")
-        if sync_token is not None and (time_min is not None or time_max is not None):
-            raise InvalidParameter("timeMin/timeMax cannot be combined with syncToken", provider=PROVIDER,
+        if sync_token is not None and (time_min is not None or time_max is not None or updated_min is not None):
+            raise InvalidParameter("timeMin/timeMax/updatedMin cannot be combined with syncToken", provider=PROVIDER,
                                    operation="list_events", code="syncToken")
         params: dict[str, Any] = {
             "singleEvents": "true" if single_events else "false",
             "showDeleted": "true" if show_deleted else "false",
             "maxResults": max_results, "syncToken": sync_token, "pageToken": page_token,
             "timeMin": rfc3339(time_min) if time_min else None, "timeMax": rfc3339(time_max) if time_max else None,
+            "updatedMin": rfc3339(updated_min) if updated_min else None,
         }
         operation = "list_events"
 
@@ -175,7 +178,8 @@ class GoogleCalendarEndpoints:
             if body.nextPageToken:
                 nxt = self.list_events(calendar_id, sync_token=sync_token, page_token=body.nextPageToken,
                                        max_results=max_results, time_min=time_min, time_max=time_max,
-                                       single_events=single_events, show_deleted=show_deleted)
+                                       single_events=single_events, show_deleted=show_deleted,
+                                       updated_min=updated_min)
             return Page(items=items, next_call=nxt,
                         info={"next_sync_token": body.nextSyncToken, "time_zone": body.timeZone})
 
@@ -348,12 +352,14 @@ class GoogleCalendarClient:
                                                            time_max=time_max))
 
     def list_changes(self, calendar_id: str, sync_token: str | None = None, *, time_min: datetime | None = None,
-                     max_results: int = 250) -> CalendarChanges:
+                     max_results: int = 250, updated_min: datetime | None = None) -> CalendarChanges:
         """A full sync (``sync_token=None``) or the changes since ``sync_token``, paged to the end.
-        Raises `SyncTokenExpired` (410) when the token must be dropped for a full sync."""
+        Raises `SyncTokenExpired` (410) when the token must be dropped for a full sync. Without a
+        token, ``updated_min`` lists only what changed since then (deletions included; not a full sync)."""
         first = self.endpoints.list_events(calendar_id, sync_token=sync_token, max_results=max_results,
-                                           time_min=time_min if sync_token is None else None)
-        return _changes(list(iter_pages(self._runner.run, first)), sync_token is None)
+                                           time_min=time_min if sync_token is None else None,
+                                           updated_min=updated_min if sync_token is None else None)
+        return _changes(list(iter_pages(self._runner.run, first)), sync_token is None and updated_min is None)
 
     def get_event(self, calendar_id: str, event_id: str) -> CalendarEvent:
         """One event (a deleted one comes back ``cancelled``, or raises `NotFound`)."""
@@ -422,11 +428,13 @@ class AsyncGoogleCalendarClient:
             time_max=time_max))
 
     async def list_changes(self, calendar_id: str, sync_token: str | None = None, *,
-                           time_min: datetime | None = None, max_results: int = 250) -> CalendarChanges:
+                           time_min: datetime | None = None, max_results: int = 250,
+                           updated_min: datetime | None = None) -> CalendarChanges:
         first = self.endpoints.list_events(calendar_id, sync_token=sync_token, max_results=max_results,
-                                           time_min=time_min if sync_token is None else None)
+                                           time_min=time_min if sync_token is None else None,
+                                           updated_min=updated_min if sync_token is None else None)
         pages = [p async for p in aiter_pages(self._runner.run, first)]
-        return _changes(pages, sync_token is None)
+        return _changes(pages, sync_token is None and updated_min is None)
 
     async def get_event(self, calendar_id: str, event_id: str) -> CalendarEvent:
         return await self._runner.run(self.endpoints.get_event(calendar_id, event_id))

@@ -65,6 +65,14 @@ _OUTSIDE_HANDLER = "__oauth__"
 _GOOGLE_TOKEN_ENDPOINT = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
 
 
+def _is_token_request(request: Request) -> bool:
+    return request.url.path.endswith("/token") and request.method == "POST"
+
+
+def _form(body: bytes) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()}
+
+
 def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -188,6 +196,7 @@ class GoogleCalendarFake(FakeProvider):
         calendars: dict[str, list[tuple[str, str]]] | None = None,
         token_lifetime: timedelta = timedelta(hours=1),
         allow_http_addresses: bool = False,
+        faults_on_token_endpoint: bool = True,
         **kw: Any,
     ) -> None:
         super().__init__(**kw)
@@ -208,6 +217,9 @@ class GoogleCalendarFake(FakeProvider):
         self.token_lifetime = token_lifetime
         self.allow_http_addresses = allow_http_addresses
         self.rate_limit_status = 403
+        # Fault injection reaches the OAuth token endpoint too unless switched off (the conformance
+        # contract does: its probes are the API calls, the token exchange is set-up).
+        self.faults_on_token_endpoint = faults_on_token_endpoint
         self.service_accounts: dict[str, _ServiceAccount] = {}
         self.revoked: set[str] = set()
         self.states = self.per_account(lambda account: _AccountState(self.seed_calendars.get(account, [])))
@@ -320,8 +332,22 @@ class GoogleCalendarFake(FakeProvider):
             self._notify(account, cal.id)
 
     # -- framework hooks ------------------------------------------------------------------------------
+    def authenticate_body(self, request: Request, body: bytes) -> str | Response:
+        """A refused token grant is the auth failure of the token endpoint (recorded ``auth_failed``)."""
+        if _is_token_request(request):
+            checked = self._check_grant(_form(body), str(request.url).split("?")[0])
+            return checked if isinstance(checked, Response) else _OUTSIDE_HANDLER
+        return self.authenticate(request)
+
+    def _decide_outcome(self, account: str) -> str:
+        # Faults switched on for the sandbox act on the Calendar API; the OAuth token endpoint only
+        # gets them when `faults_on_token_endpoint` is set (the default, for tests of token errors).
+        if account == _OUTSIDE_HANDLER and not self.faults_on_token_endpoint:
+            return "ok"
+        return super()._decide_outcome(account)
+
     def authenticate(self, request: Request) -> str | Response:
-        if request.url.path.endswith("/token") and request.method == "POST":
+        if _is_token_request(request):
             return _OUTSIDE_HANDLER
         header = request.headers.get("authorization", "")
         found = self.access_tokens.get(header.removeprefix("Bearer ").strip()) if header.startswith("Bearer ") \
@@ -362,7 +388,13 @@ class GoogleCalendarFake(FakeProvider):
                              "scope": "https://www.googleapis.com/auth/calendar.events", "token_type": "Bearer"})
 
     async def _token(self, request: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        checked = self._check_grant(_form(await request.body()), str(request.url).split("?")[0])
+        if isinstance(checked, Response):
+            return checked
+        return self._issue(*checked)
+
+    def _check_grant(self, form: dict[str, str], audience: str) -> tuple[str, str, str] | Response:
+        """(account, principal, grant type) of a grant the endpoint accepts, or its refusal."""
         grant = form.get("grant_type")
         if grant == "refresh_token":
             client_id = form.get("client_id", "")
@@ -372,13 +404,13 @@ class GoogleCalendarFake(FakeProvider):
             if entry is None or form.get("refresh_token") in self.revoked or entry[0] != client_id:
                 return JSONResponse({"error": "invalid_grant",
                                      "error_description": "Token has been expired or revoked."}, status_code=400)
-            return self._issue(entry[1], entry[2], grant)
+            return entry[1], entry[2], grant
         if grant == _JWT_GRANT:
-            return self._jwt_grant(form.get("assertion", ""), str(request.url).split("?")[0])
+            return self._jwt_grant(form.get("assertion", ""), audience)
         return JSONResponse({"error": "unsupported_grant_type", "error_description": "Invalid grant_type"},
                             status_code=400)
 
-    def _jwt_grant(self, assertion: str, audience: str) -> Response:
+    def _jwt_grant(self, assertion: str, audience: str) -> tuple[str, str, str] | Response:
         def refuse(error: str, description: str) -> JSONResponse:
             return JSONResponse({"error": error, "error_description": description}, status_code=400)
 
@@ -415,7 +447,7 @@ class GoogleCalendarFake(FakeProvider):
             return JSONResponse({"error": "unauthorized_client", "error_description": "Client is unauthorized to "
                                  "retrieve access tokens using this method, or client not authorized for any of "
                                  "the scopes requested."}, status_code=401)
-        return self._issue(sa.account, str(subject or claims["iss"]), _JWT_GRANT)
+        return sa.account, str(subject or claims["iss"]), _JWT_GRANT
 
     # -- helpers --------------------------------------------------------------------------------------
     def _principal(self, request: Request) -> str:
@@ -541,7 +573,7 @@ class GoogleCalendarFake(FakeProvider):
             else:
                 state = {"c": cal.id, "m": "full", "since": 0, "upto": cal.seq, "after": 0, "g": cal.generation,
                          "deleted": q.get("showDeleted") == "true", "tmin": q.get("timeMin"),
-                         "tmax": q.get("timeMax")}
+                         "tmax": q.get("timeMax"), "umin": q.get("updatedMin")}
             if state.get("g") != cal.generation:
                 return _google_error(410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required.")
             try:
@@ -549,6 +581,10 @@ class GoogleCalendarFake(FakeProvider):
                 tmax = _parse_rfc3339(state["tmax"]) if state.get("tmax") else None
             except ValueError:
                 return _google_error(400, "invalid", "Bad request: timeMin/timeMax need an offset")
+            try:
+                umin = _parse_rfc3339(state["umin"]) if state.get("umin") else None
+            except ValueError:
+                return _google_error(400, "invalid", "Invalid value for updatedMin", location="updatedMin")
             if tmin and tmax and tmax <= tmin:
                 return _google_error(400, "timeRangeEmpty", "The specified time range is empty.", location="timeMax")
             chosen: list[FakeEvent] = []
@@ -556,7 +592,10 @@ class GoogleCalendarFake(FakeProvider):
                 if not state["after"] < event.seq <= state["upto"] or event.seq <= state["since"]:
                     continue
                 if state["m"] == "full":
-                    if event.status == "cancelled" and not state.get("deleted"):
+                    if umin is not None and event.updated < umin:
+                        continue
+                    # With updatedMin, deletions since then are listed whatever showDeleted says.
+                    if event.status == "cancelled" and not state.get("deleted") and umin is None:
                         continue
                     span = event.interval(cal.time_zone)
                     if span and ((tmin and span[1] <= tmin) or (tmax and span[0] >= tmax)):
