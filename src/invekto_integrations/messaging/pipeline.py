@@ -15,7 +15,14 @@ Provider failures:
   automatically, because the message may have been delivered.
 
 Status webhooks move a row forward only (accepted → sent → delivered → read; failed before
-delivery); each one is also appended to the event log as `MessageStatusChanged`.
+delivery); each one is also appended to the event log as `MessageStatusChanged`. A status that
+arrives before the send stored the provider's message id (the webhook raced the HTTP answer, or a
+webhook receiver in another process) is stored in ``pending_statuses`` and applied, atomically,
+when the id is recorded.
+
+A crash between the claim (``sending``) and the provider's answer leaves the row in ``sending``:
+`dispatch_due` turns rows older than ``MessagingSettings.sending_lease`` into ``uncertain``
+(reason ``lease_expired``), never resent automatically, since the call may have reached the provider.
 """
 
 from __future__ import annotations
@@ -45,8 +52,8 @@ from invekto_integrations.models.consent import RecipientType
 from invekto_integrations.models.events import DomainEvent, InboundMessageReceived, MessageStatusChanged
 from invekto_integrations.models.messaging import DeliveryStatus, InboundMessage, StatusUpdate
 from invekto_integrations.providers.base import MessagingProvider
-from invekto_integrations.storage.protocols import MessagingContactRepository, OutboxRepository
-from invekto_integrations.storage.records import OutboxRecord, OutboxStatus
+from invekto_integrations.storage.protocols import DurableOutboxRepository, MessagingContactRepository
+from invekto_integrations.storage.records import OutboxRecord, OutboxStatus, PendingStatusRecord
 
 from .base import MessageCategory, OutboundMessage, SubmitResult
 from .consent import ConsentDecision, ConsentService
@@ -67,7 +74,6 @@ _RANK = {
     OutboxStatus.READ: 3,
 }
 _PENDING = (OutboxStatus.SCHEDULED, OutboxStatus.QUEUED)
-_MAX_ORPHANS = 10_000
 
 
 class FrequencyCap(BaseModel):
@@ -95,6 +101,12 @@ class MessagingSettings(BaseModel):
     # Provider error codes that mean "this user opted out of marketing" (WhatsApp 131050, unverified):
     # recorded as an opt-out, so later commercial sends are refused before any call.
     opt_out_error_codes: frozenset[str] = frozenset({"131050"})
+    # A row still ``sending`` this long after its claim belongs to a dispatcher that died mid-call:
+    # `dispatch_due` marks it ``uncertain`` (never resent: the provider may have the message).
+    # Keep it well above the provider client's whole retry budget.
+    sending_lease: timedelta = timedelta(minutes=10)
+    # Early status webhooks for a provider id never recorded here are forgotten after this long.
+    pending_status_retention: timedelta = timedelta(days=7)
 
 
 class DeliveryCounts(BaseModel):
@@ -121,6 +133,7 @@ class DispatchReport:
     refused: int = 0
     deferred: int = 0
     uncertain: int = 0
+    reaped: int = 0  # rows found stuck in ``sending`` past the lease, now ``uncertain``
     results: list[SubmitResult] = field(default_factory=list)
 
 
@@ -132,7 +145,7 @@ class SendPipeline:
 
     def __init__(
         self,
-        outbox: OutboxRepository,
+        outbox: DurableOutboxRepository,
         contacts: MessagingContactRepository,
         consent: ConsentService,
         providers: Mapping[str, MessagingProvider] | ProviderResolver,
@@ -152,8 +165,9 @@ class SendPipeline:
         self._settings = dict(settings or {})
         self.default_settings = default_settings or MessagingSettings()
         self.send_immediately = send_immediately
-        self._orphans: dict[tuple[str, str], list[StatusUpdate]] = {}
-        self._orphan_lock = threading.RLock()
+        # Serializes read-advance-save of one row inside this process; across processes the
+        # repository's atomic `buffer_status` / `save_taking_statuses` pair keeps early statuses.
+        self._status_lock = threading.RLock()
 
     # -- configuration ------------------------------------------------------------------------
     def settings(self, tenant_id: str) -> MessagingSettings:
@@ -266,6 +280,9 @@ class SendPipeline:
         tenants = [tenant_id] if tenant_id else self.outbox.tenants()
         now = self.clock.now()
         for tenant in tenants:
+            report.reaped += self.reap_stale(tenant)
+            cfg = self.settings(tenant)
+            self.outbox.purge_pending_statuses(tenant, now - cfg.pending_status_retention)
             for row in self.outbox.due(tenant, now, limit=limit):
                 result = self._dispatch_one(row)
                 report.attempted += 1
@@ -281,6 +298,25 @@ class SendPipeline:
                 else:
                     report.deferred += 1
         return report
+
+    def reap_stale(self, tenant_id: str, *, limit: int = 100) -> int:
+        """Mark rows stuck in ``sending`` longer than the tenant's lease ``uncertain``; returns how many."""
+        now = self.clock.now()
+        cfg = self.settings(tenant_id)
+        reaped = 0
+        for row in self.outbox.stale(tenant_id, OutboxStatus.SENDING, now - cfg.sending_lease, limit=limit):
+            # Compare-and-set: a dispatcher that is merely slow and answers now wins (its save lands
+            # after ours and records the provider's id); a second reaper finds nothing to claim.
+            claimed = self.outbox.claim(tenant_id, row.id, [OutboxStatus.SENDING], OutboxStatus.UNCERTAIN, now)
+            if claimed is None:
+                continue
+            since = row.updated_at.isoformat()
+            self.outbox.save(claimed.model_copy(update={
+                "reason": f"lease_expired: sending since {since}, the provider may have the message",
+                "updated_at": now}))
+            log.warning("outbox row %s stuck in sending since %s: marked uncertain", row.id, since)
+            reaped += 1
+        return reaped
 
     def _dispatch_one(self, row: OutboxRecord) -> SubmitResult:
         now = self.clock.now()
@@ -342,11 +378,10 @@ class SendPipeline:
             "status": OutboxStatus.ACCEPTED, "attempts": attempts, "reason": sent.message_status,
             "provider": provider.provider, "provider_message_id": sent.provider_message_id,
             "recipient_id": sent.recipient_id, "accepted_at": now, "updated_at": now})
-        with self._orphan_lock:
-            self.outbox.save(accepted)
-            early = self._orphans.pop((row.tenant_id, sent.provider_message_id), [])
-            for update in early:  # status webhooks that raced ahead of this save
-                accepted = self._advance(accepted, update)
+        with self._status_lock:
+            early = self.outbox.save_taking_statuses(accepted)
+            for pending in early:  # status webhooks that raced ahead of this save (any process)
+                accepted = self._advance(accepted, StatusUpdate.model_validate_json(pending.update_json))
         self._publish(row.tenant_id, [MessageStatusChanged(
             tenant_id=row.tenant_id, occurred_at=now, message_id=row.id,
             provider_message_id=sent.provider_message_id, status=DeliveryStatus.ACCEPTED.value,
@@ -375,17 +410,16 @@ class SendPipeline:
                      provider: str = "whatsapp_cloud") -> OutboxRecord | None:
         """Record a provider status on its outbox row (forward only) and in the event log.
 
-        A status can arrive before the send call has returned and stored the provider's id; it is
-        kept (in memory) and applied the moment the id is stored.
+        A status can arrive before the send call has returned and stored the provider's id (or in
+        another process than the sender): it is stored in ``pending_statuses`` and applied the
+        moment the id is recorded (``None`` is returned then).
         """
         err = update.error
-        with self._orphan_lock:
-            row = self.outbox.get_by_provider_id(tenant_id, update.provider_message_id)
-            if row is None:
-                orphans = self._orphans.setdefault((tenant_id, update.provider_message_id), [])
-                if len(self._orphans) <= _MAX_ORPHANS:
-                    orphans.append(update)
-            else:
+        with self._status_lock:
+            row = self.outbox.buffer_status(PendingStatusRecord(
+                tenant_id=tenant_id, provider=provider, provider_message_id=update.provider_message_id,
+                status=update.status.value, update_json=update.model_dump_json(), received_at=self.clock.now()))
+            if row is not None:
                 row = self._advance(row, update)
         if update.status == DeliveryStatus.FAILED and err is not None:
             phone = row.to_phone if row is not None else (

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
-from .records import ConsentCacheRecord, MessagingContact, OutboxRecord, OutboxStatus
+from .records import ConsentCacheRecord, MessagingContact, OutboxRecord, OutboxStatus, PendingStatusRecord
 
 __all__ = ["MemoryConsentCache", "MemoryMessagingContacts", "MemoryOutbox"]
 
@@ -17,6 +17,8 @@ class MemoryOutbox:
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], OutboxRecord] = {}
         self._keys: dict[tuple[str, str], str] = {}
+        # (tenant_id, provider_message_id) -> early statuses, in arrival order
+        self._pending: dict[tuple[str, str], list[PendingStatusRecord]] = {}
         self._lock = threading.Lock()
 
     def insert_if_absent(self, record: OutboxRecord) -> tuple[OutboxRecord, bool]:
@@ -42,6 +44,45 @@ class MemoryOutbox:
             if t == tenant_id and row.provider_message_id == provider_message_id:
                 return row
         return None
+
+    def buffer_status(self, record: PendingStatusRecord) -> OutboxRecord | None:
+        with self._lock:
+            row = self.get_by_provider_id(record.tenant_id, record.provider_message_id)
+            if row is not None:
+                return row
+            rows = self._pending.setdefault((record.tenant_id, record.provider_message_id), [])
+            if not any(r.status == record.status and r.provider == record.provider for r in rows):
+                rows.append(record)
+            return None
+
+    def save_taking_statuses(self, record: OutboxRecord) -> list[PendingStatusRecord]:
+        with self._lock:
+            key = (record.tenant_id, record.id)
+            if key not in self._rows:
+                raise ValueError(f"no outbox row {record.id} for this tenant")
+            self._rows[key] = record
+            if record.provider_message_id is None:
+                return []
+            return self._pending.pop((record.tenant_id, record.provider_message_id), [])
+
+    def purge_pending_statuses(self, tenant_id: str, before: datetime) -> int:
+        removed = 0
+        with self._lock:
+            for key in [k for k in self._pending if k[0] == tenant_id]:
+                kept = [r for r in self._pending[key] if r.received_at >= before]
+                removed += len(self._pending[key]) - len(kept)
+                if kept:
+                    self._pending[key] = kept
+                else:
+                    del self._pending[key]
+        return removed
+
+    def stale(self, tenant_id: str, status: OutboxStatus, updated_before: datetime, *,
+              limit: int = 100) -> list[OutboxRecord]:
+        rows = [r for (t, _), r in list(self._rows.items())
+                if t == tenant_id and r.status == status and r.updated_at < updated_before]
+        rows.sort(key=lambda r: (r.updated_at, r.id))
+        return rows[:limit]
 
     def save(self, record: OutboxRecord) -> None:
         with self._lock:

@@ -407,3 +407,35 @@ class CalendarSyncRepository(Protocol):
 
 
 __all__ += ["CalendarSyncRepository"]
+
+
+# --- messaging: durable early statuses, stale sends (issue 7 follow-up) ----------------------
+from .records import PendingStatusRecord  # noqa: E402
+
+
+class DurableOutboxRepository(OutboxRepository, Protocol):
+    """The outbox plus ``pending_statuses`` (status webhooks that raced ahead of the send) and the
+    query the reaper of stuck ``sending`` rows needs. Both built-in outboxes implement it."""
+
+    def buffer_status(self, record: PendingStatusRecord) -> OutboxRecord | None:
+        """Atomically: the outbox row that already carries ``record.provider_message_id`` (nothing
+        stored; the caller applies the status), else store ``record`` (a repeat of the same
+        (provider id, status) is kept once) and return ``None``."""
+        ...
+
+    def save_taking_statuses(self, record: OutboxRecord) -> list[PendingStatusRecord]:
+        """Atomically save ``record`` and remove and return the pending statuses stored for its
+        ``provider_message_id`` (oldest first): none can slip in between."""
+        ...
+
+    def purge_pending_statuses(self, tenant_id: str, before: datetime) -> int:
+        """Forget pending statuses received before ``before`` (ids never recorded here)."""
+        ...
+
+    def stale(self, tenant_id: str, status: OutboxStatus, updated_before: datetime, *,
+              limit: int = 100) -> list[OutboxRecord]:
+        """Rows in ``status`` whose ``updated_at`` is older than ``updated_before``, oldest first."""
+        ...
+
+
+__all__ += ["DurableOutboxRepository"]

@@ -629,3 +629,21 @@ class CalendarConflict(BaseModel):
 
 
 __all__ += ["CalendarBusyBlock", "CalendarChannel", "CalendarConflict", "CalendarSyncState"]
+
+
+# --- messaging: early status webhooks (issue 7 follow-up) -------------------------------------
+class PendingStatusRecord(BaseModel):
+    """A row of ``pending_statuses``: a provider status webhook that arrived before the send had
+    stored the provider's message id (kept until that id is recorded, then applied and deleted)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str
+    provider: str
+    provider_message_id: str
+    status: str  # sent | delivered | read | failed
+    update_json: str  # the parsed StatusUpdate, as received
+    received_at: datetime
+
+
+__all__ += ["PendingStatusRecord"]

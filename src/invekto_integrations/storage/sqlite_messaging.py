@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
-from .records import ConsentCacheRecord, MessagingContact, OutboxRecord, OutboxStatus
+from .records import ConsentCacheRecord, MessagingContact, OutboxRecord, OutboxStatus, PendingStatusRecord
 
 __all__ = ["SQLiteConsentCache", "SQLiteMessagingContacts", "SQLiteOutbox"]
 
@@ -45,6 +45,18 @@ class SQLiteOutbox:
                 "CREATE INDEX ix_outbox_due ON outbox (tenant_id, status, due_at)",
                 "CREATE INDEX ix_outbox_provider_id ON outbox (tenant_id, provider_message_id)",
                 "CREATE INDEX ix_outbox_recipient ON outbox (tenant_id, to_phone, created_at)",
+            ],
+        )
+        # Status webhooks that arrived before the send stored the provider's id (any process).
+        db.migrate(
+            "0104_pending_statuses",
+            [
+                """CREATE TABLE pending_statuses (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, provider TEXT NOT NULL,
+                    provider_message_id TEXT NOT NULL, status TEXT NOT NULL, update_json TEXT NOT NULL,
+                    received_at TEXT NOT NULL, UNIQUE (tenant_id, provider, provider_message_id, status))""",
+                "CREATE INDEX ix_pending_statuses_received ON pending_statuses (tenant_id, received_at)",
+                "CREATE INDEX ix_outbox_stale ON outbox (tenant_id, status, updated_at)",
             ],
         )
 
@@ -99,6 +111,55 @@ class SQLiteOutbox:
         )
         if cur.rowcount != 1:
             raise ValueError(f"no outbox row {record.id} for this tenant")
+
+    # -- early statuses (table ``pending_statuses``) ----------------------------------------------
+    _PENDING_COLS = ("tenant_id", "provider", "provider_message_id", "status", "update_json", "received_at")
+
+    def buffer_status(self, record: PendingStatusRecord) -> OutboxRecord | None:
+        # BEGIN IMMEDIATE: a concurrent `save_taking_statuses` either ran before (the row is found
+        # here) or runs after (it takes what is inserted here); never in between.
+        with self.db.transaction() as conn:
+            r = conn.execute(f"{_SELECT} WHERE tenant_id = ? AND provider_message_id = ?",
+                             (record.tenant_id, record.provider_message_id)).fetchone()
+            if r is not None:
+                return self._row(r)
+            conn.execute(
+                f"INSERT INTO pending_statuses ({', '.join(self._PENDING_COLS)}) VALUES (?,?,?,?,?,?) "
+                "ON CONFLICT (tenant_id, provider, provider_message_id, status) DO NOTHING",
+                (record.tenant_id, record.provider, record.provider_message_id, record.status, record.update_json,
+                 to_ts(record.received_at)),
+            )
+            return None
+
+    def save_taking_statuses(self, record: OutboxRecord) -> list[PendingStatusRecord]:
+        with self.db.transaction():
+            self.save(record)
+            if record.provider_message_id is None:
+                return []
+            rows = self.db.execute(
+                f"SELECT seq, {', '.join(self._PENDING_COLS)} FROM pending_statuses "
+                "WHERE tenant_id = ? AND provider_message_id = ? ORDER BY seq",
+                (record.tenant_id, record.provider_message_id)).fetchall()
+            if rows:
+                self.db.execute("DELETE FROM pending_statuses WHERE tenant_id = ? AND provider_message_id = ?",
+                                (record.tenant_id, record.provider_message_id))
+        return [PendingStatusRecord(tenant_id=r["tenant_id"], provider=r["provider"],
+                                    provider_message_id=r["provider_message_id"], status=r["status"],
+                                    update_json=r["update_json"], received_at=from_ts(r["received_at"]))
+                for r in rows]
+
+    def purge_pending_statuses(self, tenant_id: str, before: datetime) -> int:
+        cur = self.db.execute("DELETE FROM pending_statuses WHERE tenant_id = ? AND received_at < ?",
+                              (tenant_id, to_ts(before)))
+        return int(cur.rowcount)
+
+    def stale(self, tenant_id: str, status: OutboxStatus, updated_before: datetime, *,
+              limit: int = 100) -> list[OutboxRecord]:
+        rows = self.db.execute(
+            f"{_SELECT} WHERE tenant_id = ? AND status = ? AND updated_at < ? ORDER BY updated_at, id LIMIT ?",
+            (tenant_id, status.value, to_ts(updated_before), limit),
+        )
+        return [self._row(r) for r in rows]
 
     def claim(self, tenant_id: str, outbox_id: str, expected: Sequence[OutboxStatus], new: OutboxStatus,
               at: datetime) -> OutboxRecord | None:
