@@ -117,6 +117,11 @@ class Harness:
         """Wait until the fake's queued webhooks reached the handler."""
         self.wa.webhooks.drain()
 
+    def advance(self, seconds: float) -> None:
+        """Move the sandbox clock: the fake emits the statuses that became due; wait for them."""
+        self.wa.advance(seconds)
+        self.deliver()
+
 
 def handler_transport(handler: MessagingWebhookHandler) -> httpx.MockTransport:
     def serve(request: httpx.Request) -> httpx.Response:

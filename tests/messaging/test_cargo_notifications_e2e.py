@@ -173,6 +173,7 @@ def test_parcel_lifecycle_to_read_whatsapp_templates(world: dict[str, Any]) -> N
             receiver.handler = service.handler
             restarts += 1
         service.tick()
+        wa.tick()  # the platform's statuses that became due on the sandbox clock
         wa.webhooks.drain()
         clock.advance(minutes=10)
 
@@ -251,6 +252,7 @@ def test_the_cargo_option_owns_quiet_hours_for_cargo_messages(world: dict[str, A
     for _ in range(6):
         service.tick()
         clock.advance(minutes=10)
+    wa.tick()
     wa.webhooks.drain()
     # picked_up at 12:30 went out at once although 12:00–14:00 is quiet for the tenant's other messages
     row = service.store.outbox.get_by_key("t1", CargoNotifier.idempotency_key("aras", "777", "picked_up"))
@@ -285,6 +287,7 @@ def test_text_notifications_need_the_customer_service_window(world: dict[str, An
     for _ in range(18):
         service.tick()
         clock.advance(minutes=10)
+    wa.tick()
     wa.webhooks.drain()
     moving = service.store.outbox.get_by_key("t1", CargoNotifier.idempotency_key("aras", "888", "in_transit"))
     assert moving is not None and moving.status == OutboxStatus.READ

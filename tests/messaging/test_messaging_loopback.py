@@ -109,6 +109,8 @@ def test_headline_flows_over_real_sockets(stack: dict[str, Any]) -> None:
     iys_fake.seed_consent("700001", "700001", PHONE, "ONAY")
     sent = pipeline.send(msg("camp-1"))
     assert sent.status == "sent"
+    stack["clock"].advance(120)  # sent after 1 s, delivered after 3 s, read after 2 min (the fake's spacing)
+    assert wa_fake.tick() == 3
     deliveries = wa_fake.webhooks.drain()
     assert [d.status for d in deliveries] == [200, 200, 200]
     row = store.outbox.get("t1", sent.message_id)

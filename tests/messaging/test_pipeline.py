@@ -58,8 +58,15 @@ def test_marketing_with_consent_reaches_read_through_webhooks(harness: Harness) 
     result = harness.pipeline.send(marketing())
     assert result.status == "sent"
     harness.deliver()
+    # the platform reports the lifecycle over time (the fake's default spacing: 1 s, 3 s, 2 min)
+    steps = []
+    for seconds in (0, 1, 2, 117):
+        harness.advance(seconds)
+        steps.append(harness.store.outbox.get("t1", result.message_id).status)  # type: ignore[union-attr]
+    assert steps == [OutboxStatus.ACCEPTED, OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.READ]
     row = harness.store.outbox.get("t1", result.message_id)
     assert row is not None and row.status == OutboxStatus.READ
+    assert row.read_at is not None and row.sent_at is not None and (row.read_at - row.sent_at).total_seconds() == 119
     assert row.provider_message_id and row.sent_at and row.delivered_at and row.read_at
     counts = harness.pipeline.counts("t1")["campaign"]
     assert (counts.sent, counts.delivered, counts.read, counts.failed) == (1, 1, 1, 0)
@@ -160,7 +167,7 @@ def test_free_text_needs_the_window(harness: Harness) -> None:
     harness.deliver()
     ok = harness.pipeline.submit(text.model_copy(update={"idempotency_key": "reply-2"}))
     assert ok.status == "sent"
-    harness.deliver()
+    harness.advance(120)
     assert harness.store.outbox.get("t1", ok.message_id).status == OutboxStatus.READ  # type: ignore[union-attr]
 
 
@@ -172,7 +179,7 @@ def test_provider_rejections_fail_with_code(harness: Harness) -> None:
     assert row is not None and row.error_code == "132015"
     harness.wa.unreachable.add(WA_ID)
     sent = harness.pipeline.submit(cargo("c2"))
-    harness.deliver()
+    harness.advance(1)
     row = harness.store.outbox.get("t1", sent.message_id)
     assert row is not None and row.status == OutboxStatus.FAILED and row.error_code == "131026"
     assert harness.pipeline.counts("t1")["cargo_status"].failed == 2
@@ -221,7 +228,7 @@ def test_tacir_and_policy_without_iys(harness: Harness) -> None:
 def test_statuses_never_move_backwards(harness: Harness) -> None:
     harness.wa.read_receipts_off.add(WA_ID)
     result = harness.pipeline.send(cargo())
-    harness.deliver()
+    harness.advance(3600)
     row = harness.store.outbox.get("t1", result.message_id)
     assert row is not None and row.status == OutboxStatus.DELIVERED
     wamid = row.provider_message_id or ""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -29,8 +31,8 @@ from invekto_integrations.providers.whatsapp_cloud import (
     error_from_graph,
     to_wa_id,
 )
-from invekto_integrations.testing.sandbox import Sandbox
-from invekto_integrations.testing.sandbox.fakes.whatsapp_cloud import WhatsAppCloudFake, default_templates
+from invekto_integrations.testing.sandbox import Sandbox, WebhookDispatcher
+from invekto_integrations.testing.sandbox.fakes.whatsapp_cloud import StatusTiming, WhatsAppCloudFake, default_templates
 
 from .conftest import WA_ID
 
@@ -51,6 +53,7 @@ def test_template_send_uses_documented_path_auth_and_body(wa_client: WhatsAppClo
         {"type": "body", "parameters": [{"type": "text", "text": "Ayşe"}, {"type": "text", "text": "#10234"}]},
         {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "10234"}]},
     ]
+    wa_fake.advance(120)
     assert wa_fake.messages[sent.provider_message_id].statuses == ["sent", "delivered", "read"]
 
 
@@ -95,10 +98,47 @@ def test_fake_enforces_window_itself_through_a_failed_status(wa_client: WhatsApp
                                                             wa_fake: WhatsAppCloudFake, clock: FrozenClock) -> None:
     # The client believes the window is open, the platform knows better: 131047 arrives as a status.
     sent = wa_client.send_text(WA_ID, "Merhaba", last_inbound_at=clock.now())
+    wa_fake.advance(1)
     assert wa_fake.messages[sent.provider_message_id].statuses == ["failed"]
     wa_fake.inject_inbound(WA_ID, "Selam")
     sent = wa_client.send_text(WA_ID, "Size nasıl yardımcı olabilirim?", last_inbound_at=clock.now())
+    wa_fake.advance(120)
     assert wa_fake.messages[sent.provider_message_id].statuses == ["sent", "delivered", "read"]
+
+
+def test_fake_spaces_statuses_on_the_sandbox_clock(wa_client: WhatsAppCloudClient, wa_fake: WhatsAppCloudFake,
+                                                  clock: FrozenClock) -> None:
+    wa_fake.webhook_url = "http://receiver.invalid/hook"
+    wa_fake.webhooks = WebhookDispatcher(transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    wa_fake.status_timing = StatusTiming(sent=timedelta(seconds=2), delivered=timedelta(seconds=10),
+                                         read=timedelta(minutes=30))
+    start = clock.now()
+    sent = wa_client.send_template(WA_ID, "order_shipped", "tr", body_params=["Ayşe", "#1"])
+    msg = wa_fake.messages[sent.provider_message_id]
+    assert msg.statuses == [] and len(wa_fake.scheduled_statuses) == 3
+    seen: list[list[str]] = []
+    for seconds in (1, 1, 8, 60 * 29, 60):
+        clock.advance(seconds)
+        wa_fake.tick()
+        seen.append(list(msg.statuses))
+    assert seen == [[], ["sent"], ["sent", "delivered"], ["sent", "delivered"], ["sent", "delivered", "read"]]
+    # each webhook carries the moment the platform reached that status, not the moment we ticked
+    stamps = [int(json.loads(d.body)["entry"][0]["changes"][0]["value"]["statuses"][0]["timestamp"])
+              for d in wa_fake.webhooks.drain()]
+    assert stamps == [int((start + timedelta(seconds=s)).timestamp()) for s in (2, 10, 1800)]
+    # any request to the fake also ticks: a later send emits what became due meanwhile
+    second = wa_client.send_template(WA_ID, "order_shipped", "tr", body_params=["Ayşe", "#2"])
+    clock.advance(5)
+    wa_client.send_template(WA_ID, "order_shipped", "tr", body_params=["Ayşe", "#3"])
+    assert wa_fake.messages[second.provider_message_id].statuses == ["sent"]
+    wa_fake.webhooks.close()
+    # immediate: the whole lifecycle during the send, as a test about something else wants
+    wa_fake.status_timing = StatusTiming.immediate()
+    third = wa_client.send_template(WA_ID, "order_shipped", "tr", body_params=["Ayşe", "#4"])
+    assert wa_fake.messages[third.provider_message_id].statuses == ["sent", "delivered", "read"]
+    wa_fake.webhooks.close()
+    with pytest.raises(ValueError):
+        StatusTiming(sent=timedelta(seconds=5), delivered=timedelta(seconds=1))
 
 
 def test_bad_token_is_authentication_error(sandbox: Sandbox, clock: FrozenClock, retry: RetryPolicy) -> None:

@@ -149,14 +149,17 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-        self.port = None
+        """Stop serving (if started), then close every fake's webhook dispatcher: queued webhooks
+        are delivered and no dispatcher thread runs afterwards (also for in-process use)."""
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            self._server = None
+            self._thread = None
+            self.port = None
+        for fake in self._fakes.values():
+            fake.webhooks.close()
 
     def serve_forever(self) -> None:
         """Serve until SIGINT or SIGTERM (or the server stops)."""

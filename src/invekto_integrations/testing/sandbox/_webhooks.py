@@ -2,7 +2,10 @@
 
 A fake never posts from inside its own request handler (that could deadlock a single-loop
 server posting to itself); it queues, and this dispatcher delivers in order and records the
-outcome. ``drain()`` waits until the queue is empty, for tests.
+outcome. ``drain()`` waits until the queue is empty, for tests. ``close()`` (or leaving a
+``with`` block) delivers what is queued, stops the worker thread and waits for it, so nothing
+touches the receiver (and the store behind it) afterwards; `Sandbox.stop` closes every fake's
+dispatcher. A dispatcher can be used again after ``close()``: the next ``send`` starts a new worker.
 """
 
 from __future__ import annotations
@@ -10,10 +13,13 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass
+from typing import Self
 
 import httpx
 
 __all__ = ["Delivery", "WebhookDispatcher"]
+
+_STOP = object()
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,8 @@ class WebhookDispatcher:
         self.transport = transport
         self.timeout = timeout
         self.delivered: list[Delivery] = []
-        self._queue: queue.Queue[tuple[str, bytes, dict[str, str]] | None] = queue.Queue()
+        # None = a drain marker; _STOP = the worker exits (close)
+        self._queue: queue.Queue[tuple[str, bytes, dict[str, str]] | object | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._markers: list[threading.Event] = []
@@ -55,18 +62,54 @@ class WebhookDispatcher:
         done.wait(timeout)
         return list(self.delivered)
 
+    @property
+    def running(self) -> bool:
+        """Whether a worker thread is alive (it exits after ``close()`` or 5 s without work)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Deliver what is queued, then stop the worker and wait for it (at most ``timeout`` s)."""
+        with self._lock:
+            thread = self._thread
+            if thread is None or not thread.is_alive():
+                self._thread = None
+                return
+            self._queue.put(_STOP)
+        thread.join(timeout)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _run(self) -> None:
         with httpx.Client(transport=self.transport, timeout=self.timeout) as client:
             while True:
                 try:
                     item = self._queue.get(timeout=5.0)
                 except queue.Empty:
-                    return
+                    with self._lock:  # exit only if nothing was queued meanwhile (send holds the lock)
+                        if self._queue.empty():
+                            if self._thread is threading.current_thread():
+                                self._thread = None
+                            return
+                    continue
+                if item is _STOP:
+                    with self._lock:
+                        if not self._queue.empty():  # sent after close() began: deliver it first
+                            self._queue.put(_STOP)
+                            continue
+                        if self._thread is threading.current_thread():
+                            self._thread = None
+                        return
                 if item is None:
                     with self._lock:
                         if self._markers:
                             self._markers.pop(0).set()
                     continue
+                assert isinstance(item, tuple)
                 url, body, headers = item
                 try:
                     response = client.post(url, content=body, headers=headers)

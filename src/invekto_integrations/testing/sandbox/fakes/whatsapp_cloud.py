@@ -9,8 +9,12 @@
   webhook with 131047, as the platform does; unreachable numbers fail with 131026.
 - Status webhooks (sent → delivered → read, or failed) go to ``webhook_url`` signed with the app
   secret (``X-Hub-Signature-256``) through the background `WebhookDispatcher`, never from inside
-  the request handler. `inject_inbound` sends a signed inbound message (optionally with a CTWA
-  ``referral``) the same way.
+  the request handler. They are spaced on the sandbox clock as on the platform (`StatusTiming`:
+  by default sent after 1 s, delivered after 3 s, read after 2 min): each is emitted by `tick`
+  once the clock has reached it, and every request to the fake ticks first. A test that moves a
+  `FrozenClock` calls ``fake.tick()`` (or `advance`); ``status_timing=StatusTiming.immediate()``
+  emits the whole lifecycle during the send, for tests about something else. `inject_inbound`
+  sends a signed inbound message (optionally with a CTWA ``referral``) the same way, at once.
 - ``GET /{version}/{waba-id}/message_templates`` pages with Graph cursors (``paging.cursors.after``
   and ``paging.next``); ``GET /{version}/{template-id}`` reads one.
 """
@@ -18,6 +22,7 @@
 from __future__ import annotations
 
 import base64
+import heapq
 import json
 import re
 from dataclasses import dataclass, field
@@ -28,10 +33,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from invekto_integrations.core.clock import FrozenClock
 from invekto_integrations.core.ratelimit import RateLimit
 from invekto_integrations.testing.sandbox import FakeProvider
 
-__all__ = ["FakeTemplate", "WhatsAppCloudFake", "default_templates"]
+__all__ = ["FakeTemplate", "StatusTiming", "WhatsAppCloudFake", "default_templates"]
 
 _VERSION = re.compile(r"^v\d+\.\d+$")
 _WINDOW = timedelta(hours=24)
@@ -78,6 +84,32 @@ def default_templates() -> list[FakeTemplate]:
     ]
 
 
+@dataclass(frozen=True)
+class StatusTiming:
+    """When the platform reports a message's statuses, counted from the accepted send (sandbox clock).
+
+    The defaults are a typical handset that is online: ``sent`` within a second, ``delivered`` a few
+    seconds later, ``read`` after a couple of minutes. ``failed`` (window closed, unreachable
+    number) comes after ``sent``'s delay, as the platform reports it instead of ``sent``.
+    """
+
+    sent: timedelta = timedelta(seconds=1)
+    delivered: timedelta = timedelta(seconds=3)
+    read: timedelta = timedelta(minutes=2)
+
+    def __post_init__(self) -> None:
+        if not timedelta(0) <= self.sent <= self.delivered <= self.read:
+            raise ValueError("status delays must be 0 <= sent <= delivered <= read")
+
+    @classmethod
+    def immediate(cls) -> StatusTiming:
+        """Every status during the send call (the whole lifecycle at once)."""
+        return cls(timedelta(0), timedelta(0), timedelta(0))
+
+    def delay(self, status: str) -> timedelta:
+        return {"sent": self.sent, "failed": self.sent, "delivered": self.delivered, "read": self.read}[status]
+
+
 @dataclass
 class FakeMessage:
     wamid: str
@@ -99,9 +131,11 @@ class WhatsAppCloudFake(FakeProvider):
         phone_numbers: dict[str, str] | None = None,
         app_secret: str = "sandbox-app-secret",  # noqa: S107 - a fake's fixed test secret
         webhook_url: str | None = None,
+        status_timing: StatusTiming | None = None,
         **kw: Any,
     ) -> None:
         super().__init__(**kw)
+        self.status_timing = status_timing or StatusTiming()
         self.tokens = tokens or {"wa-token-a": "waba-a", "wa-token-b": "waba-b"}
         # phone_number_id -> waba id
         self.phone_numbers = phone_numbers or {"1000000001": "waba-a", "1000000002": "waba-b"}
@@ -125,6 +159,8 @@ class WhatsAppCloudFake(FakeProvider):
         self.messages: dict[str, FakeMessage] = {}
         self.last_inbound: dict[tuple[str, str], datetime] = {}
         self._seq = 0
+        # (due, order, wamid, status, error): status webhooks waiting for the clock
+        self._scheduled: list[tuple[datetime, int, str, str, dict[str, Any] | None]] = []
 
     def reset(self) -> None:
         super().reset()
@@ -132,6 +168,42 @@ class WhatsAppCloudFake(FakeProvider):
             self.read_receipts_off.clear()
             self.unreachable.clear()
             self._init_state()
+
+    # -- the clock --------------------------------------------------------------------------------
+    def tick(self) -> int:
+        """Emit every scheduled status webhook the clock has reached, in order; returns how many."""
+        emitted = 0
+        with self._lock:
+            now = self.clock.now()
+            while self._scheduled and self._scheduled[0][0] <= now:
+                due, _, wamid, status, error = heapq.heappop(self._scheduled)
+                msg = self.messages[wamid]
+                self._emit(msg.phone_number_id, {"messaging_product": "whatsapp",
+                                                 "metadata": self._metadata(msg.phone_number_id),
+                                                 "statuses": [self._status(msg, status, error, at=due)]})
+                emitted += 1
+        return emitted
+
+    def advance(self, seconds: float) -> int:
+        """Move the (frozen) sandbox clock and emit what became due; returns how many webhooks."""
+        if not isinstance(self.clock, FrozenClock):
+            raise TypeError("advance needs a FrozenClock; with a real clock call tick()")
+        self.clock.advance(seconds)
+        return self.tick()
+
+    @property
+    def scheduled_statuses(self) -> list[tuple[datetime, str, str]]:
+        """(due, wamid, status) of the status webhooks not emitted yet, in order."""
+        with self._lock:
+            return [(d, w, st) for d, _, w, st, _ in sorted(self._scheduled)]
+
+    def _schedule(self, msg: FakeMessage, statuses: list[str], error: dict[str, Any] | None = None) -> None:
+        start = self.clock.now()
+        with self._lock:
+            for status in statuses:
+                self._seq += 1
+                heapq.heappush(self._scheduled, (start + self.status_timing.delay(status), self._seq, msg.wamid,
+                                                 status, error if status == "failed" else None))
 
     # -- test controls --------------------------------------------------------------------------
     def add_template(self, waba_id: str, template: FakeTemplate) -> None:
@@ -161,6 +233,7 @@ class WhatsAppCloudFake(FakeProvider):
         ``message`` overrides the message body (button, interactive, media ...); ``referral`` adds the
         Click-to-WhatsApp object (pass ``{}`` for a documented-looking default with a ctwa_clid).
         """
+        self.tick()  # what the platform reported earlier goes out first
         pid = phone_number_id or next(iter(self.phone_numbers))
         now = self.clock.now()
         wamid = self._new_wamid(from_wa_id)
@@ -181,7 +254,8 @@ class WhatsAppCloudFake(FakeProvider):
         return wamid
 
     def push_status(self, wamid: str, status: str, *, error: dict[str, Any] | None = None) -> None:
-        """Send one status webhook for a message (for out-of-order and failure tests)."""
+        """Send one status webhook for a message now (for out-of-order and failure tests)."""
+        self.tick()
         found = self.messages[wamid]
         self._emit(found.phone_number_id, {"messaging_product": "whatsapp",
                                            "metadata": self._metadata(found.phone_number_id),
@@ -246,10 +320,12 @@ class WhatsAppCloudFake(FakeProvider):
         self.webhooks.send(self.webhook_url, body, {"Content-Type": "application/json",
                                                     "X-Hub-Signature-256": self.sign(body)})
 
-    def _status(self, msg: FakeMessage, status: str, error: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _status(self, msg: FakeMessage, status: str, error: dict[str, Any] | None = None, *,
+                at: datetime | None = None) -> dict[str, Any]:
         msg.statuses.append(status)
+        when = at or self.clock.now()
         out: dict[str, Any] = {"id": msg.wamid, "status": status,
-                               "timestamp": str(int(self.clock.now().timestamp())), "recipient_id": msg.to}
+                               "timestamp": str(int(when.timestamp())), "recipient_id": msg.to}
         if status == "failed":
             out["errors"] = [error or {"code": 131000, "title": "Something went wrong"}]
         else:
@@ -272,6 +348,7 @@ class WhatsAppCloudFake(FakeProvider):
 
     # -- routes ---------------------------------------------------------------------------------
     async def _messages(self, request: Request) -> Response:
+        self.tick()
         waba = self.account_of(request)
         pid = request.path_params["node"]
         if not _VERSION.match(request.path_params["version"]):
@@ -325,22 +402,19 @@ class WhatsAppCloudFake(FakeProvider):
             self.messages[wamid] = msg
             last = self.last_inbound.get((pid, to))
         in_window = last is not None and self.clock.now() - last <= _WINDOW
-        meta = self._metadata(pid)
         if to in self.unreachable:
-            flow = [self._status(msg, "failed", {"code": 131026, "title": "Message undeliverable",
-                                                 "message": "Message undeliverable",
-                                                 "error_data": {"details": "Message Undeliverable."}})]
+            self._schedule(msg, ["failed"], {"code": 131026, "title": "Message undeliverable",
+                                             "message": "Message undeliverable",
+                                             "error_data": {"details": "Message Undeliverable."}})
         elif kind != "template" and not in_window:
-            flow = [self._status(msg, "failed", {"code": 131047, "title": "Re-engagement message",
-                                                 "message": "Re-engagement message",
-                                                 "error_data": {"details": "Message failed to send because more "
-                                                                "than 24 hours have passed since the customer "
-                                                                "last replied to this number."}})]
+            self._schedule(msg, ["failed"], {"code": 131047, "title": "Re-engagement message",
+                                             "message": "Re-engagement message",
+                                             "error_data": {"details": "Message failed to send because more "
+                                                            "than 24 hours have passed since the customer "
+                                                            "last replied to this number."}})
         else:
-            names = ["sent", "delivered"] + ([] if to in self.read_receipts_off else ["read"])
-            flow = [self._status(msg, s) for s in names]
-        for st in flow:  # one webhook per status, in order, as the platform sends them
-            self._emit(pid, {"messaging_product": "whatsapp", "metadata": meta, "statuses": [st]})
+            self._schedule(msg, ["sent", "delivered"] + ([] if to in self.read_receipts_off else ["read"]))
+        self.tick()  # one webhook per status, in order, once the clock reaches it (at once if immediate)
         message: dict[str, Any] = {"id": wamid}
         if status:
             message["message_status"] = status
@@ -348,6 +422,7 @@ class WhatsAppCloudFake(FakeProvider):
                                                                             "wa_id": to}], "messages": [message]})
 
     async def _list_templates(self, request: Request) -> Response:
+        self.tick()
         waba = self.account_of(request)
         if request.path_params["node"] != waba:
             return self._error(400, 100, "Unsupported get request.", type_="GraphMethodException")
@@ -372,6 +447,7 @@ class WhatsAppCloudFake(FakeProvider):
         return JSONResponse(out)
 
     async def _get_node(self, request: Request) -> Response:
+        self.tick()
         waba = self.account_of(request)
         node = request.path_params["node"]
         for t in self.templates.get(waba, []):
