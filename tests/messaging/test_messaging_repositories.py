@@ -127,3 +127,43 @@ def test_contacts_inbound_is_monotonic_and_opt_out(store: Any) -> None:
     c = store.messaging_contacts.clear_opt_out("t1", "+905321234567", T0)
     assert c.opted_out_at is None
     assert store.messaging_contacts.get("t1", "+905321234567") == c
+
+
+# --- pending statuses and stale rows (issue 7 follow-up) -------------------------------------------
+def pending(tenant: str = "t1", wamid: str = "wamid.1", status: str = "delivered",
+            at: datetime = T0) -> Any:
+    from invekto_integrations.storage.records import PendingStatusRecord
+
+    return PendingStatusRecord(tenant_id=tenant, provider="whatsapp_cloud", provider_message_id=wamid,
+                               status=status, update_json=f'{{"status": "{status}"}}', received_at=at)
+
+
+def test_pending_statuses_are_kept_per_tenant_once_and_taken_with_the_save(store: Any) -> None:
+    assert store.outbox.buffer_status(pending(status="sent")) is None
+    assert store.outbox.buffer_status(pending(status="delivered")) is None
+    assert store.outbox.buffer_status(pending(status="sent")) is None  # a repeated webhook is kept once
+    assert store.outbox.buffer_status(pending(tenant="t2")) is None
+    store.outbox.insert_if_absent(row(status=OutboxStatus.SENDING))
+    taken = store.outbox.save_taking_statuses(row().model_copy(update={
+        "status": OutboxStatus.ACCEPTED, "provider_message_id": "wamid.1"}))
+    assert [(p.tenant_id, p.status) for p in taken] == [("t1", "sent"), ("t1", "delivered")]
+    assert store.outbox.get("t1", "o1").status == OutboxStatus.ACCEPTED
+    # once the id is stored, a status is not buffered: the row comes back for the caller to apply
+    found = store.outbox.buffer_status(pending(status="read"))
+    assert found is not None and found.id == "o1"
+    assert store.outbox.save_taking_statuses(store.outbox.get("t1", "o1")) == []
+    # the other tenant's early status is still there, until purged
+    assert store.outbox.purge_pending_statuses("t2", T0) == 0
+    assert store.outbox.purge_pending_statuses("t2", T0 + timedelta(seconds=1)) == 1
+
+
+def test_stale_rows_by_status_and_age(store: Any) -> None:
+    store.outbox.insert_if_absent(row(status=OutboxStatus.SENDING))
+    store.outbox.insert_if_absent(row(key="k2", id="o2", status=OutboxStatus.SENDING,
+                                      created=T0 + timedelta(minutes=5)))
+    store.outbox.insert_if_absent(row(key="k3", id="o3", status=OutboxStatus.QUEUED))
+    store.outbox.insert_if_absent(row(tenant="t2", key="k4", id="o4", status=OutboxStatus.SENDING))
+    assert [r.id for r in store.outbox.stale("t1", OutboxStatus.SENDING, T0)] == []
+    assert [r.id for r in store.outbox.stale("t1", OutboxStatus.SENDING, T0 + timedelta(minutes=1))] == ["o1"]
+    assert [r.id for r in store.outbox.stale("t1", OutboxStatus.SENDING, T0 + timedelta(hours=1))] == ["o1", "o2"]
+    assert [r.id for r in store.outbox.stale("t1", OutboxStatus.SENDING, T0 + timedelta(hours=1), limit=1)] == ["o1"]
