@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import hashlib
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime
@@ -114,6 +115,13 @@ class FakeEvent:
     updated: datetime
     seq: int
     writes: int = 1
+    # A series (``recurrence``): every instance it ever had, so one that no longer exists after an
+    # edit or a delete is listed as cancelled.
+    seen: dict[str, _Instance] = field(default_factory=dict)
+
+    @property
+    def is_series(self) -> bool:
+        return "recurrence" in self.body
 
     def interval(self, calendar_tz: str) -> tuple[datetime, datetime] | None:
         try:
@@ -131,6 +139,17 @@ def _edge(value: Any, calendar_tz: str) -> datetime:
         zone = ZoneInfo(str(value.get("timeZone") or calendar_tz))
         return datetime.combine(date.fromisoformat(str(value["date"])), time(0), zone).astimezone(UTC)
     raise ValueError("neither dateTime nor date")
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One entry of a listing: an event, or one instance of a series (``key`` orders and pages)."""
+
+    key: tuple[int, int]
+    status: str
+    updated: datetime
+    span: tuple[datetime, datetime] | None
+    render: Callable[[bool], dict[str, Any]]
 
 
 @dataclass
@@ -283,8 +302,11 @@ class GoogleCalendarFake(FakeProvider):
             return self._render(cal, found) if found else None
 
     def human_insert(self, account: str, calendar_id: str, start: datetime, end: datetime, *,
-                     summary: str = "Özel", transparency: str = "opaque", all_day: bool = False) -> dict[str, Any]:
-        """An event the doctor creates by hand in Google Calendar (no private properties of ours)."""
+                     summary: str = "Özel", transparency: str = "opaque", all_day: bool = False,
+                     recurrence: list[str] | None = None) -> dict[str, Any]:
+        """An event the doctor creates by hand in Google Calendar (no private properties of ours);
+        with ``recurrence`` (e.g. ``["RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=8"]``) a series starting at
+        ``start``, expanded in the calendar's zone."""
         with self._lock:
             cal = self.states.get(account).calendars[calendar_id]
             if all_day:
@@ -295,6 +317,9 @@ class GoogleCalendarFake(FakeProvider):
                 when = {"start": {"dateTime": _rfc3339(start, cal.time_zone), "timeZone": cal.time_zone},
                         "end": {"dateTime": _rfc3339(end, cal.time_zone), "timeZone": cal.time_zone}}
             body = {"summary": summary, "transparency": transparency, **when}
+            if recurrence is not None:
+                body["recurrence"] = list(recurrence)
+                _expand("check", body, cal.time_zone, self.clock.now())  # ValueError: not modelled
             event = self._store_new(cal, self._new_id(), body, "confirmed")
             self._notify(account, cal.id)
             return self._render(cal, event)
@@ -313,7 +338,7 @@ class GoogleCalendarFake(FakeProvider):
         """Any change made in Google's UI (fields as on the wire), without our stamps."""
         with self._lock:
             cal = self.states.get(account).calendars[calendar_id]
-            event = cal.events[event_id]
+            event = self._event_or_instance(cal, event_id)
             status = fields.pop("status", None)
             event.body.update(copy.deepcopy(fields))
             if status:
@@ -323,13 +348,129 @@ class GoogleCalendarFake(FakeProvider):
             return self._render(cal, event)
 
     def human_delete(self, account: str, calendar_id: str, event_id: str) -> None:
-        """The doctor deletes the event (it comes back as ``cancelled`` in the sync feed)."""
+        """The doctor deletes the event (it comes back as ``cancelled`` in the sync feed). An instance
+        id deletes that one instance (an exception of the series); a series id deletes all of it."""
         with self._lock:
             cal = self.states.get(account).calendars[calendar_id]
-            event = cal.events[event_id]
+            event = self._event_or_instance(cal, event_id)
             event.status = "cancelled"
             self._touch(cal, event)
+            self._cancel_exceptions(cal, event)
             self._notify(account, cal.id)
+
+    def instances(self, account: str, calendar_id: str, series_id: str) -> list[dict[str, Any]]:
+        """The instances of a series as ``singleEvents=true`` lists them (exceptions included)."""
+        with self._lock:
+            cal = self.states.get(account).calendars[calendar_id]
+            series = cal.events[series_id]
+            out = []
+            for inst in self._instances(cal, series):
+                exception = cal.events.get(inst.id)
+                out.append(self._render(cal, exception) if exception is not None
+                           else self._render_instance(cal, series, inst, series.status, False))
+            return out
+
+    # -- recurring events -----------------------------------------------------------------------------
+    def _instances(self, cal: FakeCalendar, series: FakeEvent) -> list[_Instance]:
+        """The series' current instances (none once it is cancelled); every one is remembered."""
+        if series.status == "cancelled":
+            return []
+        try:
+            found = _expand(series.id, series.body, cal.time_zone, self.clock.now() + _HORIZON)
+        except (ValueError, KeyError, TypeError):
+            return []
+        for inst in found:
+            series.seen.setdefault(inst.id, inst)
+        return found
+
+    def _items(self, cal: FakeCalendar, event: FakeEvent, single: bool) -> list[_Item]:
+        """What an event contributes to a listing: itself, or with ``singleEvents=true`` a series'
+        instances (those no longer in it as cancelled; exceptions are listed as events of their own)."""
+        if not (single and event.is_series):
+            return [_Item((event.seq, 0), event.status, event.updated, event.interval(cal.time_zone),
+                          lambda minimal: self._render(cal, event, minimal=minimal))]
+        live = {i.id: i for i in self._instances(cal, event)}
+        out: list[_Item] = []
+        for sub, old in enumerate(sorted(event.seen.values(), key=lambda i: (i.original, i.id)), start=1):
+            if old.id in cal.events:
+                continue
+            inst = live.get(old.id, old)
+            status = event.status if old.id in live else "cancelled"
+            out.append(_Item((event.seq, sub), status, event.updated, (inst.start, inst.end),
+                             functools.partial(self._render_instance, cal, event, inst, status)))
+        return out
+
+    def _instance_etag(self, series: FakeEvent, inst: _Instance) -> str:
+        return f'"{int(hashlib.sha256(f"{series.etag}/{inst.id}".encode()).hexdigest()[:13], 16)}"'
+
+    @staticmethod
+    def _when(dt: datetime, inst: _Instance) -> dict[str, str]:
+        if inst.all_day:
+            return {"date": dt.astimezone(ZoneInfo(inst.zone)).date().isoformat()}
+        return {"dateTime": _rfc3339(dt, inst.zone), "timeZone": inst.zone}
+
+    def _render_instance(self, cal: FakeCalendar, series: FakeEvent, inst: _Instance, status: str,
+                         minimal: bool) -> dict[str, Any]:
+        links = {"recurringEventId": series.id, "originalStartTime": self._when(inst.original, inst)}
+        etag = self._instance_etag(series, inst)
+        if minimal and status == "cancelled":
+            return {"kind": "calendar#event", "etag": etag, "id": inst.id, "status": "cancelled", **links}
+        out = self._render(cal, series)
+        out.pop("recurrence", None)
+        out.update(links, id=inst.id, etag=etag, status=status, start=self._when(inst.start, inst),
+                   end=self._when(inst.end, inst),
+                   htmlLink=f"https://www.google.com/calendar/event?eid={inst.id}")
+        return out
+
+    def _find_instance(self, cal: FakeCalendar, event_id: str) -> tuple[FakeEvent, _Instance] | None:
+        series_id, sep, _ = event_id.rpartition("_")
+        series = cal.events.get(series_id) if sep else None
+        if series is None or not series.is_series:
+            return None
+        for inst in self._instances(cal, series):
+            if inst.id == event_id:
+                return series, inst
+        return None
+
+    def _materialize(self, cal: FakeCalendar, series: FakeEvent, inst: _Instance) -> FakeEvent:
+        """An instance about to be changed becomes an exception: an event of its own with the
+        instance's id, times and etag (so an If-Match with the listed etag holds)."""
+        body = copy.deepcopy(series.body)
+        body.pop("recurrence", None)
+        body.update(recurringEventId=series.id, originalStartTime=self._when(inst.original, inst),
+                    start=self._when(inst.start, inst), end=self._when(inst.end, inst))
+        event = FakeEvent(inst.id, body, series.status, self._instance_etag(series, inst), series.created,
+                          series.updated, series.seq)
+        cal.events[inst.id] = event
+        return event
+
+    def _event_or_instance(self, cal: FakeCalendar, event_id: str) -> FakeEvent:
+        found = cal.events.get(event_id)
+        if found is not None:
+            return found
+        instance = self._find_instance(cal, event_id)
+        if instance is None:
+            raise KeyError(event_id)
+        return self._materialize(cal, *instance)
+
+    def _cancel_exceptions(self, cal: FakeCalendar, event: FakeEvent) -> None:
+        """Deleting a series deletes its exceptions too."""
+        if not event.is_series:
+            return
+        for other in list(cal.events.values()):
+            if other.body.get("recurringEventId") == event.id and other.status != "cancelled":
+                other.status = "cancelled"
+                self._touch(cal, other)
+
+    @staticmethod
+    def _check_recurrence(body: dict[str, Any], calendar_tz: str) -> JSONResponse | None:
+        if "recurrence" not in body:
+            return None
+        try:
+            _expand("check", body, calendar_tz, datetime.now(UTC))
+        except (ValueError, KeyError, TypeError) as exc:
+            return _google_error(400, "invalid", f"Invalid recurrence rule: {exc}", location="recurrence")
+        return None
 
     # -- framework hooks ------------------------------------------------------------------------------
     def authenticate_body(self, request: Request, body: bytes) -> str | Response:
@@ -485,7 +626,10 @@ class GoogleCalendarFake(FakeProvider):
 
     def _render(self, cal: FakeCalendar, event: FakeEvent, *, minimal: bool = False) -> dict[str, Any]:
         if minimal and event.status == "cancelled":
-            return {"kind": "calendar#event", "etag": event.etag, "id": event.id, "status": "cancelled"}
+            # A cancelled instance of a series (an exception) still names its series.
+            links = {k: copy.deepcopy(event.body[k]) for k in ("recurringEventId", "originalStartTime")
+                     if k in event.body}
+            return {"kind": "calendar#event", "etag": event.etag, "id": event.id, "status": "cancelled", **links}
         out: dict[str, Any] = {"kind": "calendar#event", "etag": event.etag, "id": event.id, "status": event.status,
                                "htmlLink": f"https://www.google.com/calendar/event?eid={event.id}",
                                "created": _rfc3339(event.created), "updated": _rfc3339(event.updated),
@@ -587,24 +731,30 @@ class GoogleCalendarFake(FakeProvider):
                 return _google_error(400, "invalid", "Invalid value for updatedMin", location="updatedMin")
             if tmin and tmax and tmax <= tmin:
                 return _google_error(400, "timeRangeEmpty", "The specified time range is empty.", location="timeMax")
-            chosen: list[FakeEvent] = []
+            single = q.get("singleEvents") == "true"
+            raw_after = state["after"]
+            after = (int(raw_after[0]), int(raw_after[1])) if isinstance(raw_after, list) else (int(raw_after), 0)
+            chosen: list[_Item] = []
             for event in sorted(cal.events.values(), key=lambda e: e.seq):
-                if not state["after"] < event.seq <= state["upto"] or event.seq <= state["since"]:
+                if not event.seq <= state["upto"] or event.seq <= state["since"]:
                     continue
-                if state["m"] == "full":
-                    if umin is not None and event.updated < umin:
+                for entry in self._items(cal, event, single):
+                    if entry.key <= after:
                         continue
-                    # With updatedMin, deletions since then are listed whatever showDeleted says.
-                    if event.status == "cancelled" and not state.get("deleted") and umin is None:
-                        continue
-                    span = event.interval(cal.time_zone)
-                    if span and ((tmin and span[1] <= tmin) or (tmax and span[0] >= tmax)):
-                        continue
-                chosen.append(event)
+                    if state["m"] == "full":
+                        if umin is not None and entry.updated < umin:
+                            continue
+                        # With updatedMin, deletions since then are listed whatever showDeleted says.
+                        if entry.status == "cancelled" and not state.get("deleted") and umin is None:
+                            continue
+                        span = entry.span
+                        if span and ((tmin and span[1] <= tmin) or (tmax and span[0] >= tmax)):
+                            continue
+                    chosen.append(entry)
             page, rest = chosen[:max_results], chosen[max_results:]
             items = []
-            for event in page:
-                item = self._render(cal, event, minimal=state["m"] == "inc" or event.status == "cancelled")
+            for entry in page:
+                item = entry.render(state["m"] == "inc" or entry.status == "cancelled")
                 if self.maybe_malformed():
                     item["start"] = {"dateTime": "not-a-time"}
                     item["end"] = {"dateTime": "also-not-a-time"}
@@ -613,7 +763,7 @@ class GoogleCalendarFake(FakeProvider):
                                    "updated": _rfc3339(self.clock.now()), "timeZone": cal.time_zone,
                                    "accessRole": "owner", "defaultReminders": [], "items": items}
             if rest:
-                out["nextPageToken"] = _encode_token({**state, "after": page[-1].seq})
+                out["nextPageToken"] = _encode_token({**state, "after": list(page[-1].key)})
             else:
                 out["nextSyncToken"] = _encode_token({"c": cal.id, "s": state["upto"], "g": cal.generation})
             return JSONResponse(out)
@@ -633,7 +783,7 @@ class GoogleCalendarFake(FakeProvider):
                     return _google_error(400, "invalid", "Invalid resource id value.")
                 if event_id in cal.events:
                     return _google_error(409, "duplicate", "The requested identifier already exists.")
-            problem = self._check_times(body, cal.time_zone)
+            problem = self._check_times(body, cal.time_zone) or self._check_recurrence(body, cal.time_zone)
             if problem is not None:
                 return problem
             for key in ("etag", "updated", "created", "kind", "iCalUID", "htmlLink"):
@@ -653,9 +803,15 @@ class GoogleCalendarFake(FakeProvider):
             cal = self._calendar(request)
             if cal is None:
                 return _google_error(404, "notFound", "Not Found")
-            event = cal.events.get(str(request.path_params["eid"]))
+            eid = str(request.path_params["eid"])
+            event = cal.events.get(eid)
             if event is None:
-                return _google_error(404, "notFound", "Not Found")
+                found = self._find_instance(cal, eid)
+                if found is None:
+                    return _google_error(404, "notFound", "Not Found")
+                if request.method == "GET":
+                    return JSONResponse(self._render_instance(cal, found[0], found[1], found[0].status, False))
+                event = self._materialize(cal, *found)  # a write to an instance makes it an exception
             if request.method == "GET":
                 return JSONResponse(self._render(cal, event))
             if_match = request.headers.get("if-match")
@@ -666,6 +822,7 @@ class GoogleCalendarFake(FakeProvider):
                     return _google_error(410, "deleted", "Resource has been deleted")
                 event.status = "cancelled"
                 self._touch(cal, event)
+                self._cancel_exceptions(cal, event)
                 self._notify(self.account_of(request), cal.id)
                 return Response(status_code=204)
             assert isinstance(body, dict)
@@ -683,7 +840,7 @@ class GoogleCalendarFake(FakeProvider):
                         _merge(new_body[key], value)
                     else:
                         new_body[key] = value
-            problem = self._check_times(new_body, cal.time_zone)
+            problem = self._check_times(new_body, cal.time_zone) or self._check_recurrence(new_body, cal.time_zone)
             if problem is not None:
                 return problem
             event.body = new_body
@@ -715,13 +872,18 @@ class GoogleCalendarFake(FakeProvider):
                     calendars[cid] = {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
                     continue
                 spans: list[tuple[datetime, datetime]] = []
-                for event in cal.events.values():
+                for event in list(cal.events.values()):
                     if event.status == "cancelled" or event.body.get("transparency") == "transparent":
                         continue
-                    span = event.interval(cal.time_zone)
-                    if span is None or span[1] <= tmin or span[0] >= tmax:
-                        continue
-                    spans.append((max(span[0], tmin), min(span[1], tmax)))
+                    if event.is_series:  # its instances, less the exceptions (stored as events of their own)
+                        candidates = [(i.start, i.end) for i in self._instances(cal, event) if i.id not in cal.events]
+                    else:
+                        one = event.interval(cal.time_zone)
+                        candidates = [one] if one is not None else []
+                    for span in candidates:
+                        if span[1] <= tmin or span[0] >= tmax:
+                            continue
+                        spans.append((max(span[0], tmin), min(span[1], tmax)))
                 merged: list[list[datetime]] = []
                 for start, end in sorted(spans):
                     if merged and start <= merged[-1][1]:
@@ -793,3 +955,124 @@ def _merge(target: dict[str, Any], changes: dict[str, Any]) -> None:
             _merge(target[key], value)
         else:
             target[key] = copy.deepcopy(value)
+
+
+# --- recurring events (RFC 5545 RRULE, the subset clinics use) -------------------------------------
+_WEEKDAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
+_MAX_INSTANCES = 730  # a series without an end is expanded up to this many instances ...
+_HORIZON = timedelta(days=366)  # ... and no further than a year past the fake clock's now
+
+
+@dataclass(frozen=True)
+class _Rule:
+    freq: str  # DAILY | WEEKLY
+    interval: int = 1
+    count: int | None = None
+    until: datetime | date | None = None
+    byday: tuple[int, ...] | None = None
+
+
+def _parse_recurrence(lines: Any) -> _Rule:
+    """One ``RRULE:`` line with FREQ=DAILY/WEEKLY, INTERVAL, COUNT or UNTIL, BYDAY (plain weekdays).
+    Anything else raises ValueError (the fake answers 400: not modelled, rather than expanded wrong)."""
+    if not isinstance(lines, list) or len(lines) != 1 or not str(lines[0]).startswith("RRULE:"):
+        raise ValueError("the fake models one RRULE line (no EXDATE/RDATE)")
+    parts: dict[str, str] = {}
+    for part in str(lines[0]).removeprefix("RRULE:").split(";"):
+        name, sep, value = part.partition("=")
+        if not sep or name in parts:
+            raise ValueError(f"bad RRULE part {part!r}")
+        parts[name.upper()] = value.upper()
+    freq = parts.pop("FREQ", "")
+    if freq not in ("DAILY", "WEEKLY"):
+        raise ValueError(f"FREQ={freq or '?'} is not modelled (DAILY, WEEKLY)")
+    interval = int(parts.pop("INTERVAL", "1"))
+    if interval < 1:
+        raise ValueError("INTERVAL must be positive")
+    count = int(parts.pop("COUNT")) if "COUNT" in parts else None
+    until: datetime | date | None = None
+    if "UNTIL" in parts:
+        raw = parts.pop("UNTIL")
+        until = datetime.strptime(raw, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) if "T" in raw \
+            else datetime.strptime(raw, "%Y%m%d").date()
+    if count is not None and until is not None:
+        raise ValueError("COUNT and UNTIL together")
+    if count is not None and count < 1:
+        raise ValueError("COUNT must be positive")
+    byday = None
+    if "BYDAY" in parts:
+        names = parts.pop("BYDAY").split(",")
+        if not names or any(n not in _WEEKDAYS for n in names):
+            raise ValueError("BYDAY takes plain weekdays (MO..SU) in the fake")
+        byday = tuple(sorted({_WEEKDAYS[n] for n in names}))
+    if parts.get("WKST", "MO") == "MO":
+        parts.pop("WKST", None)
+    if parts:
+        raise ValueError(f"RRULE parts not modelled: {', '.join(sorted(parts))}")
+    return _Rule(freq, interval, count, until, byday)
+
+
+def _occurrence_dates(rule: _Rule, first: date) -> Iterator[date]:
+    if rule.freq == "DAILY":
+        day = first
+        while True:
+            if rule.byday is None or day.weekday() in rule.byday:
+                yield day
+            day += timedelta(days=rule.interval)
+    week = first - timedelta(days=first.weekday())  # WKST=MO
+    days = rule.byday or (first.weekday(),)
+    while True:
+        for wd in days:
+            day = week + timedelta(days=wd)
+            if day >= first:
+                yield day
+        week += timedelta(weeks=rule.interval)
+
+
+@dataclass(frozen=True)
+class _Instance:
+    id: str
+    start: datetime  # UTC
+    end: datetime
+    original: datetime  # the start the rule gives it (UTC; midnight in the zone for all-day series)
+    all_day: bool
+    zone: str
+
+
+def _series_start(body: dict[str, Any], calendar_tz: str) -> tuple[datetime, timedelta, bool, str]:
+    """(first start in the series' zone, duration, all-day, zone) of a recurring event's body."""
+    start, end = body.get("start") or {}, body.get("end") or {}
+    if start.get("date"):
+        zone = str(start.get("timeZone") or calendar_tz)
+        first = datetime.combine(date.fromisoformat(str(start["date"])), time(0), ZoneInfo(zone))
+        last = datetime.combine(date.fromisoformat(str(end["date"])), time(0), ZoneInfo(zone))
+        return first, last - first, True, zone
+    if not start.get("timeZone"):
+        raise ValueError("a recurring event needs start.timeZone")
+    zone = str(start["timeZone"])
+    first = _parse_rfc3339(str(start["dateTime"])).astimezone(ZoneInfo(zone))
+    return first, _parse_rfc3339(str(end["dateTime"])) - first, False, zone
+
+
+def _expand(event_id: str, body: dict[str, Any], calendar_tz: str, horizon: datetime) -> list[_Instance]:
+    """The instances of a series, in its own zone (wall-clock times kept across offset changes)."""
+    rule = _parse_recurrence(body.get("recurrence"))
+    first, duration, all_day, zone = _series_start(body, calendar_tz)
+    tz = ZoneInfo(zone)
+    out: list[_Instance] = []
+    for day in _occurrence_dates(rule, first.date()):
+        local = datetime.combine(day, first.timetz().replace(tzinfo=None), tz)
+        if isinstance(rule.until, datetime) and local > rule.until:
+            break
+        if isinstance(rule.until, date) and not isinstance(rule.until, datetime) and day > rule.until:
+            break
+        if local > horizon or len(out) >= _MAX_INSTANCES:
+            break
+        start = local.astimezone(UTC)
+        end_local = datetime.combine(day + timedelta(days=duration.days), time(0), tz) if all_day else local + duration
+        end = end_local.astimezone(UTC)
+        suffix = day.strftime("%Y%m%d") if all_day else start.strftime("%Y%m%dT%H%M%SZ")
+        out.append(_Instance(f"{event_id}_{suffix}", start, end, start, all_day, zone))
+        if rule.count is not None and len(out) >= rule.count:
+            break
+    return out
