@@ -627,8 +627,9 @@ class GoogleCalendarFake(FakeProvider):
     def _render(self, cal: FakeCalendar, event: FakeEvent, *, minimal: bool = False) -> dict[str, Any]:
         if minimal and event.status == "cancelled":
             # A cancelled instance of a series (an exception) still names its series.
-            links = {k: copy.deepcopy(event.body[k]) for k in ("recurringEventId", "originalStartTime")
-                     if k in event.body}
+            links: dict[str, Any] = {k: copy.deepcopy(event.body[k]) for k in ("recurringEventId",
+                                                                                "originalStartTime")
+                                     if k in event.body}
             return {"kind": "calendar#event", "etag": event.etag, "id": event.id, "status": "cancelled", **links}
         out: dict[str, Any] = {"kind": "calendar#event", "etag": event.etag, "id": event.id, "status": event.status,
                                "htmlLink": f"https://www.google.com/calendar/event?eid={event.id}",
