@@ -52,10 +52,10 @@ from invekto_integrations.core.money import to_decimal
 from invekto_integrations.core.paging import Page, aiter_items, iter_items
 from invekto_integrations.core.phone import is_masked, try_normalize_phone
 from invekto_integrations.core.ratelimit import RateLimit
-from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
 from invekto_integrations.models.orders import CargoInfo, Customer, Order, OrderLine, OrderStatus, PhoneState
-from invekto_integrations.providers.base import ConnectOptions, OrderOrError, ProviderInfo, ProviderKind
+from invekto_integrations.providers._common import ProviderDefaults, connect_options
+from invekto_integrations.providers.base import ConnectOptions, Environment, OrderOrError, ProviderInfo, ProviderKind
 
 from .sandbox import FakeProvider
 from .scenarios import FakeSellerAccount
@@ -598,15 +598,15 @@ class AsyncRefMarketClient:
 def _config(
     name: str, account: IntegrationAccount, credentials: Credentials, options: ConnectOptions
 ) -> ProviderConfig:
+    """The shared recipe (`providers._common.ProviderDefaults`): one host for every environment, the
+    published limit unless ``options.rate_limit`` (or ``options.extra["rate_limit"]``) overrides it."""
     secret = credentials.api_secret.get_secret_value() if credentials.api_secret else ""
-    return ProviderConfig(
-        provider=name, base_url=options.base_url or DEFAULT_BASE_URL, account_key=account.id,
-        auth=httpx.BasicAuth(credentials.api_key.get_secret_value(), secret),
-        timeout=httpx.Timeout(options.timeout or 30.0, connect=10.0),
-        rate_limit=options.extra.get("rate_limit", PUBLISHED_RATE_LIMIT),
-        retry=options.retry or RetryPolicy(clock=options.clock), limiter_registry=options.limiter_registry,
-        clock=options.clock,
-    )
+    defaults = ProviderDefaults(name, {env.value: DEFAULT_BASE_URL for env in Environment},
+                                rate_limit=PUBLISHED_RATE_LIMIT)
+    kw = connect_options(options)
+    kw["rate_limit"] = options.rate_limit or options.extra.get("rate_limit")
+    return defaults.config(account_key=account.id,
+                           auth=httpx.BasicAuth(credentials.api_key.get_secret_value(), secret), **kw)
 
 
 def _page_size(options: ConnectOptions) -> int:

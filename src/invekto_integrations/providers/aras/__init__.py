@@ -7,6 +7,7 @@ from typing import Any
 
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
+from invekto_integrations.providers._common import connect_options, connectors, lazy
 from invekto_integrations.providers.base import ConnectOptions, ProviderInfo, ProviderKind
 
 from .client import ArasClient, ArasCredentials, AsyncArasClient
@@ -24,34 +25,11 @@ def _kwargs(account: IntegrationAccount, credentials: Credentials, options: Conn
         "username": credentials.api_key.get_secret_value(),
         "password": credentials.api_secret,
         "customer_code": str(code),
-        "environment": options.environment.value,
-        "base_url": options.base_url,
-        "clock": options.clock,
-        "retry": options.retry,
-        "timeout": options.timeout,
-        "limiter_registry": options.limiter_registry,
-        "rate_limit": options.rate_limit,
+        **connect_options(options, account.settings),
     }
 
 
-def connect(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> ArasClient:
-    return ArasClient(**_kwargs(account, credentials, options), transport=options.transport)
-
-
-def connect_async(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> AsyncArasClient:
-    return AsyncArasClient(**_kwargs(account, credentials, options), transport=options.async_transport)
-
-
-def _fake(**kw: Any) -> Any:
-    from invekto_integrations.testing.sandbox.fakes.aras import ArasFake
-
-    return ArasFake(**kw)
-
-
-def _contract() -> Any:
-    from invekto_integrations.testing.contracts.aras import ArasContract
-
-    return ArasContract()
+connect, connect_async = connectors(ArasClient, AsyncArasClient, _kwargs)
 
 
 PROVIDER = ProviderInfo(
@@ -61,8 +39,8 @@ PROVIDER = ProviderInfo(
     docs_url="https://www.araskargo.com.tr/entegrasyon",
     connect=connect,
     connect_async=connect_async,
-    fake=_fake,
-    contract=_contract,
-    settings_keys=("customer_code",),
+    fake=lazy("invekto_integrations.testing.sandbox.fakes.aras", "ArasFake"),
+    contract=lazy("invekto_integrations.testing.contracts.aras", "ArasContract"),
+    settings_keys=("customer_code", "environment"),
     secret_keys=("api_key", "api_secret"),
 )

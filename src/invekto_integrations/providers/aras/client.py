@@ -22,13 +22,14 @@ from xml.sax.saxutils import escape
 import httpx
 from pydantic import SecretStr
 
-from invekto_integrations.core.clock import Clock, SystemClock
+from invekto_integrations.core.clock import Clock
 from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, InvalidRequest, PayloadError
-from invekto_integrations.core.http import AsyncRunner, Call, ProviderConfig, SyncRunner
+from invekto_integrations.core.http import AsyncRunner, Call, SyncRunner
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.shipments import Shipment
 from invekto_integrations.providers._carrier import carrier_retry, carrier_timeout
+from invekto_integrations.providers._common import AsyncConnector, ProviderDefaults, SyncConnector, reveal
 from invekto_integrations.providers._soap import SoapOperation, soap_call, soap_error_details, text_of
 
 from .mapping import pending_shipment, pick_row, shipment_from_movements, to_shipment
@@ -62,6 +63,9 @@ GET_QUERY_JSON = SoapOperation(
     namespace=NAMESPACE,
     soap_action='"http://tempuri.org/IArasCargoIntegrationService/GetQueryJSON"',
 )
+
+DEFAULTS = ProviderDefaults(PROVIDER, HOSTS, error_details=soap_error_details, timeout=carrier_timeout,
+                            retry=carrier_retry)
 
 _AUTH_TEXT = re.compile(r"kullan[ıi]c[ıi]|[şs]ifre|parola|password|login|yetki|giri[şs]|unauthori|authenticat",
                         re.IGNORECASE)
@@ -193,25 +197,15 @@ class _ArasBase:
         limiter_registry: RateLimiterRegistry = DEFAULT_REGISTRY,
         rate_limit: RateLimit | None = None,
     ) -> None:
-        if environment not in HOSTS:
-            raise ConfigurationError(f"aras: unknown environment {environment!r}")
         if not (username and customer_code):
             raise ConfigurationError("aras: username and customer_code are required")
-        secret = password if isinstance(password, SecretStr) else SecretStr(password)
-        self.credentials = ArasCredentials(username, secret, customer_code)
-        self.path = PATHS[environment]
-        clock = clock or SystemClock()
-        self.config = ProviderConfig(
-            provider=PROVIDER,
-            base_url=base_url or HOSTS[environment],
-            account_key=f"{username}:{customer_code}",
-            timeout=carrier_timeout(timeout),
-            retry=retry or carrier_retry(clock),
-            error_details=soap_error_details,
-            limiter_registry=limiter_registry,
-            clock=clock,
-            rate_limit=rate_limit,  # no limit is published; a caller may set an agreed one
+        # No rate limit is published: none unless a caller sets an agreed one.
+        self.config = DEFAULTS.config(
+            account_key=f"{username}:{customer_code}", environment=environment, base_url=base_url, clock=clock,
+            retry=retry, limiter_registry=limiter_registry, timeout=timeout, rate_limit=rate_limit,
         )
+        self.credentials = ArasCredentials(username, SecretStr(reveal(password)), customer_code)
+        self.path = PATHS[DEFAULTS.environment(environment).value]
 
     def _cargo(self, *, tracking_number: str | None = None, integration_code: str | None = None) -> Call[CargoAnswer]:
         return cargo_call(self.credentials, self.path, tracking_number=tracking_number,
@@ -228,7 +222,7 @@ def _require(key: str, what: str) -> str:
     return key
 
 
-class ArasClient(_ArasBase):
+class ArasClient(_ArasBase, SyncConnector):
     """Sync Aras Kargo tracking client."""
 
     def __init__(self, *args: Any, transport: httpx.BaseTransport | None = None, **kw: Any) -> None:
@@ -263,17 +257,8 @@ class ArasClient(_ArasBase):
         history = self._runner.run(self._history(number)) if number else []
         return _combine(answer, history, key)
 
-    def close(self) -> None:
-        self._runner.close()
 
-    def __enter__(self) -> ArasClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class AsyncArasClient(_ArasBase):
+class AsyncArasClient(_ArasBase, AsyncConnector):
     """Async Aras Kargo tracking client (same methods as `ArasClient`)."""
 
     def __init__(self, *args: Any, transport: httpx.AsyncBaseTransport | None = None, **kw: Any) -> None:
@@ -298,12 +283,3 @@ class AsyncArasClient(_ArasBase):
         number = pick_row(answer.rows).KARGO_TAKIP_NO
         history = await self._runner.run(self._history(number)) if number else []
         return _combine(answer, history, key)
-
-    async def aclose(self) -> None:
-        await self._runner.aclose()
-
-    async def __aenter__(self) -> AsyncArasClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()

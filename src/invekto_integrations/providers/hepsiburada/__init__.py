@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
+from invekto_integrations.providers._common import connect_options, connectors, lazy
 from invekto_integrations.providers.base import (
     AsyncMarketplace,
     ConnectOptions,
@@ -44,6 +45,8 @@ __all__ = [
     "HepsiburadaEndpoints",
     "HepsiburadaFeed",
     "HepsiburadaStatus",
+    "connect",
+    "connect_async",
 ]
 
 
@@ -54,6 +57,8 @@ if TYPE_CHECKING:  # mypy checks that both clients satisfy the marketplace proto
 
 
 def _kwargs(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> dict[str, Any]:
+    """Settings ``merchant_id``, ``integrator_name`` (required: the User-Agent), ``environment``;
+    ``options.extra`` may carry ``naive_zone``, ``change_feeds``, ``include_returns``."""
     settings = account.settings
     merchant_id = settings.get("merchant_id") or credentials.api_key.get_secret_value()
     integrator = settings.get("integrator_name")
@@ -64,42 +69,15 @@ def _kwargs(account: IntegrationAccount, credentials: Credentials, options: Conn
     service_key = credentials.api_secret if credentials.api_secret is not None else credentials.api_key
     if not settings.get("merchant_id") and credentials.api_secret is None:
         raise ConfigurationError(f"hepsiburada account {account.id!r}: settings.merchant_id is missing")
-    kw: dict[str, Any] = {
+    return {
         "merchant_id": str(merchant_id),
         "service_key": service_key,
         "integrator_name": str(integrator),
-        "environment": settings.get("environment") or options.environment,
-        "base_url": options.base_url,
-        "clock": options.clock,
-        "retry": options.retry,
-        "limiter_registry": options.limiter_registry,
-        "timeout": options.timeout,
-        "rate_limit": options.rate_limit,
+        **connect_options(options, settings, extra=("naive_zone", "change_feeds", "include_returns")),
     }
-    kw.update({k: v for k, v in options.extra.items() if k in ("naive_zone", "change_feeds", "include_returns")})
-    return kw
 
 
-def connect(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> HepsiburadaClient:
-    """A `HepsiburadaClient` for ``account`` (settings: ``merchant_id``, ``integrator_name``, ``environment``)."""
-    return HepsiburadaClient(transport=options.transport, **_kwargs(account, credentials, options))
-
-
-def connect_async(account: IntegrationAccount, credentials: Credentials,
-                  options: ConnectOptions) -> AsyncHepsiburadaClient:
-    return AsyncHepsiburadaClient(transport=options.async_transport, **_kwargs(account, credentials, options))
-
-
-def _fake(**kw: Any) -> Any:
-    from invekto_integrations.testing.sandbox.fakes.hepsiburada import HepsiburadaFake
-
-    return HepsiburadaFake(**kw)
-
-
-def _contract() -> Any:
-    from invekto_integrations.testing.contracts.hepsiburada import HepsiburadaContract
-
-    return HepsiburadaContract()
+connect, connect_async = connectors(HepsiburadaClient, AsyncHepsiburadaClient, _kwargs)
 
 
 PROVIDER = ProviderInfo(
@@ -109,8 +87,8 @@ PROVIDER = ProviderInfo(
     docs_url="https://developers.hepsiburada.com",
     connect=connect,
     connect_async=connect_async,
-    fake=_fake,
-    contract=_contract,
+    fake=lazy("invekto_integrations.testing.sandbox.fakes.hepsiburada", "HepsiburadaFake"),
+    contract=lazy("invekto_integrations.testing.contracts.hepsiburada", "HepsiburadaContract"),
     settings_keys=("merchant_id", "integrator_name", "environment"),
     secret_keys=("api_key", "api_secret"),
 )

@@ -28,20 +28,21 @@ from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import SecretStr
 
-from invekto_integrations.core.clock import Clock, SystemClock, utc
+from invekto_integrations.core.clock import Clock, utc
 from invekto_integrations.core.errors import ConfigurationError, NotFound, PayloadError
-from invekto_integrations.core.http import AsyncRunner, Call, ErrorDetails, ProviderConfig, SyncRunner
+from invekto_integrations.core.http import AsyncRunner, Call, ErrorDetails, SyncRunner
 from invekto_integrations.core.paging import Page
-from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
+from invekto_integrations.core.ratelimit import RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.claims import ClaimStatus, ReturnClaim
 from invekto_integrations.models.orders import Order
+from invekto_integrations.providers._common import AsyncConnector, ProviderDefaults, SyncConnector, reveal
 from invekto_integrations.providers._marketplace import Fetch, Plan, adrive, drive, payload_error, split_windows
 from invekto_integrations.providers.base import Environment, OrderOrError
 
@@ -165,6 +166,10 @@ def hepsiburada_error_details(response: httpx.Response) -> ErrorDetails:
             code = message
         return ErrorDetails(code=str(code) if code else None, message=str(message) if message else None)
     return ErrorDetails(message=str(body)[:300])
+
+
+DEFAULTS = ProviderDefaults(PROVIDER, {"production": PRODUCTION_URL, "test": SIT_URL}, rate_limit=RATE_LIMIT,
+                            error_details=hepsiburada_error_details)
 
 
 @dataclass(frozen=True)
@@ -504,30 +509,20 @@ class _HepsiburadaBase:
             raise ConfigurationError("hepsiburada: merchant_id is required")
         if not integrator_name or not integrator_name.strip():
             raise ConfigurationError("hepsiburada: integrator_name (the User-Agent) is required")
-        key = service_key.get_secret_value() if isinstance(service_key, SecretStr) else service_key
+        key = reveal(service_key)
         if not key:
             raise ConfigurationError("hepsiburada: service_key is required")
-        env = Environment(environment)
         self.merchant_id = merchant_id
-        self.clock: Clock = clock or SystemClock()
         self.user_agent = integrator_name.strip()
         self.change_feeds = change_feeds
         self.include_returns = include_returns
         self.endpoints = HepsiburadaEndpoints(merchant_id, naive_zone)
-        self.config = ProviderConfig(
-            provider=PROVIDER,
-            base_url=base_url or (PRODUCTION_URL if env is Environment.PRODUCTION else SIT_URL),
-            account_key=merchant_id,
-            auth=httpx.BasicAuth(merchant_id, key),
-            user_agent=self.user_agent,
-            rate_limit=rate_limit or RATE_LIMIT,
-            retry=retry or RetryPolicy(clock=self.clock),
-            error_details=hepsiburada_error_details,
-            limiter_registry=limiter_registry or DEFAULT_REGISTRY,
-            clock=self.clock,
+        self.config = DEFAULTS.config(
+            account_key=merchant_id, auth=httpx.BasicAuth(merchant_id, key), user_agent=self.user_agent,
+            environment=environment, base_url=base_url, clock=clock, retry=retry,
+            limiter_registry=limiter_registry, timeout=timeout, rate_limit=rate_limit,
         )
-        if timeout:
-            self.config = self.config.with_options(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+        self.clock: Clock = self.config.clock
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(merchant_id={self.merchant_id!r}, base_url={self.config.base_url!r})"
@@ -537,7 +532,7 @@ class _HepsiburadaBase:
                             include_returns=self.include_returns)
 
 
-class HepsiburadaClient(_HepsiburadaBase):
+class HepsiburadaClient(_HepsiburadaBase, SyncConnector):
     """Hepsiburada OMS for one merchant (sync). Implements `providers.base.Marketplace`.
 
     Args: ``merchant_id`` (Basic user), ``service_key`` (Basic password, "Servis Anahtarı"),
@@ -583,17 +578,8 @@ class HepsiburadaClient(_HepsiburadaBase):
             yield from page.items
             call = page.next_call
 
-    def close(self) -> None:
-        self._runner.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class AsyncHepsiburadaClient(_HepsiburadaBase):
+class AsyncHepsiburadaClient(_HepsiburadaBase, AsyncConnector):
     """Hepsiburada OMS for one merchant (async); same methods and arguments as `HepsiburadaClient`."""
 
     def __init__(self, merchant_id: str, service_key: str | SecretStr, *,
@@ -625,12 +611,3 @@ class AsyncHepsiburadaClient(_HepsiburadaBase):
             for claim in page.items:
                 yield claim
             call = page.next_call
-
-    async def aclose(self) -> None:
-        await self._runner.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()

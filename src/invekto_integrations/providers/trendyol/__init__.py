@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
+from invekto_integrations.providers._common import connect_options, connectors, lazy
 from invekto_integrations.providers.base import (
     AsyncMarketplace,
     ConnectOptions,
@@ -41,6 +42,8 @@ __all__ = [
     "TrendyolClient",
     "TrendyolEndpoints",
     "TrendyolPackageStatus",
+    "connect",
+    "connect_async",
 ]
 
 
@@ -51,6 +54,8 @@ if TYPE_CHECKING:  # mypy checks that both clients satisfy the marketplace proto
 
 
 def _kwargs(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> dict[str, Any]:
+    """Settings ``seller_id`` (required), ``integrator_name``, ``environment``, ``order_date_encoding``;
+    ``options.extra`` may carry ``order_date_encoding``, ``page_size``, ``max_reachable``."""
     settings = account.settings
     seller_id = settings.get("seller_id") or settings.get("supplier_id")
     if not seller_id:
@@ -62,40 +67,14 @@ def _kwargs(account: IntegrationAccount, credentials: Credentials, options: Conn
         "api_key": credentials.api_key,
         "api_secret": credentials.api_secret,
         "integrator_name": settings.get("integrator_name") or None,
-        "environment": settings.get("environment") or options.environment,
-        "base_url": options.base_url,
-        "clock": options.clock,
-        "retry": options.retry,
-        "limiter_registry": options.limiter_registry,
-        "timeout": options.timeout,
-        "rate_limit": options.rate_limit,
     }
     if "order_date_encoding" in settings:
         kw["order_date_encoding"] = settings["order_date_encoding"]
-    kw.update({k: v for k, v in options.extra.items() if k in ("order_date_encoding", "page_size", "max_reachable")})
+    kw.update(connect_options(options, settings, extra=("order_date_encoding", "page_size", "max_reachable")))
     return kw
 
 
-def connect(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> TrendyolClient:
-    """A `TrendyolClient` for ``account`` (settings: ``seller_id``, ``integrator_name``, ``environment``)."""
-    return TrendyolClient(transport=options.transport, **_kwargs(account, credentials, options))
-
-
-def connect_async(account: IntegrationAccount, credentials: Credentials,
-                  options: ConnectOptions) -> AsyncTrendyolClient:
-    return AsyncTrendyolClient(transport=options.async_transport, **_kwargs(account, credentials, options))
-
-
-def _fake(**kw: Any) -> Any:
-    from invekto_integrations.testing.sandbox.fakes.trendyol import TrendyolFake
-
-    return TrendyolFake(**kw)
-
-
-def _contract() -> Any:
-    from invekto_integrations.testing.contracts.trendyol import TrendyolContract
-
-    return TrendyolContract()
+connect, connect_async = connectors(TrendyolClient, AsyncTrendyolClient, _kwargs)
 
 
 PROVIDER = ProviderInfo(
@@ -105,8 +84,8 @@ PROVIDER = ProviderInfo(
     docs_url="https://developers.trendyol.com",
     connect=connect,
     connect_async=connect_async,
-    fake=_fake,
-    contract=_contract,
+    fake=lazy("invekto_integrations.testing.sandbox.fakes.trendyol", "TrendyolFake"),
+    contract=lazy("invekto_integrations.testing.contracts.trendyol", "TrendyolContract"),
     settings_keys=("seller_id", "integrator_name", "environment", "order_date_encoding"),
     secret_keys=("api_key", "api_secret"),
 )

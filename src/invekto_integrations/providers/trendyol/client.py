@@ -15,19 +15,20 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
-from invekto_integrations.core.clock import Clock, SystemClock, utc
+from invekto_integrations.core.clock import Clock, utc
 from invekto_integrations.core.errors import ConfigurationError, PayloadError
-from invekto_integrations.core.http import AsyncRunner, Call, ErrorDetails, ProviderConfig, SyncRunner
+from invekto_integrations.core.http import AsyncRunner, Call, ErrorDetails, SyncRunner
 from invekto_integrations.core.paging import Page, aiter_items, iter_items
-from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
+from invekto_integrations.core.ratelimit import RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.claims import ReturnClaim
 from invekto_integrations.models.orders import Order
+from invekto_integrations.providers._common import AsyncConnector, ProviderDefaults, SyncConnector, reveal
 from invekto_integrations.providers._marketplace import (
     Fetch,
     Plan,
@@ -90,6 +91,10 @@ def trendyol_error_details(response: httpx.Response) -> ErrorDetails:
         code = code or errors[0].get("key")
         message = message or errors[0].get("message")
     return ErrorDetails(code=str(code) if code else None, message=str(message) if message else None)
+
+
+DEFAULTS = ProviderDefaults(PROVIDER, {"production": PRODUCTION_URL, "test": STAGE_URL},
+                            rate_limit=ORDERS_RATE_LIMIT, error_details=trendyol_error_details)
 
 
 def _record_of(raw: Any) -> str | None:
@@ -301,31 +306,20 @@ class _TrendyolBase:
             raise ConfigurationError("trendyol: seller_id is required")
         if integrator_name is not None and not _INTEGRATOR.match(integrator_name):
             raise ConfigurationError("trendyol: integrator_name must be alphanumeric, at most 30 characters")
-        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-        secret = api_secret.get_secret_value() if isinstance(api_secret, SecretStr) else api_secret
+        key, secret = reveal(api_key), reveal(api_secret)
         if not key or not secret:
             raise ConfigurationError("trendyol: api_key and api_secret are required")
-        env = Environment(environment)
         self.seller_id = seller_id
-        self.clock: Clock = clock or SystemClock()
         self.history = history
         self.user_agent = f"{seller_id} - {integrator_name or 'SelfIntegration'}"
         self.endpoints = TrendyolEndpoints(seller_id, OrderDateEncoding(order_date_encoding),
                                            min(page_size, MAX_PAGE_SIZE), max_reachable)
-        self.config = ProviderConfig(
-            provider=PROVIDER,
-            base_url=base_url or (PRODUCTION_URL if env is Environment.PRODUCTION else STAGE_URL),
-            account_key=seller_id,
-            auth=httpx.BasicAuth(key, secret),
-            user_agent=self.user_agent,
-            rate_limit=rate_limit or ORDERS_RATE_LIMIT,
-            retry=retry or RetryPolicy(clock=self.clock),
-            error_details=trendyol_error_details,
-            limiter_registry=limiter_registry or DEFAULT_REGISTRY,
-            clock=self.clock,
+        self.config = DEFAULTS.config(
+            account_key=seller_id, auth=httpx.BasicAuth(key, secret), user_agent=self.user_agent,
+            environment=environment, base_url=base_url, clock=clock, retry=retry,
+            limiter_registry=limiter_registry, timeout=timeout, rate_limit=rate_limit,
         )
-        if timeout:
-            self.config = self.config.with_options(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+        self.clock: Clock = self.config.clock
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(seller_id={self.seller_id!r}, base_url={self.config.base_url!r})"
@@ -335,7 +329,7 @@ class _TrendyolBase:
                            history=self.history)
 
 
-class TrendyolClient(_TrendyolBase):
+class TrendyolClient(_TrendyolBase, SyncConnector):
     """Trendyol Seller API for one seller (sync). Implements `providers.base.Marketplace`.
 
     Args: ``seller_id``, ``api_key``, ``api_secret`` (Basic auth), ``integrator_name`` (User-Agent
@@ -374,17 +368,8 @@ class TrendyolClient(_TrendyolBase):
         for start, end in split_windows(utc(since), utc(until), MAX_WINDOW):
             yield from iter_items(self._runner.run, self.endpoints.list_claims(start=start, end=end, status=status))
 
-    def close(self) -> None:
-        self._runner.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class AsyncTrendyolClient(_TrendyolBase):
+class AsyncTrendyolClient(_TrendyolBase, AsyncConnector):
     """Trendyol Seller API for one seller (async); same methods and arguments as `TrendyolClient`."""
 
     def __init__(self, seller_id: str, api_key: str | SecretStr, api_secret: str | SecretStr, *,
@@ -411,12 +396,3 @@ class AsyncTrendyolClient(_TrendyolBase):
             async for claim in aiter_items(self._runner.run,
                                            self.endpoints.list_claims(start=start, end=end, status=status)):
                 yield claim
-
-    async def aclose(self) -> None:
-        await self._runner.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()

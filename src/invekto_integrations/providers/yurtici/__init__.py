@@ -7,6 +7,7 @@ from typing import Any
 
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
+from invekto_integrations.providers._common import connect_options, connectors, lazy
 from invekto_integrations.providers.base import ConnectOptions, ProviderInfo, ProviderKind
 
 from .client import AsyncYurticiClient, YurticiClient
@@ -21,35 +22,11 @@ def _kwargs(account: IntegrationAccount, credentials: Credentials, options: Conn
         "username": credentials.api_key.get_secret_value(),
         "password": credentials.api_secret,
         "language": str(account.settings.get("language") or "TR"),
-        "environment": options.environment.value,
-        "base_url": options.base_url,
-        "clock": options.clock,
-        "retry": options.retry,
-        "timeout": options.timeout,
-        "limiter_registry": options.limiter_registry,
-        "rate_limit": options.rate_limit,
+        **connect_options(options, account.settings),
     }
 
 
-def connect(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> YurticiClient:
-    return YurticiClient(**_kwargs(account, credentials, options), transport=options.transport)
-
-
-def connect_async(account: IntegrationAccount, credentials: Credentials,
-                  options: ConnectOptions) -> AsyncYurticiClient:
-    return AsyncYurticiClient(**_kwargs(account, credentials, options), transport=options.async_transport)
-
-
-def _fake(**kw: Any) -> Any:
-    from invekto_integrations.testing.sandbox.fakes.yurtici import YurticiFake
-
-    return YurticiFake(**kw)
-
-
-def _contract() -> Any:
-    from invekto_integrations.testing.contracts.yurtici import YurticiContract
-
-    return YurticiContract()
+connect, connect_async = connectors(YurticiClient, AsyncYurticiClient, _kwargs)
 
 
 PROVIDER = ProviderInfo(
@@ -59,8 +36,8 @@ PROVIDER = ProviderInfo(
     docs_url="https://www.yurticikargo.com/tr/kurumsal/entegrasyon",
     connect=connect,
     connect_async=connect_async,
-    fake=_fake,
-    contract=_contract,
-    settings_keys=("language",),
+    fake=lazy("invekto_integrations.testing.sandbox.fakes.yurtici", "YurticiFake"),
+    contract=lazy("invekto_integrations.testing.contracts.yurtici", "YurticiContract"),
+    settings_keys=("language", "environment"),
     secret_keys=("api_key", "api_secret"),
 )

@@ -19,7 +19,7 @@ from xml.etree.ElementTree import Element
 import httpx
 from pydantic import SecretStr
 
-from invekto_integrations.core.clock import Clock, SystemClock
+from invekto_integrations.core.clock import Clock
 from invekto_integrations.core.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -29,11 +29,12 @@ from invekto_integrations.core.errors import (
     ProviderError,
     ProviderUnavailable,
 )
-from invekto_integrations.core.http import AsyncRunner, Call, ProviderConfig, SyncRunner
+from invekto_integrations.core.http import AsyncRunner, Call, SyncRunner
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.shipments import Shipment
 from invekto_integrations.providers._carrier import carrier_retry, carrier_timeout
+from invekto_integrations.providers._common import AsyncConnector, ProviderDefaults, SyncConnector, reveal
 from invekto_integrations.providers._soap import SoapFault, SoapOperation, child, soap_call, soap_error_details, text_of
 
 from .mapping import to_shipment
@@ -56,6 +57,8 @@ AUTH_ERROR_CODES = frozenset({"1625", "1626", "80265"})
 NOT_FOUND_CODES = frozenset({"82519"})
 UNEXPECTED_CODES = frozenset({"936"})
 _AUTH_TEXT = re.compile(r"kullan[ıi]c[ıi]|[şs]ifre|parola|password|yetki|login|giri[şs]", re.IGNORECASE)
+DEFAULTS = ProviderDefaults(PROVIDER, HOSTS, error_details=soap_error_details, timeout=carrier_timeout,
+                            retry=carrier_retry)
 
 
 @dataclass(frozen=True)
@@ -168,25 +171,16 @@ class _YurticiBase:
         limiter_registry: RateLimiterRegistry = DEFAULT_REGISTRY,
         rate_limit: RateLimit | None = None,
     ) -> None:
-        if environment not in HOSTS:
-            raise ConfigurationError(f"yurtici: unknown environment {environment!r}")
         if not username:
             raise ConfigurationError("yurtici: username is required")
-        self.username = username
-        self._password = password if isinstance(password, SecretStr) else SecretStr(password)
-        self.language = language
-        clock = clock or SystemClock()
-        self.config = ProviderConfig(
-            provider=PROVIDER,
-            base_url=base_url or HOSTS[environment],
-            account_key=username,
-            timeout=carrier_timeout(timeout),
-            retry=retry or carrier_retry(clock),
-            error_details=soap_error_details,
-            limiter_registry=limiter_registry,
-            clock=clock,
-            rate_limit=rate_limit,  # no limit is published; a caller may set an agreed one
+        # No rate limit is published: none unless a caller sets an agreed one.
+        self.config = DEFAULTS.config(
+            account_key=username, environment=environment, base_url=base_url, clock=clock, retry=retry,
+            limiter_registry=limiter_registry, timeout=timeout, rate_limit=rate_limit,
         )
+        self.username = username
+        self._password = SecretStr(reveal(password))
+        self.language = language
 
     def _call(self, key: str, key_type: KeyType) -> Call[Shipment]:
         return query_call(self.username, self._password, self.language, key, key_type).map(
@@ -197,7 +191,7 @@ class _YurticiBase:
         return f"{type(self).__name__}(username={self.username!r})"
 
 
-class YurticiClient(_YurticiBase):
+class YurticiClient(_YurticiBase, SyncConnector):
     """Sync Yurtiçi Kargo tracking client."""
 
     def __init__(self, *args: Any, transport: httpx.BaseTransport | None = None, **kw: Any) -> None:
@@ -213,17 +207,8 @@ class YurticiClient(_YurticiBase):
         """The same by ``invoiceKey`` (keyType 1)."""
         return self._runner.run(self._call(_require(reference, "reference"), "invoice_key"))
 
-    def close(self) -> None:
-        self._runner.close()
 
-    def __enter__(self) -> YurticiClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class AsyncYurticiClient(_YurticiBase):
+class AsyncYurticiClient(_YurticiBase, AsyncConnector):
     """Async Yurtiçi Kargo tracking client (same methods as `YurticiClient`)."""
 
     def __init__(self, *args: Any, transport: httpx.AsyncBaseTransport | None = None, **kw: Any) -> None:
@@ -235,12 +220,3 @@ class AsyncYurticiClient(_YurticiBase):
 
     async def track_by_reference(self, reference: str) -> Shipment:
         return await self._runner.run(self._call(_require(reference, "reference"), "invoice_key"))
-
-    async def aclose(self) -> None:
-        await self._runner.aclose()
-
-    async def __aenter__(self) -> AsyncYurticiClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()

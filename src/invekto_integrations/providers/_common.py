@@ -1,0 +1,200 @@
+"""What every HTTP connector repeats, written once: its `ProviderConfig`, its factories, its lifecycle.
+
+* `ProviderDefaults`: what a provider publishes (hosts per environment, rate limit, error-body
+  reader) and how it is tuned (timeout, retry); `ProviderDefaults.config` builds the
+  `core.http.ProviderConfig` of one account from the options every client constructor takes
+  (``environment``/``base_url``, ``clock``, ``retry``, ``limiter_registry``, ``timeout``,
+  ``rate_limit``) plus the account's key, auth and User-Agent.
+* `connect_options`: those same options read from a `ConnectOptions` (and the account's
+  ``environment`` setting); `connectors`: the ``connect``/``connect_async`` pair of a
+  `ProviderInfo` from one function that turns an account into constructor arguments.
+* `lazy`: a factory that imports its target on first call (fakes and contracts import pytest or
+  the sandbox, which a production install must not load).
+* `SyncConnector` / `AsyncConnector`: ``close``/``aclose`` and the context manager of a client
+  that runs its calls on ``self._runner``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Self, TypeVar
+
+import httpx
+from pydantic import SecretStr
+
+from invekto_integrations.core.clock import Clock, SystemClock
+from invekto_integrations.core.errors import ConfigurationError
+from invekto_integrations.core.http import AsyncRunner, ErrorDetails, ProviderConfig, SyncRunner, default_error_details
+from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
+from invekto_integrations.core.retry import RetryPolicy
+from invekto_integrations.models.accounts import Credentials, IntegrationAccount
+
+from .base import ConnectOptions, Environment
+
+__all__ = [
+    "AsyncConnector",
+    "ConnectorFactoryOf",
+    "ProviderDefaults",
+    "SyncConnector",
+    "connect_options",
+    "connectors",
+    "default_retry",
+    "lazy",
+    "request_timeout",
+    "reveal",
+]
+
+S = TypeVar("S")
+A = TypeVar("A")
+
+ConnectorFactoryOf = Callable[[IntegrationAccount, Credentials, ConnectOptions], S]
+"""A ``connect`` function returning ``S``."""
+KwargsOf = Callable[[IntegrationAccount, Credentials, ConnectOptions], dict[str, Any]]
+
+
+def reveal(secret: str | SecretStr) -> str:
+    """The plain value of a secret given either way (only ever handed to `httpx.BasicAuth` & co.)."""
+    return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+
+
+def request_timeout(seconds: float | None) -> httpx.Timeout:
+    """``seconds`` for the whole request, connecting within at most 10 s; 30 s when not given."""
+    if not seconds:
+        return httpx.Timeout(30.0, connect=10.0)
+    return httpx.Timeout(seconds, connect=min(seconds, 10.0))
+
+
+def default_retry(clock: Clock) -> RetryPolicy:
+    """`RetryPolicy`'s defaults (429, 5xx, timeouts; 0.5 s → 8 s), sleeping on ``clock``."""
+    return RetryPolicy(clock=clock)
+
+
+@dataclass(frozen=True)
+class ProviderDefaults:
+    """What a provider publishes and how its connector is tuned, as one constant per provider."""
+
+    provider: str
+    hosts: Mapping[str, str]  # Environment value -> documented base URL
+    rate_limit: RateLimit | None = None  # the published client-side limit; None: none applied
+    error_details: Callable[[httpx.Response], ErrorDetails] = default_error_details
+    timeout: Callable[[float | None], httpx.Timeout] = request_timeout
+    retry: Callable[[Clock], RetryPolicy] = default_retry
+
+    def environment(self, value: Environment | str) -> Environment:
+        """``value`` as an `Environment` this provider has a host for (`ConfigurationError` otherwise)."""
+        try:
+            env = Environment(value)
+        except ValueError:
+            env = None
+        if env is None or env.value not in self.hosts:
+            raise ConfigurationError(f"{self.provider}: unknown environment {value!r} "
+                                     f"(one of {', '.join(sorted(self.hosts))})")
+        return env
+
+    def config(
+        self,
+        *,
+        account_key: str,
+        auth: httpx.Auth | None = None,
+        user_agent: str | None = None,
+        environment: Environment | str = Environment.PRODUCTION,
+        base_url: str | None = None,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        limiter_registry: RateLimiterRegistry | None = None,
+        timeout: float | None = None,
+        rate_limit: RateLimit | None = None,
+    ) -> ProviderConfig:
+        """The `ProviderConfig` of one account: ``base_url`` overrides the environment's host,
+        ``rate_limit`` the published limit, ``retry``/``timeout`` the provider's tuning."""
+        env = self.environment(environment)
+        clock = clock or SystemClock()
+        return ProviderConfig(
+            provider=self.provider,
+            base_url=base_url or self.hosts[env.value],
+            account_key=account_key,
+            auth=auth,
+            user_agent=user_agent,
+            timeout=self.timeout(timeout),
+            rate_limit=rate_limit or self.rate_limit,
+            retry=retry or self.retry(clock),
+            error_details=self.error_details,
+            limiter_registry=limiter_registry or DEFAULT_REGISTRY,
+            clock=clock,
+        )
+
+
+def connect_options(options: ConnectOptions, settings: Mapping[str, Any] | None = None,
+                    extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The constructor arguments every client takes, from ``options``: the account's
+    ``environment`` setting (else ``options.environment``), ``base_url``, ``clock``, ``retry``,
+    ``limiter_registry``, ``timeout``, ``rate_limit``; plus the ``options.extra`` keys in ``extra``."""
+    kw: dict[str, Any] = {
+        "environment": (settings or {}).get("environment") or options.environment,
+        "base_url": options.base_url,
+        "clock": options.clock,
+        "retry": options.retry,
+        "limiter_registry": options.limiter_registry,
+        "timeout": options.timeout,
+        "rate_limit": options.rate_limit,
+    }
+    kw.update({k: v for k, v in options.extra.items() if k in extra})
+    return kw
+
+
+def connectors(sync_client: Callable[..., S], async_client: Callable[..., A],
+               kwargs: KwargsOf) -> tuple[ConnectorFactoryOf[S], ConnectorFactoryOf[A]]:
+    """``connect`` and ``connect_async`` for a `ProviderInfo`: both build their client from
+    ``kwargs(account, credentials, options)``, with ``options.transport`` / ``async_transport``."""
+
+    def connect(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> S:
+        return sync_client(transport=options.transport, **kwargs(account, credentials, options))
+
+    def connect_async(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> A:
+        return async_client(transport=options.async_transport, **kwargs(account, credentials, options))
+
+    for fn, client in ((connect, sync_client), (connect_async, async_client)):
+        fn.__doc__ = f"A `{getattr(client, '__name__', client)}` for ``account`` (see `ConnectOptions`)."
+    return connect, connect_async
+
+
+def lazy(module: str, name: str) -> Callable[..., Any]:
+    """A factory calling ``module.name(**kw)``, importing ``module`` only when first called."""
+
+    def factory(*args: Any, **kw: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kw)
+
+    factory.__doc__ = f"{module}.{name}(...), imported on first use."
+    return factory
+
+
+class SyncConnector:
+    """``close()`` and ``with`` for a sync client whose calls run on ``self._runner``."""
+
+    _runner: SyncRunner
+
+    def close(self) -> None:
+        self._runner.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncConnector:
+    """``await aclose()`` and ``async with`` for an async client whose calls run on ``self._runner``."""
+
+    _runner: AsyncRunner
+
+    async def aclose(self) -> None:
+        await self._runner.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
