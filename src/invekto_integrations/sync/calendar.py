@@ -791,6 +791,8 @@ class _CalendarSyncBase:
         if not found or found[0].appointment_id is None:
             raise ConfigurationError(f"no conflict {conflict_id} with an appointment for tenant {tenant_id}")
         conflict = found[0]
+        if conflict.resolved_at is not None:
+            raise ConfigurationError(f"conflict {conflict_id} was already resolved ({conflict.resolved_as})")
         appt = self.book.get(tenant_id, str(conflict.appointment_id))
         calendar_id = appt.calendar_id or conflict.calendar_id
         if appt.calendar_event_id is None:
