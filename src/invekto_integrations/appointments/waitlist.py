@@ -17,6 +17,15 @@ Flow (all state is in the `WaitlistRepository`, so any number of workers can run
    i.e. `book_if_free`: exactly one patient gets the slot even when several answer at once.
    "hayır"/"yok"/"2" declines; the slot moves on to the next patient.
 4. `expire_due` (clock-driven) expires unanswered offers and moves the slot on.
+
+The hold starts when the patient can see the offer, not when it is made. With a sink that can
+tell (`SchedulingSink`: the send pipeline), an offer the pipeline holds (quiet hours 21:00–09:00,
+``not_before``) gets ``expires_at = release + hold``: a slot freed at 23:30 is offered at 09:00 and
+held until 09:30. If the message goes out later still (the provider throttled it, İYS could not be
+asked), `expire_due` does not expire the offer while its message is waiting, nor before ``hold``
+has passed since the provider accepted it. A slot whose offer could not reach the patient
+``min_notice`` before it starts is not offered. A sink that cannot tell (`RecordingSink`) starts the
+hold when the offer is made.
 """
 
 from __future__ import annotations
@@ -34,7 +43,13 @@ from invekto_integrations.core.errors import IntegrationError
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
 from invekto_integrations.events import EventConsumer
-from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage, TemplateRef
+from invekto_integrations.messaging.base import (
+    MessageCategory,
+    MessageSink,
+    OutboundMessage,
+    SchedulingSink,
+    TemplateRef,
+)
 from invekto_integrations.messaging.consent import fold_keyword
 from invekto_integrations.models.events import (
     AppointmentCancelled,
@@ -246,6 +261,13 @@ class WaitlistEngine:
             buffer_minutes=service.buffer_minutes, source_appointment_id=freed.id, expires_at=now + settings.hold,
             created_at=now,
         )
+        # The hold starts when the patient can see the offer (quiet hours may hold the message).
+        seen_from = self._release_time(self._offer_message(offer, entry, settings), now)
+        if freed.starts_at < seen_from + settings.min_notice:
+            log.info("waitlist offer for %s not made: the message could only go out at %s", freed.id, seen_from)
+            self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
+            return None
+        offer = offer.model_copy(update={"expires_at": seen_from + settings.hold})
         if not self.waitlist.add_offer(offer):
             self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
             return None
@@ -272,6 +294,23 @@ class WaitlistEngine:
             source_appointment_id=offer.source_appointment_id,
         )], at=now)
         return self.waitlist.get_offer(tenant_id, offer.id)
+
+    def _release_time(self, message: OutboundMessage, now: datetime) -> datetime:
+        if isinstance(self.sink, SchedulingSink):
+            return max(now, self.sink.release_time(message))
+        return now
+
+    def _hold_running(self, offer: WaitlistOffer, settings: WaitlistSettings, now: datetime) -> bool:
+        """Whether an offer past ``expires_at`` must still wait: its message has not gone out yet,
+        or went out less than ``hold`` ago (a retry or a deferral delayed it)."""
+        if offer.message_id is None or not isinstance(self.sink, SchedulingSink):
+            return False
+        delivery = self.sink.delivery(offer.tenant_id, offer.message_id)
+        if delivery is None:
+            return False
+        if delivery.waiting:
+            return True
+        return delivery.accepted_at is not None and delivery.accepted_at + settings.hold > now
 
     def _resolved(self, offer: WaitlistOffer, status: OfferStatus, appointment_id: str | None = None) -> None:
         now = self.clock.now()
@@ -407,9 +446,12 @@ class WaitlistEngine:
     def expire_due(self, tenant_id: str) -> int:
         """Expire offers whose hold ended and pass their slots on; returns how many expired."""
         now = self.clock.now()
+        settings = self.settings(tenant_id)
         expired = 0
         sources: list[str] = []
         for offer in self.waitlist.find_offers(tenant_id, statuses=[OfferStatus.PENDING], expires_before=now):
+            if self._hold_running(offer, settings, now):
+                continue
             if self.waitlist.resolve_offer(tenant_id, offer.id, [OfferStatus.PENDING], OfferStatus.EXPIRED,
                                            now) is None:
                 continue

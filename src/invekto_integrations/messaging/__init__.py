@@ -1,6 +1,15 @@
 """The one send pipeline every engine uses (consent, opt-out, quiet hours, caps, outbox)."""
 
-from .base import MessageCategory, MessageSink, OutboundMessage, RecordingSink, SubmitResult, TemplateRef
+from .base import (
+    MessageCategory,
+    MessageDelivery,
+    MessageSink,
+    OutboundMessage,
+    RecordingSink,
+    SchedulingSink,
+    SubmitResult,
+    TemplateRef,
+)
 from .consent import BulkConsentSource, ConsentDecision, ConsentPolicy, ConsentService, fold_keyword
 from .pipeline import DeliveryCounts, DispatchReport, FrequencyCap, MessagingSettings, SendPipeline
 from .quiet_hours import QuietHours
@@ -15,12 +24,14 @@ __all__ = [
     "DispatchReport",
     "FrequencyCap",
     "MessageCategory",
+    "MessageDelivery",
     "MessageSink",
     "MessagingSettings",
     "MessagingWebhookHandler",
     "OutboundMessage",
     "QuietHours",
     "RecordingSink",
+    "SchedulingSink",
     "SendPipeline",
     "SubmitResult",
     "TemplateRef",

@@ -11,15 +11,17 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "MessageCategory",
+    "MessageDelivery",
     "MessageSink",
     "OutboundMessage",
     "RecordingSink",
+    "SchedulingSink",
     "SubmitResult",
     "TemplateRef",
 ]
@@ -83,6 +85,38 @@ class SubmitResult(BaseModel):
 
 class MessageSink(Protocol):
     def submit(self, message: OutboundMessage) -> SubmitResult: ...
+
+
+class MessageDelivery(BaseModel):
+    """Where a submitted message is: ``status`` is the outbox status (scheduled, queued, sending,
+    accepted, sent, delivered, read, failed, refused, uncertain); ``accepted_at`` is when the
+    provider took it (``None`` before)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: str
+    due_at: datetime
+    accepted_at: datetime | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """Not handed to the provider yet (held, queued or being sent)."""
+        return self.status in ("scheduled", "queued", "sending")
+
+
+@runtime_checkable
+class SchedulingSink(MessageSink, Protocol):
+    """A sink that can say when a message would go out and where a submitted one is (the send
+    pipeline). Engines whose timers start when the recipient can see the message use it, e.g. the
+    waitlist's hold."""
+
+    def release_time(self, message: OutboundMessage) -> datetime:
+        """The earliest moment ``message``, submitted now, would be sent (``not_before``, quiet hours)."""
+        ...
+
+    def delivery(self, tenant_id: str, message_id: str) -> MessageDelivery | None:
+        """The state of a submitted message (``SubmitResult.message_id``); ``None`` if unknown."""
+        ...
 
 
 class RecordingSink:

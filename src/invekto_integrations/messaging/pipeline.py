@@ -55,7 +55,7 @@ from invekto_integrations.providers.base import MessagingProvider
 from invekto_integrations.storage.protocols import DurableOutboxRepository, MessagingContactRepository
 from invekto_integrations.storage.records import OutboxRecord, OutboxStatus, PendingStatusRecord
 
-from .base import MessageCategory, OutboundMessage, SubmitResult
+from .base import MessageCategory, MessageDelivery, OutboundMessage, SubmitResult
 from .consent import ConsentDecision, ConsentService
 from .quiet_hours import QuietHours
 
@@ -215,9 +215,7 @@ class SendPipeline:
         if decision is not None and not decision.allowed:
             return self._refuse(message, existing, phone, decision.reason, now)
         cfg = self.settings(message.tenant_id)
-        due = max(now, message.not_before or now)
-        if message.category in cfg.quiet_hours_categories and not message.quiet_hours_applied:
-            due = cfg.quiet_hours.next_allowed(due)
+        due = self._release_time(message, now)
         if decision is None:
             due = max(due, now + cfg.retry_delay)
         status = OutboxStatus.SCHEDULED if due > now else OutboxStatus.QUEUED
@@ -242,6 +240,25 @@ class SendPipeline:
         if status == OutboxStatus.QUEUED and self.send_immediately:
             return self._dispatch_one(row)
         return SubmitResult(message_id=row.id, status=status.value, reason=row.reason)
+
+    def _release_time(self, message: OutboundMessage, now: datetime) -> datetime:
+        cfg = self.settings(message.tenant_id)
+        due = max(now, message.not_before or now)
+        if message.category in cfg.quiet_hours_categories and not message.quiet_hours_applied:
+            due = cfg.quiet_hours.next_allowed(due)
+        return due
+
+    def release_time(self, message: OutboundMessage) -> datetime:
+        """When ``message``, submitted now, would be sent at the earliest (``not_before``, the
+        tenant's quiet hours); a retry or a consent check İYS cannot answer may add to it."""
+        return self._release_time(message, self.clock.now())
+
+    def delivery(self, tenant_id: str, message_id: str) -> MessageDelivery | None:
+        """The outbox state of a submitted message (``SubmitResult.message_id``)."""
+        row = self.outbox.get(tenant_id, message_id)
+        if row is None:
+            return None
+        return MessageDelivery(status=row.status.value, due_at=row.due_at, accepted_at=row.accepted_at)
 
     def _check(self, message: OutboundMessage, phone: str, now: datetime, *, count_cap: bool) -> ConsentDecision:
         rtype = RecipientType(message.recipient_type) if message.recipient_type else None
