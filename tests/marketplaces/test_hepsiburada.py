@@ -11,7 +11,13 @@ import httpx
 import pytest
 
 from invekto_integrations.core.clock import FrozenClock
-from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, InvalidRequest, PayloadError
+from invekto_integrations.core.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequest,
+    NotFound,
+    PayloadError,
+)
 from invekto_integrations.core.ratelimit import RateLimiterRegistry
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
 from invekto_integrations.models.claims import ClaimStatus
@@ -208,6 +214,13 @@ def test_get_order_with_tracking(hb: HepsiburadaClient, hb_fake: HepsiburadaFake
     (fresh,) = hb_fake.add_orders(MERCHANT, 1)
     (open_order,) = hb.get_order(fresh)
     assert open_order.status is OrderStatus.CREATED and open_order.cargo.tracking_number is None
+
+
+def test_get_order_of_an_unknown_number_is_not_found(hb: HepsiburadaClient) -> None:
+    with pytest.raises(NotFound) as info:  # the detail endpoint answers 404
+        hb.get_order("1000000000")
+    assert info.value.provider == "hepsiburada" and info.value.operation == "get_order"
+    assert info.value.status == 404 and "order 1000000000 not found" in str(info.value)
 
 
 # -- mapping -----------------------------------------------------------------------------------------------

@@ -11,7 +11,13 @@ import httpx
 import pytest
 
 from invekto_integrations.core.clock import FrozenClock
-from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, InvalidRequest, PayloadError
+from invekto_integrations.core.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequest,
+    NotFound,
+    PayloadError,
+)
 from invekto_integrations.core.phone import normalize_phone
 from invekto_integrations.core.ratelimit import RateLimiterRegistry
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
@@ -197,7 +203,16 @@ def test_get_order_by_number(ty: TrendyolClient, ty_fake: TrendyolFake) -> None:
     assert order.external_id == pid and order.order_number == number
     assert ty_fake.requests[-1].query == {"orderNumber": number, "page": "0", "size": "200",
                                          "orderByField": "PackageLastModifiedDate", "orderByDirection": "ASC"}
-    assert ty.get_order("does-not-exist") == []
+    with pytest.raises(NotFound) as info:  # the API answers an empty page
+        ty.get_order("does-not-exist")
+    assert info.value.provider == "trendyol" and info.value.operation == "get_order"
+    assert "does-not-exist" in str(info.value)
+    assert ty_fake.requests[-1].query["orderNumber"] == "does-not-exist"
+
+
+async def test_async_get_order_of_an_unknown_number_is_not_found(aty: AsyncTrendyolClient) -> None:
+    with pytest.raises(NotFound, match="order 1000000000 not found"):
+        await aty.get_order("1000000000")
 
 
 def test_claims(ty: TrendyolClient, ty_fake: TrendyolFake) -> None:

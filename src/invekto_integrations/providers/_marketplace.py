@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import pydantic
 
-from invekto_integrations.core.errors import PayloadError
+from invekto_integrations.core.errors import NotFound, PayloadError, ProviderError
 from invekto_integrations.core.http import Call
 from invekto_integrations.core.phone import is_masked, normalize_phone
 from invekto_integrations.models.orders import PhoneState
@@ -28,6 +28,7 @@ __all__ = [
     "adrive",
     "drive",
     "from_epoch_ms",
+    "order_not_found",
     "payload_error",
     "read_phone",
     "split_windows",
@@ -136,3 +137,12 @@ def payload_error(provider: str, exc: Exception, record: str | None, operation: 
     elif isinstance(exc, PayloadError):
         field, message = exc.field, exc.message
     return PayloadError(message, provider=provider, field=field, record=record, operation=operation)
+
+
+def order_not_found(provider: str, order_number: str, cause: ProviderError | None = None) -> NotFound:
+    """`Marketplace.get_order`'s answer to an unknown order number: a `NotFound` naming the provider
+    and the order (with the provider's own status, code and request id when it answered an error)."""
+    detail = f": {cause.message}" if cause is not None and cause.message else ""
+    return NotFound(f"order {order_number} not found{detail}", provider=provider, operation="get_order",
+                    status=cause.status if cause else None, code=cause.code if cause else None,
+                    request_id=cause.request_id if cause else None)

@@ -130,7 +130,10 @@ class Marketplace(Protocol):
         ...
 
     def get_order(self, order_number: str) -> list[Order]:
-        """One order by its number (Trendyol may return several packages)."""
+        """One order by its number: every record the provider keeps for it (several when it splits
+        an order into shipment packages, as Trendyol does), never an empty list. An unknown number
+        raises `NotFound` naming the provider and the order, whether the provider answers 404 or an
+        empty lookup."""
         ...
 
     def close(self) -> None: ...

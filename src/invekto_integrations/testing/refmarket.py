@@ -55,6 +55,7 @@ from invekto_integrations.core.ratelimit import RateLimit
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
 from invekto_integrations.models.orders import CargoInfo, Customer, Order, OrderLine, OrderStatus, PhoneState
 from invekto_integrations.providers._common import ProviderDefaults, connect_options
+from invekto_integrations.providers._marketplace import order_not_found
 from invekto_integrations.providers.base import ConnectOptions, Environment, OrderOrError, ProviderInfo, ProviderKind
 
 from .sandbox import FakeProvider
@@ -529,7 +530,10 @@ def get_order_call(provider: str, seller_id: str, order_number: str) -> Call[lis
         raise ValueError("order_number is required")
 
     def parse(response: httpx.Response) -> list[Order]:
-        return [to_order(provider, raw) for raw in response.json()["content"]]
+        orders = [to_order(provider, raw) for raw in response.json()["content"]]
+        if not orders:  # the documented answer is a 404; an empty list would break the protocol's promise
+            raise order_not_found(provider, order_number)
+        return orders
 
     return Call("get_order", "GET", f"/sellers/{seller_id}/orders/by-number/{order_number}", parse,
                 record=order_number)

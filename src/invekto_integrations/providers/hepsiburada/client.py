@@ -43,7 +43,15 @@ from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.claims import ClaimStatus, ReturnClaim
 from invekto_integrations.models.orders import Order
 from invekto_integrations.providers._common import AsyncConnector, ProviderDefaults, SyncConnector, reveal
-from invekto_integrations.providers._marketplace import Fetch, Plan, adrive, drive, payload_error, split_windows
+from invekto_integrations.providers._marketplace import (
+    Fetch,
+    Plan,
+    adrive,
+    drive,
+    order_not_found,
+    payload_error,
+    split_windows,
+)
 from invekto_integrations.providers.base import Environment, OrderOrError
 
 from .mapping import (
@@ -473,7 +481,11 @@ def _returns(ep: HepsiburadaEndpoints, since: datetime, until: datetime, merge: 
 
 
 def order_plan(ep: HepsiburadaEndpoints, order_number: str) -> Plan:
-    detail, raw = yield Fetch(ep.get_order_detail(order_number))
+    """One order with its package's tracking; the detail endpoint's 404 is `NotFound` naming the order."""
+    try:
+        detail, raw = yield Fetch(ep.get_order_detail(order_number))
+    except NotFound as exc:
+        raise order_not_found(PROVIDER, order_number, exc) from exc
     numbers = list(dict.fromkeys(i.packageNumber for i in detail.items if i.packageNumber))
     package = None
     if len(numbers) == 1:
@@ -564,7 +576,7 @@ class HepsiburadaClient(_HepsiburadaBase, SyncConnector):
         return drive(self._changes(since, until), self._runner.run)
 
     def get_order(self, order_number: str) -> list[Order]:
-        """One order (any status) with its package's tracking: a list of one."""
+        """One order (any status) with its package's tracking: a list of one; `NotFound` when unknown."""
         return list(drive(order_plan(self.endpoints, order_number), self._runner.run))
 
     def get_package(self, package_number: str) -> HbPackageDetail:

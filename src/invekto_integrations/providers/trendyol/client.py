@@ -34,6 +34,7 @@ from invekto_integrations.providers._marketplace import (
     Plan,
     adrive,
     drive,
+    order_not_found,
     payload_error,
     split_windows,
     to_epoch_ms,
@@ -265,18 +266,25 @@ def _window_plan(ep: TrendyolEndpoints, start: datetime, end: datetime, status: 
 
 
 def order_plan(ep: TrendyolEndpoints, order_number: str) -> Plan:
-    """All packages of one order number (errors raised, not quarantined: the caller asked for it)."""
+    """All packages of one order number (errors raised, not quarantined: the caller asked for it).
+
+    The documented lookup (getShipmentPackages ``?orderNumber=``) answers an unknown number with an
+    empty page, not a 404: that is raised as `NotFound`, as `Marketplace.get_order` promises.
+    """
     if not order_number.strip():
         raise ValueError("order_number is empty")
-    page: Page[OrderOrError] | None = None
+    found = False
     call: Call[Page[OrderOrError]] | None = ep.list_packages(order_number=order_number)
     while call is not None:
-        page = yield Fetch(call)
+        page: Page[OrderOrError] = yield Fetch(call)
         for item in page.items:
             if item.error is not None:
                 raise item.error
+            found = True
             yield item.order
         call = page.next_call
+    if not found:
+        raise order_not_found(PROVIDER, order_number)
 
 
 class _TrendyolBase:
@@ -360,7 +368,7 @@ class TrendyolClient(_TrendyolBase, SyncConnector):
         return self.iter_packages(since, until)
 
     def get_order(self, order_number: str) -> list[Order]:
-        """The packages of one order number (GET .../orders?orderNumber=)."""
+        """The packages of one order number (GET .../orders?orderNumber=); `NotFound` when it has none."""
         return list(drive(order_plan(self.endpoints, order_number), self._runner.run))
 
     def iter_claims(self, since: datetime, until: datetime, *, status: str | None = None) -> Iterator[ReturnClaim]:

@@ -5,7 +5,8 @@ connector's own ``iter_orders_changed``: 14-day windows across the 90-day histor
 the end (the client asks for 20 rows a page here, so 45 seeded packages take three pages). The
 fake runs without its background lifecycle, so nothing changes unless a test changes it.
 Trendyol documents no throttling hint (a bare 429): the suite checks that the client backs off.
-Not applicable: `fetch_missing` (an unknown order number is an empty page, not an error).
+`fetch_missing` looks up an order number the fake never issues (its numbers start at 80,000,000):
+the API answers an empty page, which the connector raises as `NotFound`.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class TrendyolContract(MarketplaceContract):
     def touch_records(self, fake: FakeProvider, ids: Sequence[str], *, who: Who = "primary") -> None:
         for package_id in ids:
             self._fake(fake).advance_order(_SELLERS[who], package_id, "Picking")
+
+    def fetch_missing(self, client: Any) -> object:
+        return client.get_order("1000000000")
 
     def raw_statuses(self) -> Sequence[str]:
         return [s.value for s in TrendyolPackageStatus]
