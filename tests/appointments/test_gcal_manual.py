@@ -175,3 +175,19 @@ def test_decide_precondition_by_policy(policy: ConflictPolicy, expected: OnPreco
     cancelled_here = _appt(version=2, synced=1, status=AppointmentStatus.CANCELLED)
     assert decide_precondition(cancelled_here, _event(ist(2, 15), ist(2, 15, 30), written=written), policy) == \
         OnPrecondition.DELETE_ANYWAY
+
+
+def test_keep_calendar_refuses_an_all_day_event_and_keep_clinic_repairs_it(gc: GcalClinic) -> None:
+    appt, event_id = _booked(gc)
+    gc.fake.human_edit(ACCOUNT, AYSE, event_id, start={"date": "2026-03-02"}, end={"date": "2026-03-03"})
+    gc.sync.sync_calendar("t1", AYSE)
+    [conflict] = gc.sync.open_conflicts("t1")
+    assert (conflict.kind, conflict.resolution) == ("unsupported", "manual")
+    with pytest.raises(ConfigurationError):
+        gc.sync.resolve_conflict("t1", conflict.id, keep="calendar")
+    assert gc.book.get("t1", appt.id).starts_at == ist(2, 10) and gc.sync.open_conflicts("t1") == [conflict]
+    gc.sync.resolve_conflict("t1", conflict.id, keep="clinic")
+    event = gc.fake.event(ACCOUNT, AYSE, event_id)
+    assert event is not None and event["start"] == {"dateTime": "2026-03-02T10:00:00+03:00",
+                                                     "timeZone": "Europe/Istanbul"}
+    assert gc.sync.open_conflicts("t1") == []

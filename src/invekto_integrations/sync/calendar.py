@@ -798,14 +798,17 @@ class _CalendarSyncBase:
         if appt.calendar_event_id is None:
             raise ConfigurationError(f"appointment {appt.id} has no calendar event")
         current: CalendarEvent = yield _call("get_event", calendar_id, appt.calendar_event_id)
-        if keep == "calendar" and appt.is_active and not current.cancelled and current.start is not None \
-                and current.end is not None and not current.all_day:
-            self.book.move(tenant_id, appt.id, current.start, ends_at=current.end, source="google",
-                           mark_synced=True, calendar_etag=current.etag)
-            result = PushResult(appt.id, "calendar_wins", current.id, current.etag)
-        elif keep == "calendar" and current.cancelled:
-            self.book.cancel(tenant_id, appt.id, source="google", mark_synced=True, calendar_etag=current.etag,
-                             reason="Google Takvim'de silindi")
+        if keep == "calendar":
+            if current.cancelled:
+                self.book.cancel(tenant_id, appt.id, source="google", mark_synced=True, calendar_etag=current.etag,
+                                 reason="Google Takvim'de silindi")
+            elif appt.is_active and current.start is not None and current.end is not None and not current.all_day:
+                self.book.move(tenant_id, appt.id, current.start, ends_at=current.end, source="google",
+                               mark_synced=True, calendar_etag=current.etag)
+            else:
+                # A cancelled appointment is never revived; an all-day or timeless event has no time to take.
+                raise ConfigurationError(f"conflict {conflict_id}: the calendar's version of {appt.id} cannot be "
+                                         "applied here; keep='clinic', or change the event in the calendar")
             result = PushResult(appt.id, "calendar_wins", current.id, current.etag)
         else:
             pushed = yield from self._push_flow(tenant_id, appt, calendar_id, known_etag=current.etag, force=True)
