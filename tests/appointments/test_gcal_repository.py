@@ -94,3 +94,17 @@ def test_conflict_log(repo: CalendarSyncRepository) -> None:
     assert [c.id for c in repo.find_conflicts("t1")] == ["c0", "c1", "c2"]
     assert [c.id for c in repo.find_conflicts("t1", appointment_id="a1")] == ["c0", "c2"]
     assert repo.find_conflicts("t2") == []
+
+
+def test_conflict_resolution(repo: CalendarSyncRepository) -> None:
+    for tenant, cid in (("t1", "c1"), ("t2", "c2")):
+        repo.add_conflict(CalendarConflict(id=cid, tenant_id=tenant, calendar_id=AYSE, event_id="e",
+                                           appointment_id="a1", kind="moved", resolution="manual", created_at=START))
+    assert not repo.resolve_conflict("t2", "c1", "calendar_wins", START)  # another tenant's conflict
+    assert repo.resolve_conflict("t1", "c1", "clinic_wins", START + timedelta(minutes=5))
+    assert not repo.resolve_conflict("t1", "c1", "calendar_wins", START + timedelta(minutes=6))  # settled once
+    assert not repo.resolve_conflict("t1", "nope", "calendar_wins", START)
+    [done] = repo.find_conflicts("t1")
+    assert (done.resolved_at, done.resolved_as) == (START + timedelta(minutes=5), "clinic_wins")
+    [other] = repo.find_conflicts("t2")
+    assert (other.resolved_at, other.resolved_as) == (None, None)
