@@ -359,3 +359,20 @@ def test_token_endpoint_outages_are_retried_by_our_policy(sandbox: tuple[Sandbox
     assert [r.outcome for r in fake.requests[3:]] == ["error"] * 3  # no hidden retries inside google-auth
     client.close()
     other.close()
+
+
+def test_updated_min_lists_only_what_changed_since(run: Runner, fake: GoogleCalendarFake,
+                                                   clock: FrozenClock) -> None:
+    old = run("insert_event", AYSE, _event(event_id_for("t1", "old"), 9))
+    gone = run("insert_event", AYSE, _event(event_id_for("t1", "gone"), 10))
+    clock.advance(3600)
+    since = clock.now()
+    new = run("insert_event", AYSE, _event(event_id_for("t1", "new"), 11))
+    run("delete_event", AYSE, gone.id, etag=gone.etag)
+    changes = run("list_changes", AYSE, updated_min=since, max_results=1)
+    by_id = {e.id: e for e in changes.events}
+    assert set(by_id) == {new.id, gone.id} and old.id not in by_id and by_id[gone.id].cancelled
+    assert not changes.full_sync and changes.next_sync_token
+    assert fake.requests_to(f"/calendars/{AYSE}/events", "GET")[-1].query["updatedMin"].startswith("2026-02-26T07")
+    with pytest.raises(InvalidParameter):  # Google refuses updatedMin with a sync token; so do we, before calling
+        run("list_changes", AYSE, changes.next_sync_token, updated_min=since)

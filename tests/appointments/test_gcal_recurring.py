@@ -158,3 +158,43 @@ def test_freebusy_times_count_recurring_instances(store: Any) -> None:
                                                                    (ist(17, 9), ist(17, 13))]
     finally:
         gc.close()
+
+
+def test_the_wire_of_series_and_instances() -> None:
+    import httpx
+
+    clock = FrozenClock(START)
+    sb, fake = make_sandbox(clock)
+    client = sync_client(sb, clock)
+    series = fake.human_insert(ACCOUNT, AYSE, ist(3, 9), ist(3, 13), recurrence=[SURGERY])
+    headers = {"Authorization": f"Bearer {client.auth.token_sync()}"}
+    path = f"/calendar/v3/calendars/{AYSE}/events"
+    zone = "Europe/Istanbul"
+    with httpx.Client(transport=sb.transport(), base_url=sb.inprocess_url("google_calendar"),
+                      headers=headers) as raw:
+        plain = raw.get(path, params={"singleEvents": "false"}).json()["items"]
+        assert [(e["id"], e["recurrence"]) for e in plain] == [(series["id"], [SURGERY])]
+        listed = raw.get(path, params={"singleEvents": "true", "maxResults": "3"}).json()
+        assert len(listed["items"]) == 3 and "nextPageToken" in listed  # instances page like events
+        rest = raw.get(path, params={"singleEvents": "true", "maxResults": "3",
+                                     "pageToken": listed["nextPageToken"]}).json()
+        assert len(rest["items"]) == 1 and "nextSyncToken" in rest
+        second = listed["items"][1]
+        # A write to an instance, conditional on its listed etag, makes it an exception.
+        moved = raw.patch(f"{path}/{second['id']}", headers={"If-Match": second["etag"]},
+                          json={"start": {"dateTime": "2026-03-10T14:00:00+03:00", "timeZone": zone},
+                                "end": {"dateTime": "2026-03-10T15:00:00+03:00", "timeZone": zone}})
+        assert moved.status_code == 200 and moved.json()["recurringEventId"] == series["id"]
+        stale = raw.delete(f"{path}/{second['id']}", headers={"If-Match": second["etag"]})
+        assert stale.status_code == 412
+        monthly = raw.post(path, json={"start": {"dateTime": "2026-03-02T09:00:00+03:00", "timeZone": zone},
+                                       "end": {"dateTime": "2026-03-02T10:00:00+03:00", "timeZone": zone},
+                                       "recurrence": ["RRULE:FREQ=MONTHLY;COUNT=3"]})
+        assert monthly.status_code == 400 and monthly.json()["error"]["errors"][0]["location"] == "recurrence"
+        no_zone = raw.post(path, json={"start": {"dateTime": "2026-03-02T09:00:00+03:00"},
+                                       "end": {"dateTime": "2026-03-02T10:00:00+03:00"},
+                                       "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"]})
+        assert no_zone.status_code == 400
+    starts = sorted(i.event.start for i in client.list_changes(AYSE).items)
+    assert starts == [ist(3, 9), ist(10, 14), ist(17, 9), ist(24, 9)]
+    client.close()

@@ -358,7 +358,7 @@ class GoogleCalendarClient:
         token, ``updated_min`` lists only what changed since then (deletions included; not a full sync)."""
         first = self.endpoints.list_events(calendar_id, sync_token=sync_token, max_results=max_results,
                                            time_min=time_min if sync_token is None else None,
-                                           updated_min=updated_min if sync_token is None else None)
+                                           updated_min=updated_min)
         return _changes(list(iter_pages(self._runner.run, first)), sync_token is None and updated_min is None)
 
     def get_event(self, calendar_id: str, event_id: str) -> CalendarEvent:
@@ -432,7 +432,7 @@ class AsyncGoogleCalendarClient:
                            updated_min: datetime | None = None) -> CalendarChanges:
         first = self.endpoints.list_events(calendar_id, sync_token=sync_token, max_results=max_results,
                                            time_min=time_min if sync_token is None else None,
-                                           updated_min=updated_min if sync_token is None else None)
+                                           updated_min=updated_min)
         pages = [p async for p in aiter_pages(self._runner.run, first)]
         return _changes(pages, sync_token is None and updated_min is None)
 
