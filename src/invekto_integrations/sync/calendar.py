@@ -24,13 +24,24 @@ Model (docs/calendar.md has the long version):
   appointment is moved (``source="google"``) even if we had an unpushed local change, and the
   conflict is recorded. When the calendar still shows what we last wrote, *ours wins*: our pending
   change is pushed (after a 412 caused by an edit outside the fields we own, with the fresh etag).
-  `ConflictPolicy.CLINIC_WINS` turns the first case around (the calendar is put back to our time).
-  Every case where both sides changed is written to the conflict log.
+  `ConflictPolicy.CLINIC_WINS` turns the first case around (the calendar is put back to our time);
+  `ConflictPolicy.MANUAL` changes neither side and leaves the conflict open for a human
+  (`open_conflicts`, `resolve_conflict(keep="calendar" | "clinic")`). Every case where both sides
+  changed is written to the conflict log. The rule itself is pure: `decide_incoming` (an event of
+  the feed) and `decide_precondition` (after a 412).
+- **Recurring blocks.** The feed is read with ``singleEvents=true``: each instance of a doctor's
+  own series is a foreign event of its own and becomes its own busy block (a cancelled instance or
+  one a shortened series lost frees it).
 - **Push notifications.** `watch_calendar`/`renew_channels` open ``web_hook`` channels (a new
   channel before the old one expires, then the old one is stopped); `handle_notification` checks
   the channel token in constant time, drops unknown/stopped channels and repeated message numbers,
   acknowledges ``sync`` and queues an incremental sync per calendar for ``exists``
   (`run_queued` runs them, coalesced). Poll with `sync_tenant` too: notifications can be lost.
+
+**Sync and async.** `CalendarSync` (over `Calendar`) and `AsyncCalendarSync` (over
+`AsyncCalendar`) have the same methods and share everything but the I/O: each multi-step operation
+is a *flow* in `_CalendarSyncBase`, a generator yielding `CalendarCall`s that `run_flow` runs on a
+sync client and `arun_flow` awaits on an async one (answers and `ProviderError`s are sent back in).
 
 Cancellations made in the calendar go through `AppointmentBook.cancel(source="google")`, so the
 waitlist sees `AppointmentCancelled` with ``source="google"`` and offers the freed slot.
