@@ -24,8 +24,13 @@
   `human_edit`, `human_delete`; and `expire_sync_tokens`, `expire_access_tokens`,
   `revoke_refresh_token`, `register_service_account`, `add_calendar`.
 
-Not modelled: recurring events (``singleEvents`` is accepted and ignored), attendees' copies,
-``If-None-Match``/304.
+- Recurring events: one ``RRULE`` with FREQ=DAILY/WEEKLY, INTERVAL, COUNT/UNTIL, BYDAY, expanded
+  in the series' zone; ``singleEvents=true`` lists instances (``recurringEventId``,
+  ``originalStartTime``); a written instance becomes an exception; instances a series loses are
+  listed cancelled; other rules answer 400. ``updatedMin`` filters a token-less listing.
+- `faults_on_token_endpoint=False` keeps the fault switches off ``POST /token``.
+
+Not modelled: attendees' copies, ``If-None-Match``/304, ``events.instances``, EXDATE/RDATE.
 """
 
 from __future__ import annotations
