@@ -6,11 +6,19 @@ too many rows, enrich a thin record) is written once as a *plan*: a generator th
 on a sync runner, `adrive` on an async one, so `TrendyolClient` and `AsyncTrendyolClient` share
 the orchestration as well as the endpoint descriptions. An error raised by the runner is thrown
 back into the plan, which may handle it (e.g. a `NotFound` while enriching one record).
+
+A plan that has several independent lookups to make (enrich each thin record of a feed) yields
+`Gather(sub_plans)`: each sub-plan yields only `Fetch` (or `Gather`) and *returns* its result,
+and the plan receives the list of results in the sub-plans' order. `drive` runs them one after
+another; `adrive(..., concurrency=n)` runs up to ``n`` at once (each request still takes its
+token from the account's bucket, so the rate limit holds). A sub-plan handles its own per-record
+errors; one it does not handle cancels the others and is thrown into the plan at the ``Gather``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -19,13 +27,17 @@ import pydantic
 
 from invekto_integrations.core.errors import NotFound, PayloadError, ProviderError
 from invekto_integrations.core.http import Call
+from invekto_integrations.core.paging import Page
 from invekto_integrations.core.phone import is_masked, normalize_phone
 from invekto_integrations.models.orders import PhoneState
 
 __all__ = [
     "Fetch",
+    "Gather",
     "Plan",
+    "SubPlan",
     "adrive",
+    "all_pages",
     "drive",
     "from_epoch_ms",
     "order_not_found",
@@ -47,45 +59,141 @@ class Fetch(Generic[T]):
 
 
 Plan = Generator[Any, Any, None]
-"""A generator yielding `Fetch` (answered through ``send``) or output items."""
+"""A generator yielding `Fetch` / `Gather` (answered through ``send``) or output items."""
+
+SubPlan = Generator[Any, Any, Any]
+"""A generator yielding only `Fetch` / `Gather` and returning one result (``return value``)."""
+
+
+@dataclass(frozen=True)
+class Gather:
+    """A plan's request for the results of independent sub-plans, as a list in their order."""
+
+    plans: Sequence[SubPlan]
+
+
+_Outcome = tuple[Any, Exception | None]  # what a step answered: a value, or the error to throw back
+
+
+def _resume(plan: SubPlan, outcome: _Outcome) -> Any:
+    value, error = outcome
+    return plan.throw(error) if error is not None else plan.send(value)
+
+
+def _loop(plan: SubPlan, answer: Callable[[Fetch[Any] | Gather], _Outcome]) -> Generator[Any, None, Any]:
+    """Run ``plan``, answering its steps with ``answer``; yields its output items, returns its result."""
+    outcome: _Outcome = (None, None)
+    while True:
+        try:
+            step = _resume(plan, outcome)
+        except StopIteration as stop:
+            return stop.value
+        if isinstance(step, Fetch | Gather):
+            outcome = answer(step)
+        else:
+            outcome = (None, None)
+            yield step
+
+
+def _only_steps(item: Any) -> TypeError:
+    return TypeError(f"a gathered sub-plan yields only Fetch or Gather, not {type(item).__name__}")
 
 
 def drive(plan: Plan, run: Callable[[Call[Any]], Any]) -> Iterator[Any]:
-    """Run ``plan`` with a sync runner, yielding its output items."""
-    value: Any = None
-    error: BaseException | None = None
+    """Run ``plan`` with a sync runner, yielding its output items (gathered sub-plans one by one)."""
+
+    def finish(sub: SubPlan) -> Any:
+        steps = _loop(sub, answer)
+        try:
+            item = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        raise _only_steps(item)
+
+    def answer(step: Fetch[Any] | Gather) -> _Outcome:
+        try:
+            if isinstance(step, Fetch):
+                return run(step.call), None
+            return [finish(sub) for sub in step.plans], None
+        except Exception as exc:
+            return None, exc
+
+    yield from _loop(plan, answer)
+
+
+async def adrive(plan: Plan, run: Callable[[Call[Any]], Awaitable[Any]], *,
+                 concurrency: int = 1) -> AsyncIterator[Any]:
+    """Run ``plan`` with an async runner, yielding its output items; the sub-plans of a `Gather`
+    run up to ``concurrency`` at a time."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    async for item in _aloop(plan, run, concurrency, []):
+        yield item
+
+
+async def _aloop(plan: SubPlan, run: Callable[[Call[Any]], Awaitable[Any]], concurrency: int,
+                 result: list[Any]) -> AsyncIterator[Any]:
+    """`_loop` for an async runner (an async generator cannot return: the result goes in ``result``)."""
+    outcome: _Outcome = (None, None)
     while True:
         try:
-            step = plan.throw(error) if error is not None else plan.send(value)
-        except StopIteration:
+            step = _resume(plan, outcome)
+        except StopIteration as stop:
+            result.append(stop.value)
             return
-        value, error = None, None
-        if isinstance(step, Fetch):
-            try:
-                value = run(step.call)
-            except Exception as exc:
-                error = exc
+        if isinstance(step, Fetch | Gather):
+            outcome = await _aanswer(step, run, concurrency)
         else:
+            outcome = (None, None)
             yield step
 
 
-async def adrive(plan: Plan, run: Callable[[Call[Any]], Awaitable[Any]]) -> AsyncIterator[Any]:
-    """Run ``plan`` with an async runner, yielding its output items."""
-    value: Any = None
-    error: BaseException | None = None
-    while True:
-        try:
-            step = plan.throw(error) if error is not None else plan.send(value)
-        except StopIteration:
-            return
-        value, error = None, None
+async def _aanswer(step: Fetch[Any] | Gather, run: Callable[[Call[Any]], Awaitable[Any]],
+                   concurrency: int) -> _Outcome:
+    try:
         if isinstance(step, Fetch):
-            try:
-                value = await run(step.call)
-            except Exception as exc:
-                error = exc
-        else:
-            yield step
+            return await run(step.call), None
+        return await _agather(step.plans, run, concurrency), None
+    except Exception as exc:
+        return None, exc
+
+
+async def _agather(plans: Sequence[SubPlan], run: Callable[[Call[Any]], Awaitable[Any]],
+                   concurrency: int) -> list[Any]:
+    """Each sub-plan's result, in order, running at most ``concurrency`` of them at a time."""
+    results: list[Any] = [None] * len(plans)
+    queue = iter(enumerate(plans))  # shared: each worker takes the next sub-plan when it is free
+
+    async def finish(sub: SubPlan) -> Any:
+        box: list[Any] = []
+        async for item in _aloop(sub, run, concurrency, box):
+            raise _only_steps(item)
+        return box[0]
+
+    async def worker() -> None:
+        for index, sub in queue:
+            results[index] = await finish(sub)
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(plans)))]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException:
+        for w in workers:
+            w.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
+    return results
+
+
+def all_pages(first: Call[Page[T]]) -> Generator[Any, Any, list[T]]:
+    """A sub-plan: the items of every page from ``first`` on (for `Gather`ing independent listings)."""
+    items: list[T] = []
+    call: Call[Page[T]] | None = first
+    while call is not None:
+        page: Page[T] = yield Fetch(call)
+        items.extend(page.items)
+        call = page.next_call
+    return items
 
 
 def split_windows(since: datetime, until: datetime, span: timedelta) -> list[tuple[datetime, datetime]]:

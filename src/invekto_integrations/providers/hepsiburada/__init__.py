@@ -58,7 +58,7 @@ if TYPE_CHECKING:  # mypy checks that both clients satisfy the marketplace proto
 
 def _kwargs(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> dict[str, Any]:
     """Settings ``merchant_id``, ``integrator_name`` (required: the User-Agent), ``environment``;
-    ``options.extra`` may carry ``naive_zone``, ``change_feeds``, ``include_returns``."""
+    ``options.extra`` may carry ``naive_zone``, ``change_feeds``, ``include_returns``, ``enrich_concurrency``."""
     settings = account.settings
     merchant_id = settings.get("merchant_id") or credentials.api_key.get_secret_value()
     integrator = settings.get("integrator_name")
@@ -73,7 +73,8 @@ def _kwargs(account: IntegrationAccount, credentials: Credentials, options: Conn
         "merchant_id": str(merchant_id),
         "service_key": service_key,
         "integrator_name": str(integrator),
-        **connect_options(options, settings, extra=("naive_zone", "change_feeds", "include_returns")),
+        **connect_options(options, settings,
+                          extra=("naive_zone", "change_feeds", "include_returns", "enrich_concurrency")),
     }
 
 

@@ -45,8 +45,10 @@ from invekto_integrations.models.orders import Order
 from invekto_integrations.providers._common import AsyncConnector, ProviderDefaults, SyncConnector, reveal
 from invekto_integrations.providers._marketplace import (
     Fetch,
+    Gather,
     Plan,
     adrive,
+    all_pages,
     drive,
     order_not_found,
     payload_error,
@@ -67,6 +69,7 @@ from .wire import HbClaim, HbLine, HbOrderDetail, HbPackage, HbPackageDetail, Hb
 
 __all__ = [
     "DEFAULT_CHANGE_FEEDS",
+    "ENRICH_CONCURRENCY",
     "FEEDS",
     "MAX_WINDOW",
     "PRODUCTION_URL",
@@ -91,6 +94,9 @@ RATE_LIMIT = RateLimit(1000, 1.0)  # order integration, ~1000 req/s
 MAX_WINDOW = timedelta(hours=24)
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 CLAIMS_MAX_LIMIT = 100
+# Thin shipped/delivered items enriched at once per account by the async client (each request still
+# waits for the account's token bucket); the sync client enriches one after another.
+ENRICH_CONCURRENCY = 8
 
 
 class HepsiburadaFeed(StrEnum):
@@ -413,14 +419,21 @@ def changes_plan(ep: HepsiburadaEndpoints, since: datetime, until: datetime, *,
     for feed in feeds:
         spec = FEEDS[feed]
         groups: dict[str, list[tuple[HbLine, dict[str, Any]]]] = {}
-        items: list[tuple[FeedItem, datetime | None]] = []
-        for window_start, first in first_calls(ep, feed, since, until):
-            call: Call[Page[FeedItem]] | None = first
-            while call is not None:
-                page: Page[FeedItem] = yield Fetch(call)
-                items.extend((it, window_start) for it in page.items)
-                call = page.next_call
-        for item, window_start in items:
+        # The feed's ≤24 h windows are independent listings: read together (concurrently under `adrive`).
+        calls = first_calls(ep, feed, since, until)
+        windows: list[list[FeedItem]] = yield Gather([all_pages(first) for _, first in calls])
+        items = [(it, start) for (start, _), window in zip(calls, windows, strict=True) for it in window]
+        # The thin items in range are enriched together (concurrently under `adrive`), in feed order.
+        thin: dict[int, tuple[HbThinPackage, datetime, dict[str, Any]]] = {}
+        for index, (item, _) in enumerate(items):
+            if isinstance(item.record, HbThinPackage):
+                when = aware(getattr(item.record, spec.date_field or ""), ep.naive_zone)
+                if when is not None and in_range(when):
+                    thin[index] = (item.record, when, item.raw)
+        enriched: list[OrderOrError] = (yield Gather([_enrich(ep, rec, spec, when, raw)
+                                                      for rec, when, raw in thin.values()])) if thin else []
+        results = dict(zip(thin, enriched, strict=True))
+        for index, (item, window_start) in enumerate(items):
             if item.error is not None or item.record is None:
                 yield OrderOrError(error=item.error, raw=item.raw)
                 continue
@@ -439,11 +452,8 @@ def changes_plan(ep: HepsiburadaEndpoints, since: datetime, until: datetime, *,
                     except ValueError as exc:
                         yield OrderOrError(error=payload_error(PROVIDER, exc, record.packageNumber,
                                                                f"list_{feed}"), raw=item.raw)
-            else:
-                when = aware(getattr(record, spec.date_field or ""), ep.naive_zone)
-                if when is None or not in_range(when):
-                    continue
-                result: OrderOrError = yield from _enrich(ep, record, spec, when, item.raw)
+            elif index in results:  # a thin item in range
+                result = results[index]
                 if result.order is not None:
                     merge.offer(result.order)
                 else:
@@ -515,6 +525,7 @@ class _HepsiburadaBase:
         change_feeds: tuple[HepsiburadaFeed, ...] = DEFAULT_CHANGE_FEEDS,
         include_returns: bool = True,
         rate_limit: RateLimit | None = None,
+        enrich_concurrency: int = ENRICH_CONCURRENCY,
     ) -> None:
         merchant_id = str(merchant_id).strip()
         if not merchant_id:
@@ -524,6 +535,9 @@ class _HepsiburadaBase:
         key = reveal(service_key)
         if not key:
             raise ConfigurationError("hepsiburada: service_key is required")
+        if enrich_concurrency < 1:
+            raise ConfigurationError("hepsiburada: enrich_concurrency must be at least 1")
+        self.enrich_concurrency = enrich_concurrency
         self.merchant_id = merchant_id
         self.user_agent = integrator_name.strip()
         self.change_feeds = change_feeds
@@ -552,7 +566,8 @@ class HepsiburadaClient(_HepsiburadaBase, SyncConnector):
     ``environment`` (production|test → SIT host), ``base_url`` (override, e.g. the sandbox),
     ``transport``, ``clock``, ``retry``, ``limiter_registry``, ``timeout``, ``naive_zone`` (zone of
     response dates sent without an offset, UTC by default), ``change_feeds``, ``include_returns``,
-    ``rate_limit`` (overrides the published ~1000 requests/second).
+    ``rate_limit`` (overrides the published ~1000 requests/second), ``enrich_concurrency`` (how many
+    thin items `AsyncHepsiburadaClient` enriches at once, default 8; this sync client goes one by one).
     Raises `AuthenticationError` (401/403), `RateLimited` after retries (waits ``X-RateLimit-Reset``),
     `ProviderUnavailable`, `InvalidRequest`, `NotFound`, `PayloadError`.
     """
@@ -607,7 +622,8 @@ class AsyncHepsiburadaClient(_HepsiburadaBase, AsyncConnector):
         return adrive(feed_plan(self.endpoints, feed, begin, end), self._runner.run)
 
     def iter_orders_changed(self, since: datetime, until: datetime) -> AsyncIterator[OrderOrError]:
-        return adrive(self._changes(since, until), self._runner.run)
+        """As `HepsiburadaClient.iter_orders_changed`; thin items are enriched ``enrich_concurrency`` at a time."""
+        return adrive(self._changes(since, until), self._runner.run, concurrency=self.enrich_concurrency)
 
     async def get_order(self, order_number: str) -> list[Order]:
         return [o async for o in adrive(order_plan(self.endpoints, order_number), self._runner.run)]
