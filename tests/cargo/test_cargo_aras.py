@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import ARAS_LIFECYCLE, START
+from cargo_world import ARAS_LIFECYCLE, START
 
 from invekto_integrations.core.clock import FrozenClock
 from invekto_integrations.core.errors import AuthenticationError, InvalidRequest, PayloadError, ProviderUnavailable

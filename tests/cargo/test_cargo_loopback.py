@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import ARAS_LIFECYCLE, START, YURTICI_LIFECYCLE
+from cargo_world import ARAS_LIFECYCLE, START, YURTICI_LIFECYCLE
 
 from invekto_integrations.core.clock import FrozenClock
 from invekto_integrations.core.retry import RetryPolicy

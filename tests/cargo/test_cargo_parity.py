@@ -6,7 +6,7 @@ import inspect
 from datetime import timedelta
 
 import pytest
-from conftest import ARAS_LIFECYCLE, START, YURTICI_LIFECYCLE
+from cargo_world import ARAS_LIFECYCLE, START, YURTICI_LIFECYCLE
 
 from invekto_integrations.core.clock import FrozenClock
 from invekto_integrations.core.errors import NotFound, PayloadError

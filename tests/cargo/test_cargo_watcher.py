@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import ARAS_LIFECYCLE, START, YURTICI_LIFECYCLE
+from cargo_world import ARAS_LIFECYCLE, START, YURTICI_LIFECYCLE
 
 from invekto_integrations.accounts import AccountService
 from invekto_integrations.core.clock import FrozenClock

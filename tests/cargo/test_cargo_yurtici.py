@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import START, YURTICI_LIFECYCLE
+from cargo_world import START, YURTICI_LIFECYCLE
 
 from invekto_integrations.core.clock import FrozenClock
 from invekto_integrations.core.errors import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import START, World
+from sync_world import START, World
 
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.models.orders import OrderStatus

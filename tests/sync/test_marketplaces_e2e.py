@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from conftest import START, World, make_world
+from sync_world import START, World, make_world
 
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.ratelimit import RateLimiterRegistry

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import START, World, make_world
+from sync_world import START, World, make_world
 
 from invekto_integrations.core.clock import Clock
 from invekto_integrations.core.errors import StorageError

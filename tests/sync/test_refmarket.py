@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import PROVIDERS, START, World
+from sync_world import PROVIDERS, START, World
 
 from invekto_integrations.core.errors import AuthenticationError, NotFound
 from invekto_integrations.models.accounts import Credentials
