@@ -94,6 +94,16 @@ class AccountService:
         with self.watch_auth(account):
             return fn()
 
+    def set_credentials(self, account: IntegrationAccount, credentials: Credentials) -> IntegrationAccount:
+        """Replace an account's secret (sealed again for its tenant and provider) and make it active:
+        the way out of ``invalid_credentials``."""
+        now = self.clock.now()
+        token = self._seal(credentials, account.tenant_id, account.provider)
+        self.accounts.update_secret(account.tenant_id, account.id, token, now)
+        self.accounts.set_status(account.tenant_id, account.id, AccountStatus.ACTIVE, now)
+        return account.model_copy(update={"api_key_encrypted": token, "status": AccountStatus.ACTIVE,
+                                          "updated_at": now})
+
     def rotate(self) -> int:
         """Re-encrypt every secret not under the current key; returns how many rows changed."""
         changed = 0

@@ -418,3 +418,80 @@ def test_run_all_covers_every_tenant(sandbox: Sandbox, clock: FrozenClock, retry
     assert set(reports) == {"t1", "t2"} and all(r.changed == 1 for r in reports.values())
     assert notifier.poll_all() == {"t1": 1, "t2": 1}
     assert sorted(m.tenant_id for m in sink.messages) == ["t1", "t2"]
+
+
+def test_refused_carrier_login_marks_account_and_stops_asking(
+        sandbox: Sandbox, aras_fake: ArasFake, clock: FrozenClock, retry: RetryPolicy,
+        account_service: tuple[AccountService, MemoryStore]) -> None:
+    """Issue 3: a refused login marks the carrier account invalid_credentials, evicts the connector and
+    reschedules (not errors) that carrier's other due parcels; later polls do not call the carrier until
+    the credentials are replaced."""
+    from pydantic import SecretStr
+
+    from invekto_integrations.models.accounts import AccountStatus
+
+    service, store = account_service
+    numbers = ["3500000000017", "3500000000024", "3500000000031"]
+    for n in numbers:
+        aras_fake.register_parcel("fake_user", n, ARAS_LIFECYCLE)
+    account = service.add("t1", "aras", Credentials(api_key=SecretStr("fake_user"), api_secret=SecretStr("wrong")),
+                          settings={"customer_code": "1000000000001"})
+    options = ConnectOptions(base_url=sandbox.inprocess_url("aras"), transport=sandbox.transport(), clock=clock,
+                             retry=retry)
+    carriers = AccountCarriers(service, options)
+    watcher = ShipmentWatcher(store.shipments, store.events, carriers, clock=clock)
+    for n in numbers:
+        watcher.register("t1", "aras", n)
+    clock.advance(hours=2)
+
+    calls = len(aras_fake.requests)
+    report = watcher.poll_due("t1")
+    assert len(aras_fake.requests) - calls == 1  # one refused call, not one per parcel
+    assert (report.errors, report.skipped) == (1, 2)
+    assert store.accounts.get("t1", account.id).status == AccountStatus.INVALID_CREDENTIALS
+    assert carriers("t1", "aras") is None and carriers.suspended("t1", "aras")
+    rows = {n: store.shipments.get("t1", "aras", n) for n in numbers}
+    skipped = [r for r in rows.values() if r.error_count == 0]
+    assert len(skipped) == 2 and all(r.last_error is None and r.active and r.next_poll_at > clock.now()
+                                     for r in skipped)
+
+    clock.advance(days=1)  # everything is due again: still no call with the bad login
+    calls = len(aras_fake.requests)
+    report = watcher.poll_due("t1")
+    assert len(aras_fake.requests) == calls
+    assert (report.polled, report.errors, report.skipped) == (0, 0, 3)
+
+    service.set_credentials(store.accounts.get("t1", account.id),
+                            Credentials(api_key=SecretStr("fake_user"), api_secret=SecretStr("fake_pass")))
+    assert not carriers.suspended("t1", "aras")
+    clock.advance(days=1)
+    report = watcher.poll_due("t1")
+    assert report.skipped == 0 and report.errors == 0 and report.changed == 3
+    assert store.accounts.get("t1", account.id).status == AccountStatus.ACTIVE
+    carriers.close()
+
+
+async def test_refused_login_async_watcher(sandbox: Sandbox, aras_fake: ArasFake, clock: FrozenClock,
+                                           retry: RetryPolicy,
+                                           account_service: tuple[AccountService, MemoryStore]) -> None:
+    from pydantic import SecretStr
+
+    from invekto_integrations.models.accounts import AccountStatus
+
+    service, store = account_service
+    for n in ("3500000000017", "3500000000024"):
+        aras_fake.register_parcel("fake_user", n, ARAS_LIFECYCLE)
+    account = service.add("t1", "aras", Credentials(api_key=SecretStr("fake_user"), api_secret=SecretStr("wrong")),
+                          settings={"customer_code": "1000000000001"})
+    options = ConnectOptions(base_url=sandbox.inprocess_url("aras"), async_transport=sandbox.async_transport(),
+                             clock=clock, retry=retry)
+    carriers = AccountCarriers(service, options, use_async=True)
+    watcher = AsyncShipmentWatcher(store.shipments, store.events, carriers, clock=clock)
+    for n in ("3500000000017", "3500000000024"):
+        watcher.register("t1", "aras", n)
+    clock.advance(hours=2)
+    calls = len(aras_fake.requests)
+    report = await watcher.poll_due("t1")
+    assert len(aras_fake.requests) - calls == 1 and (report.errors, report.skipped) == (1, 1), report
+    assert store.accounts.get("t1", account.id).status == AccountStatus.INVALID_CREDENTIALS
+    await carriers.aclose()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from invekto_integrations.core.clock import Clock, SystemClock
-from invekto_integrations.core.errors import NotFound, ProviderError
+from invekto_integrations.core.errors import AuthenticationError, NotFound, ProviderError
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.events import EventConsumer
 from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage, TemplateRef
@@ -134,6 +134,7 @@ class PollReport:
     errors: int = 0
     stopped: int = 0
     failures: dict[str, str] = field(default_factory=dict)  # tracking number -> error
+    skipped: int = 0  # rescheduled without asking: the carrier account's login was refused
 
 
 CarrierFactory = Callable[[str, str], Carrier | None]
@@ -142,13 +143,20 @@ AsyncCarrierFactory = Callable[[str, str], AsyncCarrier | None]
 
 class AccountCarriers:
     """A `CarrierFactory` over stored accounts: the tenant's active account of that carrier, connected
-    once and cached (``close()`` closes them)."""
+    once and cached (``close()`` closes them).
+
+    Every ``track``/``track_by_reference`` runs under the account service's auth watch: a 401/403 or a
+    refused login (`AuthenticationError`) marks the account ``invalid_credentials`` and evicts its
+    connector, so the watcher stops asking the carrier with a bad login. Until the credentials are
+    replaced (`AccountService.set_credentials`) the carrier is `suspended` for that tenant and the
+    watcher reschedules its parcels instead of polling them."""
 
     def __init__(self, service: Any, options: ConnectOptions | None = None, *, use_async: bool = False) -> None:
         self.service = service  # invekto_integrations.accounts.AccountService
         self.options = options
         self.use_async = use_async
         self._cache: dict[tuple[str, str], Any] = {}
+        self._retired: list[Any] = []
 
     def __call__(self, tenant_id: str, carrier: str) -> Any:
         key = (tenant_id, carrier)
@@ -156,21 +164,87 @@ class AccountCarriers:
             accounts = self.service.accounts.find(tenant_id, provider=carrier, status=AccountStatus.ACTIVE)
             if not accounts:
                 return None
-            connect = self.service.connect_async if self.use_async else self.service.connect
-            self._cache[key] = connect(accounts[0], self.options)
+            account = accounts[0]
+            if self.use_async:
+                self._cache[key] = _AsyncAuthWatched(self, key, account,
+                                                     self.service.connect_async(account, self.options))
+            else:
+                self._cache[key] = _AuthWatched(self, key, account, self.service.connect(account, self.options))
         return self._cache[key]
 
+    def suspended(self, tenant_id: str, carrier: str) -> bool:
+        """True when the tenant has no active account of this carrier but one whose login was refused."""
+        if self.service.accounts.find(tenant_id, provider=carrier, status=AccountStatus.ACTIVE):
+            return False
+        return bool(self.service.accounts.find(tenant_id, provider=carrier,
+                                               status=AccountStatus.INVALID_CREDENTIALS))
+
+    def _evict(self, key: tuple[str, str]) -> None:
+        wrapper = self._cache.pop(key, None)
+        if wrapper is not None:
+            self._retired.append(wrapper.connector)
+
     def close(self) -> None:
-        for connector in self._cache.values():
+        for connector in [*(w.connector for w in self._cache.values()), *self._retired]:
             if hasattr(connector, "close"):
                 connector.close()
         self._cache.clear()
+        self._retired.clear()
 
     async def aclose(self) -> None:
-        for connector in self._cache.values():
+        for connector in [*(w.connector for w in self._cache.values()), *self._retired]:
             if hasattr(connector, "aclose"):
                 await connector.aclose()
         self._cache.clear()
+        self._retired.clear()
+
+
+class _AuthWatched:
+    """A sync carrier connector whose calls run under `AccountService.watch_auth`."""
+
+    def __init__(self, owner: AccountCarriers, key: tuple[str, str], account: Any, connector: Any) -> None:
+        self.owner, self.key, self.account, self.connector = owner, key, account, connector
+
+    def track(self, tracking_number: str) -> Shipment:
+        return self._call(lambda: self.connector.track(tracking_number))
+
+    def track_by_reference(self, reference: str) -> Shipment:
+        return self._call(lambda: self.connector.track_by_reference(reference))
+
+    def _call(self, fn: Callable[[], Shipment]) -> Shipment:
+        try:
+            with self.owner.service.watch_auth(self.account):
+                return fn()
+        except AuthenticationError:
+            self.owner._evict(self.key)
+            raise
+
+    def close(self) -> None:
+        self.connector.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.connector, name)
+
+
+class _AsyncAuthWatched(_AuthWatched):
+    """The same for an async carrier connector."""
+
+    async def track(self, tracking_number: str) -> Shipment:  # type: ignore[override]
+        return await self._acall(self.connector.track(tracking_number))
+
+    async def track_by_reference(self, reference: str) -> Shipment:  # type: ignore[override]
+        return await self._acall(self.connector.track_by_reference(reference))
+
+    async def _acall(self, pending: Awaitable[Shipment]) -> Shipment:
+        try:
+            with self.owner.service.watch_auth(self.account):
+                return await pending
+        except AuthenticationError:
+            self.owner._evict(self.key)
+            raise
+
+    async def aclose(self) -> None:
+        await self.connector.aclose()
 
 
 class _WatcherBase:
@@ -334,6 +408,21 @@ class _WatcherBase:
             report.stopped += 1
         self.shipments.save(tenant_id, self._maybe_give_up(updated, now, report))
 
+    def _skip(self, tenant_id: str, tracked: TrackedShipment, refused: set[str], report: PollReport) -> bool:
+        """Reschedule (not error) a parcel whose carrier account is refused: in this poll after an
+        `AuthenticationError`, or in later polls while the factory reports the carrier `suspended`."""
+        suspended = getattr(self.carriers, "suspended", None)  # type: ignore[attr-defined]
+        if tracked.carrier not in refused and not (callable(suspended) and suspended(tenant_id, tracked.carrier)):
+            return False
+        now = self.clock.now()
+        status = ShipmentStatus(tracked.status)
+        self.shipments.save(tenant_id, tracked.model_copy(update={
+            "next_poll_at": self.policy.next_poll(status, now) or now + self.policy.error_backoff,
+            "updated_at": now,
+        }))
+        report.skipped += 1
+        return True
+
     def _maybe_give_up(self, row: TrackedShipment, now: datetime, report: PollReport) -> TrackedShipment:
         if row.active and now - row.created_at > self.policy.give_up_after:
             report.stopped += 1
@@ -353,7 +442,10 @@ class ShipmentWatcher(_WatcherBase):
     def poll_due(self, tenant_id: str, *, limit: int = 100) -> PollReport:
         """Ask the carrier about every parcel due now; one failure never stops the others."""
         report = PollReport()
+        refused: set[str] = set()  # carriers whose login was refused in this poll
         for tracked in self.shipments.due(tenant_id, self.clock.now(), limit=limit):
+            if self._skip(tenant_id, tracked, refused, report):
+                continue
             connector = self.carriers(tenant_id, tracked.carrier)
             result: Shipment | ProviderError
             if connector is None:
@@ -361,6 +453,9 @@ class ShipmentWatcher(_WatcherBase):
             else:
                 try:
                     result = connector.track(tracked.tracking_number)
+                except AuthenticationError as exc:
+                    refused.add(tracked.carrier)
+                    result = exc
                 except ProviderError as exc:
                     result = exc
             self._apply(tenant_id, tracked, result, report)
@@ -387,7 +482,10 @@ class AsyncShipmentWatcher(_WatcherBase):
 
     async def poll_due(self, tenant_id: str, *, limit: int = 100) -> PollReport:
         report = PollReport()
+        refused: set[str] = set()  # carriers whose login was refused in this poll
         for tracked in self.shipments.due(tenant_id, self.clock.now(), limit=limit):
+            if self._skip(tenant_id, tracked, refused, report):
+                continue
             connector = self.carriers(tenant_id, tracked.carrier)
             result: Shipment | ProviderError
             if connector is None:
@@ -395,6 +493,9 @@ class AsyncShipmentWatcher(_WatcherBase):
             else:
                 try:
                     result = await connector.track(tracked.tracking_number)
+                except AuthenticationError as exc:
+                    refused.add(tracked.carrier)
+                    result = exc
                 except ProviderError as exc:
                     result = exc
             self._apply(tenant_id, tracked, result, report)
