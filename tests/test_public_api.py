@@ -10,13 +10,26 @@ from invekto_integrations.providers.registry import ProviderRegistry
 
 def test_top_level_names_are_stable() -> None:
     expected = {
-        "AuthenticationError", "Clock", "ConfigurationError", "ConsentError", "FrozenClock", "IntegrationError",
-        "InvalidRequest", "Money", "NotFound", "PayloadError", "ProviderError", "ProviderUnavailable",
-        "RateLimited", "StorageError", "SystemClock", "__version__", "normalize_phone",
+        "AccountRestricted", "AlreadyExists", "AuthenticationError", "Clock", "ConfigurationError",
+        "ConsentError", "DecryptionError", "FrozenClock", "IntegrationError", "InvalidArgument",
+        "InvalidParameter", "InvalidPhoneNumber", "InvalidRequest", "Money", "NotFound",
+        "OutsideServiceWindow", "PayloadError", "PermissionDenied", "PreconditionFailed", "ProviderError",
+        "ProviderUnavailable", "RateLimited", "RecipientUnavailable", "StorageError", "SyncTokenExpired",
+        "SystemClock", "TemplateUnavailable", "__version__", "normalize_phone",
     }
-    assert expected <= set(invekto_integrations.__all__)
+    assert set(invekto_integrations.__all__) == expected
     for name in invekto_integrations.__all__:
         assert hasattr(invekto_integrations, name), name
+
+
+def test_every_core_error_is_exported_at_the_top_level() -> None:
+    from invekto_integrations.core import errors
+
+    core = {n for n in errors.__all__ if issubclass(getattr(errors, n), Exception)}
+    missing = core - set(invekto_integrations.__all__)
+    assert not missing, missing
+    for name in ("DecryptionError", "InvalidPhoneNumber"):
+        assert issubclass(getattr(invekto_integrations, name), IntegrationError)
 
 
 def test_every_error_descends_from_the_root() -> None:

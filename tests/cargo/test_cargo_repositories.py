@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from invekto_integrations.storage import MemoryStore, SQLiteStore
+from invekto_integrations.storage.protocols import TenantMismatch
 from invekto_integrations.storage.records import CargoNotification, ShipmentHistoryEntry, TrackedShipment
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -82,16 +83,16 @@ def test_tenant_isolation(store: Any) -> None:
     assert [s.tenant_id for s in repo.due("t1", T0)] == ["t1"]
     assert repo.history("t2", "aras", "TN1") == []
     assert repo.tenants() == ["t1", "t2"]
-    with pytest.raises(ValueError):
+    with pytest.raises(TenantMismatch, match="another tenant"):
         repo.add("t1", ship("t2"))
-    with pytest.raises(ValueError):
+    with pytest.raises(TenantMismatch, match="another tenant"):
         repo.save("t2", ship("t1"))
-    with pytest.raises(ValueError):
+    with pytest.raises(TenantMismatch, match="another tenant"):
         repo.add_history("t1", "aras", "TN1", [hist("t2", T0, "b")])
     notes = store.cargo_notifications
     assert notes.add("t1", note("t1", "k")) is True
     assert notes.get("t2", "k") is None and notes.find("t2") == []
-    with pytest.raises(ValueError):
+    with pytest.raises(TenantMismatch, match="another tenant"):
         notes.add("t1", note("t2", "k2"))
 
 

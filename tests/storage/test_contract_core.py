@@ -13,6 +13,7 @@ import pytest
 from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
 from invekto_integrations.models.events import OrderCreated, ShipmentStatusChanged
 from invekto_integrations.storage import Checkpoint, QuarantinedRecord
+from invekto_integrations.storage.protocols import TenantMismatch
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -75,7 +76,7 @@ def test_event_log_order_dedupe_and_isolation(store: Any) -> None:
     assert [e.data["external_order_id"] for e in log.read("t2")] == ["o9"]
     assert log.read("t1", after=seqs[0])[0].seq == seqs[1]
     assert log.read("t1", types=["shipment.status_changed"]) == []
-    with pytest.raises(ValueError, match="another tenant"):
+    with pytest.raises(TenantMismatch, match="another tenant"):
         log.append("t1", [order_created("t2", 5)], at=T0)
     assert sorted(log.tenants()) == ["t1", "t2"]
 

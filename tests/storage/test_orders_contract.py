@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from invekto_integrations.storage import CachedOrder, Checkpoint, MemoryStore, QuarantinedRecord, SQLiteStore
+from invekto_integrations.storage.protocols import TenantMismatch
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -99,7 +100,7 @@ class TestOrderCache:
         assert store.orders.count("t3") == 0
 
     def test_refuses_rows_of_another_tenant(self, store: Any) -> None:
-        with pytest.raises(ValueError):
+        with pytest.raises(TenantMismatch, match="another tenant"):
             store.orders.upsert_many("t1", [row("A"), row("B", tenant="t2")])
         assert store.orders.count("t2") == 0
 

@@ -16,6 +16,7 @@
         │   └── InvalidParameter        a parameter the provider rejects (count, format, value)
         ├── AccountRestricted       the sender's account is locked, unpaid or blocked (ops must act)
         └── PayloadError            a response that does not match the documented shape
+    InvalidArgument (also a ValueError)  bad input to a public method (names provider, field, record)
 
 Foreign exceptions (httpx, pydantic, XML parsers) are translated at one boundary,
 `core.http`, with ``raise ... from exc`` so the cause stays visible to a debugger.
@@ -177,7 +178,8 @@ class PayloadError(ProviderError):
         if self.field is not None:
             where.append(f"field={self.field}")
         loc = (" (" + ", ".join(where) + ")") if where else ""
-        return f"[{self.provider}] malformed payload{loc}: {self.message}"
+        prefix = f"Request {self.request_id}: " if self.request_id else ""
+        return f"{prefix}[{self.provider}] malformed payload{loc}: {self.message}"
 
 
 # --- messaging (issue 7) ---------------------------------------------------------------------
@@ -225,3 +227,46 @@ class AlreadyExists(InvalidRequest):
 
 
 __all__ += ["AlreadyExists", "PermissionDenied", "PreconditionFailed", "SyncTokenExpired"]
+
+
+# --- bad input at the public API -------------------------------------------------------------
+class InvalidArgument(IntegrationError, ValueError):
+    """A caller passed a value the library cannot use (empty id, naive datetime, inverted range, ...).
+
+    Names the ``provider`` (when the call belongs to one), the ``field`` (the parameter) and the
+    ``record`` (the id the value belongs to, when there is one). It is also a ``ValueError``, so
+    callers that caught the plain ``ValueError`` raised before keep working.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        field: str | None = None,
+        record: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.field = field
+        self.record = record
+
+    def __str__(self) -> str:
+        where = []
+        if self.record is not None:
+            where.append(f"record={self.record}")
+        if self.field is not None:
+            where.append(f"field={self.field}")
+        head = f"[{self.provider}] " if self.provider else ""
+        loc = f"invalid argument ({', '.join(where)})" if where else "invalid argument"
+        return f"{head}{loc}: {self.message}"
+
+    def __repr__(self) -> str:
+        return (
+            f"InvalidArgument({self.message!r}, provider={self.provider!r}, field={self.field!r}, "
+            f"record={self.record!r})"
+        )
+
+
+__all__ += ["InvalidArgument"]

@@ -70,7 +70,10 @@ class SQLiteDatabase:
         """BEGIN IMMEDIATE ... COMMIT: takes the write lock up front, so check-then-write is atomic."""
         conn = self.connection()
         if conn.in_transaction:  # nested use joins the outer transaction
-            yield conn
+            try:
+                yield conn
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite error: {exc}") from exc
             return
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -78,6 +81,10 @@ class SQLiteDatabase:
             raise StorageError(f"cannot start a transaction: {exc}") from exc
         try:
             yield conn
+        except sqlite3.Error as exc:
+            # A raw sqlite3 error from the body (a constraint, a lock, ...) never leaves storage.
+            conn.execute("ROLLBACK")
+            raise StorageError(f"SQLite error (transaction rolled back): {exc}") from exc
         except BaseException:
             conn.execute("ROLLBACK")
             raise

@@ -14,7 +14,7 @@ from .memory_appointments import MemoryAppointments, MemoryDoctors, MemoryServic
 from .memory_calendar import MemoryCalendarSync
 from .memory_messaging import MemoryConsentCache, MemoryMessagingContacts, MemoryOutbox
 from .memory_shipments import MemoryCargoNotifications, MemoryShipments
-from .protocols import UpsertResult
+from .protocols import DuplicateRecord, TenantMismatch, UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
 
 __all__ = [
@@ -36,7 +36,7 @@ class MemoryAccounts:
         with self._lock:
             key = (account.tenant_id, account.id)
             if key in self._rows:
-                raise ValueError(f"account {account.id} exists")
+                raise DuplicateRecord(f"account {account.id} exists")
             self._rows[key] = account
 
     def get(self, tenant_id: str, account_id: str) -> IntegrationAccount | None:
@@ -78,7 +78,7 @@ class MemoryOrderCache:
         with self._lock:
             for o in orders:
                 if o.tenant_id != tenant_id:
-                    raise ValueError("order belongs to another tenant")
+                    raise TenantMismatch("order belongs to another tenant")
                 key = (tenant_id, o.provider, o.account_id, o.external_order_id)
                 found = self._rows.get(key)
                 if found is None:
@@ -154,7 +154,7 @@ class MemoryEventLog:
         with self._lock:
             for e in events:
                 if e.tenant_id != tenant_id:
-                    raise ValueError("event belongs to another tenant")
+                    raise TenantMismatch("event belongs to another tenant")
                 if e.event_id in self._ids or (e.dedupe_key and (tenant_id, e.dedupe_key) in self._dedupe):
                     continue
                 stored = StoredEvent(

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from invekto_integrations.core.errors import StorageError
 
-from .protocols import DuplicateServiceName, SlotConflict
+from .protocols import DuplicateRecord, DuplicateServiceName, SlotConflict
 from .records import (
     Appointment,
     AppointmentStatus,
@@ -67,7 +67,7 @@ class MemoryAppointments:
         with self._lock:
             key = (appointment.tenant_id, appointment.id)
             if key in self._rows:
-                raise ValueError(f"appointment {appointment.id} exists")
+                raise DuplicateRecord(f"appointment {appointment.id} exists")
             if appointment.is_active and self._conflict(appointment) is not None:
                 return False
             self._rows[key] = appointment
@@ -127,7 +127,7 @@ class MemoryServicePricing:
         with self._lock:
             key = (service.tenant_id, service.id)
             if key in self._rows:
-                raise ValueError(f"service {service.id} exists")
+                raise DuplicateRecord(f"service {service.id} exists")
             self._check_unique(service)
             self._rows[key] = service
 
@@ -164,7 +164,7 @@ class MemoryWaitlist:
         with self._lock:
             key = (entry.tenant_id, entry.id)
             if key in self._entries:
-                raise ValueError(f"waitlist entry {entry.id} exists")
+                raise DuplicateRecord(f"waitlist entry {entry.id} exists")
             self._entries[key] = entry
 
     def get(self, tenant_id: str, entry_id: str) -> WaitlistEntry | None:

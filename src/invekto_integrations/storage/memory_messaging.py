@@ -6,6 +6,9 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
+from invekto_integrations.core.errors import StorageError
+
+from .protocols import DuplicateRecord
 from .records import ConsentCacheRecord, MessagingContact, OutboxRecord, OutboxStatus, PendingStatusRecord
 
 __all__ = ["MemoryConsentCache", "MemoryMessagingContacts", "MemoryOutbox"]
@@ -27,7 +30,7 @@ class MemoryOutbox:
             if existing is not None:
                 return self._rows[(record.tenant_id, existing)], False
             if (record.tenant_id, record.id) in self._rows:
-                raise ValueError(f"outbox id {record.id} exists")
+                raise DuplicateRecord(f"outbox id {record.id} exists")
             self._rows[(record.tenant_id, record.id)] = record
             self._keys[(record.tenant_id, record.idempotency_key)] = record.id
             return record, True
@@ -59,7 +62,7 @@ class MemoryOutbox:
         with self._lock:
             key = (record.tenant_id, record.id)
             if key not in self._rows:
-                raise ValueError(f"no outbox row {record.id} for this tenant")
+                raise StorageError(f"no outbox row {record.id} for this tenant")
             self._rows[key] = record
             if record.provider_message_id is None:
                 return []
@@ -88,7 +91,7 @@ class MemoryOutbox:
         with self._lock:
             key = (record.tenant_id, record.id)
             if key not in self._rows:
-                raise ValueError(f"no outbox row {record.id} for this tenant")
+                raise StorageError(f"no outbox row {record.id} for this tenant")
             self._rows[key] = record
 
     def claim(self, tenant_id: str, outbox_id: str, expected: Sequence[OutboxStatus], new: OutboxStatus,

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
+from .protocols import TenantMismatch
 from .records import CargoNotification, ShipmentHistoryEntry, TrackedShipment
 
 __all__ = ["MemoryCargoNotifications", "MemoryShipments"]
@@ -24,7 +25,7 @@ class MemoryShipments:
     @staticmethod
     def _check(tenant_id: str, shipment: TrackedShipment) -> tuple[str, str, str]:
         if shipment.tenant_id != tenant_id:
-            raise ValueError("shipment belongs to another tenant")
+            raise TenantMismatch("shipment belongs to another tenant")
         return (tenant_id, shipment.carrier, shipment.tracking_number)
 
     def get(self, tenant_id: str, carrier: str, tracking_number: str) -> TrackedShipment | None:
@@ -62,7 +63,7 @@ class MemoryShipments:
             seen = {_hkey(e) for e in stored}
             for e in entries:
                 if e.tenant_id != tenant_id:
-                    raise ValueError("history entry belongs to another tenant")
+                    raise TenantMismatch("history entry belongs to another tenant")
                 if _hkey(e) not in seen:
                     stored.append(e)
                     seen.add(_hkey(e))
@@ -84,7 +85,7 @@ class MemoryCargoNotifications:
 
     def add(self, tenant_id: str, notification: CargoNotification) -> bool:
         if notification.tenant_id != tenant_id:
-            raise ValueError("notification belongs to another tenant")
+            raise TenantMismatch("notification belongs to another tenant")
         key = (tenant_id, notification.idempotency_key)
         with self._lock:
             if key in self._rows:

@@ -439,3 +439,15 @@ class DurableOutboxRepository(OutboxRepository, Protocol):
 
 
 __all__ += ["DurableOutboxRepository"]
+
+
+# --- typed storage errors (error-boundary review) --------------------------------------------
+class DuplicateRecord(StorageError, ValueError):
+    """An insert of an id the table already holds. Also a ``ValueError`` (what was raised before)."""
+
+
+class TenantMismatch(StorageError):
+    """A row handed to a repository carries another tenant's ``tenant_id`` than the call's."""
+
+
+__all__ += ["DuplicateRecord", "TenantMismatch"]

@@ -16,7 +16,7 @@ from invekto_integrations.models.accounts import AccountStatus, IntegrationAccou
 from invekto_integrations.models.events import DomainEvent
 
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
-from .protocols import UpsertResult
+from .protocols import TenantMismatch, UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
 from .sqlite_appointments import SQLiteAppointments, SQLiteDoctors, SQLiteServicePricing, SQLiteWaitlist
 from .sqlite_calendar import SQLiteCalendarSync
@@ -135,7 +135,7 @@ class SQLiteOrderCache:
         with self.db.transaction() as conn:
             for o in orders:
                 if o.tenant_id != tenant_id:
-                    raise ValueError("order belongs to another tenant")
+                    raise TenantMismatch("order belongs to another tenant")
                 found = conn.execute(
                     "SELECT content_hash FROM orders_cache WHERE tenant_id = ? AND provider = ? AND account_id = ? "
                     "AND external_order_id = ?",
@@ -318,7 +318,7 @@ class SQLiteEventLog:
         with self.db.transaction() as conn:
             for e in events:
                 if e.tenant_id != tenant_id:
-                    raise ValueError("event belongs to another tenant")
+                    raise TenantMismatch("event belongs to another tenant")
                 cur = conn.execute(
                     "INSERT INTO event_log (event_id, tenant_id, type, version, occurred_at, recorded_at, dedupe_key, "
                     "data_json) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",

@@ -18,7 +18,7 @@ from typing import Any
 from invekto_integrations.core.errors import StorageError
 
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
-from .protocols import DuplicateServiceName, SlotConflict
+from .protocols import DuplicateRecord, DuplicateServiceName, SlotConflict
 from .records import (
     Appointment,
     AppointmentStatus,
@@ -142,10 +142,13 @@ class SQLiteAppointments:
             with self.db.transaction() as conn:
                 if a.is_active and self._conflict(conn, a) is not None:
                     return False
-                conn.execute(f"INSERT INTO appointments ({', '.join(_APPT_COLS)}) VALUES ({_marks(len(_APPT_COLS))})",
-                             self._values(a))
-        except sqlite3.IntegrityError as exc:
-            raise ValueError(f"appointment {a.id} exists") from exc
+                try:
+                    conn.execute(
+                        f"INSERT INTO appointments ({', '.join(_APPT_COLS)}) VALUES ({_marks(len(_APPT_COLS))})",
+                        self._values(a),
+                    )
+                except sqlite3.IntegrityError as exc:
+                    raise DuplicateRecord(f"appointment {a.id} exists") from exc
         except sqlite3.Error as exc:
             raise StorageError(f"SQLite error booking appointment {a.id}: {exc}") from exc
         return True
@@ -260,7 +263,7 @@ class SQLiteServicePricing:
                 raise DuplicateServiceName(
                     f"an active service named {service.service_name!r} exists for tenant {service.tenant_id}"
                 ) from exc
-            raise ValueError(f"service {service.id} exists") from exc
+            raise DuplicateRecord(f"service {service.id} exists") from exc
         except sqlite3.Error as exc:
             raise StorageError(f"SQLite error writing service {service.id}: {exc}") from exc
 
@@ -371,7 +374,7 @@ class SQLiteWaitlist:
                  e.priority, to_ts(e.updated_at)),
             )
         except sqlite3.IntegrityError as exc:
-            raise ValueError(f"waitlist entry {e.id} exists") from exc
+            raise DuplicateRecord(f"waitlist entry {e.id} exists") from exc
         except sqlite3.Error as exc:
             raise StorageError(f"SQLite error adding waitlist entry {e.id}: {exc}") from exc
 

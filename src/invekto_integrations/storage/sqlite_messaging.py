@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from invekto_integrations.core.errors import StorageError
+
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .records import ConsentCacheRecord, MessagingContact, OutboxRecord, OutboxStatus, PendingStatusRecord
 
@@ -110,7 +112,7 @@ class SQLiteOutbox:
             (*(values[c] for c in cols), record.tenant_id, record.id),
         )
         if cur.rowcount != 1:
-            raise ValueError(f"no outbox row {record.id} for this tenant")
+            raise StorageError(f"no outbox row {record.id} for this tenant")
 
     # -- early statuses (table ``pending_statuses``) ----------------------------------------------
     _PENDING_COLS = ("tenant_id", "provider", "provider_message_id", "status", "update_json", "received_at")

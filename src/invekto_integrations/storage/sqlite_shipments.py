@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
+from .protocols import TenantMismatch
 from .records import CargoNotification, ShipmentHistoryEntry, TrackedShipment
 
 __all__ = ["SQLiteCargoNotifications", "SQLiteShipments"]
@@ -72,7 +73,7 @@ class SQLiteShipments:
     @staticmethod
     def _check(tenant_id: str, shipment: TrackedShipment) -> None:
         if shipment.tenant_id != tenant_id:
-            raise ValueError("shipment belongs to another tenant")
+            raise TenantMismatch("shipment belongs to another tenant")
 
     def _row(self, r: Any) -> TrackedShipment:
         data = _read(r, _SHIPMENT_COLS)
@@ -127,7 +128,7 @@ class SQLiteShipments:
         with self.db.transaction() as conn:
             for e in entries:
                 if e.tenant_id != tenant_id:
-                    raise ValueError("history entry belongs to another tenant")
+                    raise TenantMismatch("history entry belongs to another tenant")
                 # NULLs never collide in a UNIQUE index: store '' for a missing time/place instead.
                 cur = conn.execute(
                     "INSERT INTO shipment_history VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
@@ -176,7 +177,7 @@ class SQLiteCargoNotifications:
 
     def add(self, tenant_id: str, notification: CargoNotification) -> bool:
         if notification.tenant_id != tenant_id:
-            raise ValueError("notification belongs to another tenant")
+            raise TenantMismatch("notification belongs to another tenant")
         cur = self.db.execute(
             f"INSERT INTO cargo_notifications ({', '.join(_NOTE_COLS)}) VALUES ({', '.join('?' * len(_NOTE_COLS))}) "
             "ON CONFLICT DO NOTHING",

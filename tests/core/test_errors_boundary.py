@@ -1,0 +1,81 @@
+"""The error boundary: bad input and foreign failures leave the public API only as typed errors.
+
+Each test here failed before the fix it pins (raw sqlite3/ValueError/TypeError/httpx errors, or a
+misleading retried `ProviderUnavailable`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from invekto_integrations.core.errors import (
+    IntegrationError,
+    InvalidArgument,
+    PayloadError,
+    StorageError,
+)
+from invekto_integrations.storage import CachedOrder, MemoryStore, SQLiteStore
+from invekto_integrations.storage.protocols import DuplicateRecord, TenantMismatch
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def _order(row_id: str, ext: str, *, tenant: str = "t1") -> CachedOrder:
+    return CachedOrder(
+        id=row_id, tenant_id=tenant, provider="trendyol", account_id="a", external_order_id=ext,
+        customer_phone=None, tracking_code=None, order_status="created", ordered_at=NOW, order_data_json="{}",
+        raw_json=None, content_hash="h" + ext, synced_at=NOW, created_at=NOW,
+    )
+
+
+# --- errors themselves -----------------------------------------------------------------------
+def test_invalid_argument_names_provider_field_record_and_is_a_value_error() -> None:
+    err = InvalidArgument("must not be empty", provider="aras", field="tracking_number", record="TN1")
+    assert isinstance(err, IntegrationError) and isinstance(err, ValueError)
+    assert str(err) == "[aras] invalid argument (record=TN1, field=tracking_number): must not be empty"
+    assert (err.provider, err.field, err.record) == ("aras", "tracking_number", "TN1")
+    assert str(InvalidArgument("bad")) == "invalid argument: bad"
+
+
+def test_payload_error_str_leads_with_the_request_id() -> None:
+    err = PayloadError("not a number", provider="trendyol", field="totalPrice", record="42", request_id="r-9")
+    assert str(err) == "Request r-9: [trendyol] malformed payload (record=42, field=totalPrice): not a number"
+    no_id = PayloadError("x", provider="trendyol")
+    assert str(no_id) == "[trendyol] malformed payload: x"
+
+
+# --- storage ---------------------------------------------------------------------------------
+def test_sqlite_duplicate_id_in_one_batch_is_a_storage_error_and_rolls_back(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    with pytest.raises(StorageError) as info:
+        store.orders.upsert_many("t1", [_order("X", "A"), _order("X", "B")])
+    assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
+    assert store.orders.count("t1") == 0  # the whole batch rolled back
+    store.orders.upsert_many("t1", [_order("Y", "C")])  # the connection is usable afterwards
+    assert store.orders.count("t1") == 1
+
+
+def test_sqlite_transaction_wraps_errors_raised_in_its_body(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    db = store.db
+    with pytest.raises(StorageError, match="no such table"), db.transaction() as conn:
+        conn.execute("INSERT INTO no_such_table VALUES (1)")
+    with pytest.raises(StorageError, match="no such table"), db.transaction(), db.transaction() as inner:
+        inner.execute("SELECT * FROM no_such_table")
+    assert not db.connection().in_transaction
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_tenant_mismatch_is_a_typed_storage_error(kind: str, tmp_path: Path) -> None:
+    store = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "s.db")
+    with pytest.raises(TenantMismatch, match="another tenant") as info:
+        store.orders.upsert_many("t1", [_order("Y", "C", tenant="t2")])
+    assert isinstance(info.value, StorageError) and not isinstance(info.value, ValueError)
+
+
+def test_duplicate_record_is_storage_error_and_value_error() -> None:
+    assert issubclass(DuplicateRecord, StorageError) and issubclass(DuplicateRecord, ValueError)
