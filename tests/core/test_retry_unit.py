@@ -78,3 +78,48 @@ def test_client_errors_are_not_retried() -> None:
     with pytest.raises(InvalidRequest):
         policy.call(bad, safe=True)
     assert calls == 1
+
+
+def test_total_budget_gives_up_before_a_wait_that_would_exceed_it() -> None:
+    clock = FrozenClock()
+    policy = RetryPolicy(max_attempts=10, max_total_seconds=5, clock=clock, rng=random.Random(1))
+    calls = 0
+
+    def throttled() -> None:
+        nonlocal calls
+        calls += 1
+        raise RateLimited("slow down", provider="p", status=429, retry_after=100)
+
+    with pytest.raises(RateLimited):
+        policy.call(throttled, safe=True)
+    assert calls == 1 and clock.slept == []  # no 100 s sleep past a 5 s budget
+
+
+def test_total_budget_counts_time_on_the_injected_clock() -> None:
+    clock = FrozenClock()
+    policy = RetryPolicy(max_attempts=10, max_total_seconds=10, clock=clock, rng=random.Random(1))
+    calls = 0
+
+    def busy() -> None:
+        nonlocal calls
+        calls += 1
+        raise RateLimited("slow down", provider="p", status=429, retry_after=3)
+
+    with pytest.raises(RateLimited):
+        policy.call(busy, safe=True)
+    assert clock.slept == [3, 3, 3] and calls == 4  # a fourth wait would end at 12 s > 10 s
+
+
+async def test_async_budget_behaves_the_same() -> None:
+    clock = FrozenClock()
+    policy = RetryPolicy(max_attempts=10, max_total_seconds=10, clock=clock, rng=random.Random(1))
+    calls = 0
+
+    async def busy() -> None:
+        nonlocal calls
+        calls += 1
+        raise RateLimited("slow down", provider="p", status=429, retry_after=3)
+
+    with pytest.raises(RateLimited):
+        await policy.acall(busy, safe=True)
+    assert clock.slept == [3, 3, 3] and calls == 4

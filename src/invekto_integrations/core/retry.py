@@ -20,8 +20,6 @@ from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
 )
 
 from .clock import Clock, SystemClock
@@ -113,9 +111,24 @@ class RetryPolicy:
         return check
 
     def _kwargs(self, safe: bool) -> dict[str, object]:
+        # The budget runs on the injected clock (tenacity's own stop_after_delay reads the real
+        # one), and a wait that would end past it gives up now instead of sleeping first.
+        start = self.clock.monotonic()
+        waits: dict[int, float] = {}  # one draw per attempt, whichever of stop/wait tenacity asks first
+
+        def wait(state: RetryCallState) -> float:
+            if state.attempt_number not in waits:
+                waits[state.attempt_number] = self._wait(state)
+            return waits[state.attempt_number]
+
+        def stop(state: RetryCallState) -> bool:
+            if state.attempt_number >= self.max_attempts:
+                return True
+            return self.clock.monotonic() - start + wait(state) > self.max_total_seconds
+
         return {
-            "stop": stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_total_seconds),
-            "wait": self._wait,
+            "stop": stop,
+            "wait": wait,
             "retry": retry_if_exception(self._should_retry(safe)),
             "reraise": True,
         }
