@@ -94,6 +94,16 @@ class AccountService:
         with self.watch_auth(account):
             return fn()
 
+    def mark_refused(self, tenant_id: str, error: AuthenticationError) -> int:
+        """Mark the tenant's active accounts of ``error.provider`` ``invalid_credentials`` (for engines
+        handed a connector per tenant, e.g. ``CalendarSync(on_auth_error=service.mark_refused)``).
+        Returns how many accounts changed."""
+        now = self.clock.now()
+        found = self.accounts.find(tenant_id, provider=error.provider, status=AccountStatus.ACTIVE)
+        for account in found:
+            self.accounts.set_status(tenant_id, account.id, AccountStatus.INVALID_CREDENTIALS, now)
+        return len(found)
+
     def set_credentials(self, account: IntegrationAccount, credentials: Credentials) -> IntegrationAccount:
         """Replace an account's secret (sealed again for its tenant and provider) and make it active:
         the way out of ``invalid_credentials``."""

@@ -70,6 +70,7 @@ from invekto_integrations.appointments.slots import subtract
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import (
     AlreadyExists,
+    AuthenticationError,
     ConfigurationError,
     NotFound,
     PreconditionFailed,
@@ -317,8 +318,9 @@ def _call(name: str, *args: Any, **kwargs: Any) -> CalendarCall:
     return CalendarCall(name, args, kwargs)
 
 
-def run_flow(client: Calendar, flow: Flow[T]) -> T:
-    """Drive a flow on a sync client."""
+def run_flow(client: Calendar, flow: Flow[T], *,
+             on_error: Callable[[ProviderError], None] | None = None) -> T:
+    """Drive a flow on a sync client (``on_error`` sees each call's `ProviderError` first)."""
     answer: Any = None
     error: ProviderError | None = None
     while True:
@@ -331,10 +333,13 @@ def run_flow(client: Calendar, flow: Flow[T]) -> T:
             answer = getattr(client, call.name)(*call.args, **call.kwargs)
         except ProviderError as exc:
             error = exc
+            if on_error is not None:
+                on_error(exc)
 
 
-async def arun_flow(client: AsyncCalendar, flow: Flow[T]) -> T:
-    """Drive a flow on an async client."""
+async def arun_flow(client: AsyncCalendar, flow: Flow[T], *,
+                    on_error: Callable[[ProviderError], None] | None = None) -> T:
+    """Drive a flow on an async client (``on_error`` sees each call's `ProviderError` first)."""
     answer: Any = None
     error: ProviderError | None = None
     while True:
@@ -347,6 +352,8 @@ async def arun_flow(client: AsyncCalendar, flow: Flow[T]) -> T:
             answer = await getattr(client, call.name)(*call.args, **call.kwargs)
         except ProviderError as exc:
             error = exc
+            if on_error is not None:
+                on_error(exc)
 
 
 @dataclass
@@ -375,6 +382,7 @@ class _CalendarSyncBase:
         renew_before: timedelta = timedelta(days=1),
         summary: Callable[[Appointment], str] | None = None,
         consumer_name: str = "calendar-sync",
+        on_auth_error: Callable[[str, AuthenticationError], None] | None = None,
     ) -> None:
         self.book = book
         self.doctors = doctors
@@ -392,6 +400,19 @@ class _CalendarSyncBase:
         self.consumer = EventConsumer(self.events, consumer_name,
                                       types=[AppointmentBooked.TYPE, AppointmentMoved.TYPE, AppointmentCancelled.TYPE])
         self._queue = _Queue()
+        # Told (tenant, error) when the calendar refuses the credentials (401/403, revoked grant): a
+        # wiring with stored accounts passes `AccountService.mark_refused` to mark the account.
+        self.on_auth_error = on_auth_error
+
+    def _error_hook(self, tenant_id: str) -> Callable[[ProviderError], None] | None:
+        hook = self.on_auth_error
+        if hook is None:
+            return None
+
+        def seen(error: ProviderError) -> None:
+            if isinstance(error, AuthenticationError):
+                hook(tenant_id, error)
+        return seen
 
     @property
     def appointments(self) -> AppointmentRepository:
@@ -884,7 +905,7 @@ class CalendarSync(_CalendarSyncBase):
             return self._locks.setdefault((tenant_id, calendar_id), threading.Lock())
 
     def _run(self, tenant_id: str, flow: Flow[T]) -> T:
-        return run_flow(self.calendar(tenant_id), flow)
+        return run_flow(self.calendar(tenant_id), flow, on_error=self._error_hook(tenant_id))
 
     # -- calendar → ours ------------------------------------------------------------------------
     def sync_calendar(self, tenant_id: str, calendar_id: str) -> SyncReport:
@@ -965,7 +986,7 @@ class AsyncCalendarSync(_CalendarSyncBase):
         return self._locks.setdefault((tenant_id, calendar_id), asyncio.Lock())
 
     async def _run(self, tenant_id: str, flow: Flow[T]) -> T:
-        return await arun_flow(self.calendar(tenant_id), flow)
+        return await arun_flow(self.calendar(tenant_id), flow, on_error=self._error_hook(tenant_id))
 
     async def sync_calendar(self, tenant_id: str, calendar_id: str) -> SyncReport:
         async with self._lock(tenant_id, calendar_id):
