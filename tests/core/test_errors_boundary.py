@@ -10,14 +10,24 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
+from invekto_integrations.core.clock import FrozenClock
 from invekto_integrations.core.errors import (
+    ConfigurationError,
     IntegrationError,
     InvalidArgument,
     PayloadError,
+    ProviderUnavailable,
     StorageError,
 )
+from invekto_integrations.core.http import AsyncRunner, Call, ProviderConfig, SyncRunner
+from invekto_integrations.core.retry import RetryPolicy
+from invekto_integrations.providers.aras import ArasClient
+from invekto_integrations.providers.hepsiburada import HepsiburadaClient
+from invekto_integrations.providers.trendyol import TrendyolClient
+from invekto_integrations.providers.yurtici import YurticiClient
 from invekto_integrations.storage import CachedOrder, MemoryStore, SQLiteStore
 from invekto_integrations.storage.protocols import DuplicateRecord, TenantMismatch
 
@@ -79,3 +89,57 @@ def test_tenant_mismatch_is_a_typed_storage_error(kind: str, tmp_path: Path) -> 
 
 def test_duplicate_record_is_storage_error_and_value_error() -> None:
     assert issubclass(DuplicateRecord, StorageError) and issubclass(DuplicateRecord, ValueError)
+
+
+# --- HTTP boundary and base_url ---------------------------------------------------------------
+def _runner_config(clock: FrozenClock) -> ProviderConfig:
+    retry = RetryPolicy(max_attempts=4, clock=clock)
+    return ProviderConfig(provider="acme", base_url="http://127.0.0.1:9", retry=retry)
+
+
+@pytest.mark.parametrize(
+    ("path", "cause"),
+    [("ftp://127.0.0.1:9/x", httpx.UnsupportedProtocol), ("http://[::1/x", httpx.InvalidURL)],
+)
+def test_a_bad_url_is_a_configuration_error_and_not_retried(path: str, cause: type[Exception]) -> None:
+    clock = FrozenClock()
+    runner = SyncRunner(_runner_config(clock))
+    with runner, pytest.raises(ConfigurationError, match="acme fetch") as info:
+        runner.run(Call("fetch", "GET", path, lambda r: r.status_code))
+    assert isinstance(info.value.__cause__, cause)
+    assert not isinstance(info.value, ProviderUnavailable)
+    assert clock.slept == []  # no back-off: not treated as an outage
+
+
+async def test_a_bad_url_is_a_configuration_error_async() -> None:
+    clock = FrozenClock()
+    runner = AsyncRunner(_runner_config(clock))
+    try:
+        with pytest.raises(ConfigurationError):
+            await runner.run(Call("fetch", "GET", "ftp://127.0.0.1:9/x", lambda r: r.status_code))
+    finally:
+        await runner.aclose()
+    assert clock.slept == []
+
+
+@pytest.mark.parametrize(
+    ("base_url", "match"),
+    [("not a url", "http:// or https://"), ("ftp://host", "http:// or https://"), ("http://", "no host"),
+     ("http://[::1", "not a URL"), ("", "http:// or https://")],
+)
+def test_provider_config_rejects_a_bad_base_url(base_url: str, match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match) as info:
+        ProviderConfig(provider="acme", base_url=base_url)
+    assert str(info.value).startswith("acme: ")
+
+
+def test_clients_reject_a_bad_base_url_and_timeout_naming_the_provider() -> None:
+    with pytest.raises(ConfigurationError, match=r"^trendyol: base_url"):
+        TrendyolClient("1", "k", "s", base_url="not a url")
+    with pytest.raises(ConfigurationError, match=r"^aras: base_url"):
+        ArasClient("u", "p", "c", base_url="ftp://x")
+    with pytest.raises(ConfigurationError, match=r"^hepsiburada: timeout"):
+        HepsiburadaClient("m", "k", integrator_name="x", timeout="abc")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"^yurtici: timeout"):
+        YurticiClient("u", "p", timeout=-1)
+    assert ProviderConfig(provider="acme", base_url="https://api.example.com/v1/").base_url.endswith("/v1/")

@@ -43,6 +43,7 @@ __all__ = [
     "ErrorDetails",
     "ProviderConfig",
     "SyncRunner",
+    "check_base_url",
     "default_error_details",
     "error_for_response",
 ]
@@ -82,6 +83,23 @@ def default_error_details(response: httpx.Response) -> ErrorDetails:
     return ErrorDetails(message=str(body)[:300])
 
 
+def check_base_url(provider: str, base_url: str) -> str:
+    """``base_url`` itself when it is an absolute http(s) URL with a host, else `ConfigurationError`.
+
+    Checked when a `ProviderConfig` is built, so a typo fails at construction, naming the provider,
+    instead of at the first call (or, worse, as a retried "provider unavailable").
+    """
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ConfigurationError(f"{provider}: base_url {base_url!r} is not a URL: {exc}") from exc
+    if url.scheme not in ("http", "https"):
+        raise ConfigurationError(f"{provider}: base_url {base_url!r} must start with http:// or https://")
+    if not url.host:
+        raise ConfigurationError(f"{provider}: base_url {base_url!r} has no host")
+    return base_url
+
+
 @dataclass(frozen=True)
 class ProviderConfig:
     """Everything the runners need to talk to one provider account."""
@@ -99,6 +117,9 @@ class ProviderConfig:
     # Treats some non-2xx answers as the provider's own throttling (e.g. a 200 with a code).
     limiter_registry: RateLimiterRegistry = DEFAULT_REGISTRY
     clock: Clock = field(default_factory=SystemClock)
+
+    def __post_init__(self) -> None:
+        check_base_url(self.provider, self.base_url)
 
     def with_options(self, **changes: Any) -> ProviderConfig:
         """A copy with some options changed (timeout, retry, headers ...)."""
@@ -237,9 +258,13 @@ def _boundary(config: ProviderConfig, call: Call[Any]) -> Iterator[None]:
     """Translate httpx's exceptions raised while sending into the typed tree."""
     try:
         yield
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        # Our configuration, not the provider's outage: checked before `TransportError` (of which
+        # `UnsupportedProtocol` is a subclass) so it is never retried as `ProviderUnavailable`.
+        raise _send_error(config, call, exc) from exc
     except httpx.TransportError as exc:
         raise _transport_error(config, call, exc) from exc
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+    except httpx.HTTPError as exc:
         raise _send_error(config, call, exc) from exc
 
 

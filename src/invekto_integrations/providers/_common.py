@@ -38,6 +38,7 @@ __all__ = [
     "ConnectorFactoryOf",
     "ProviderDefaults",
     "SyncConnector",
+    "check_timeout",
     "connect_options",
     "connectors",
     "default_retry",
@@ -59,8 +60,16 @@ def reveal(secret: str | SecretStr) -> str:
     return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
 
 
+def check_timeout(seconds: object) -> None:
+    """`ConfigurationError` unless ``seconds`` is None (the default) or a number >= 0 (0: the default)."""
+    number = isinstance(seconds, int | float) and not isinstance(seconds, bool)
+    if seconds is not None and (not number or not seconds >= 0):  # type: ignore[operator]
+        raise ConfigurationError(f"timeout must be a positive number of seconds, got {seconds!r}")
+
+
 def request_timeout(seconds: float | None) -> httpx.Timeout:
     """``seconds`` for the whole request, connecting within at most 10 s; 30 s when not given."""
+    check_timeout(seconds)
     if not seconds:
         return httpx.Timeout(30.0, connect=10.0)
     return httpx.Timeout(seconds, connect=min(seconds, 10.0))
@@ -111,13 +120,18 @@ class ProviderDefaults:
         ``rate_limit`` the published limit, ``retry``/``timeout`` the provider's tuning."""
         env = self.environment(environment)
         clock = clock or SystemClock()
+        try:
+            check_timeout(timeout)
+            request_timeout_ = self.timeout(timeout)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{self.provider}: {exc}") from exc
         return ProviderConfig(
             provider=self.provider,
             base_url=base_url or self.hosts[env.value],
             account_key=account_key,
             auth=auth,
             user_agent=user_agent,
-            timeout=self.timeout(timeout),
+            timeout=request_timeout_,
             rate_limit=rate_limit or self.rate_limit,
             retry=retry or self.retry(clock),
             error_details=self.error_details,
