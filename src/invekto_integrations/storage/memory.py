@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import threading
 from collections.abc import Sequence
@@ -128,12 +129,26 @@ class MemoryCheckpoints:
         self._rows[(checkpoint.tenant_id, checkpoint.account_id, checkpoint.stream)] = checkpoint
 
 
+def raw_record_hash(raw_json: str) -> str:
+    """SHA-256 of a quarantined record's raw payload: part of the quarantine's unique key."""
+    return hashlib.sha256(raw_json.encode()).hexdigest()
+
+
 class MemoryQuarantine:
     def __init__(self) -> None:
         self._rows: list[QuarantinedRecord] = []
+        self._keys: set[tuple[str, str, str, str, str]] = set()
+        self._lock = threading.Lock()
 
     def add(self, record: QuarantinedRecord) -> None:
-        self._rows.append(record)
+        """Store a quarantined record; the same record (same raw payload) again is a no-op."""
+        r = record
+        key = (r.tenant_id, r.provider, r.account_id, r.record_id or "", raw_record_hash(r.raw_json))
+        with self._lock:
+            if key in self._keys:
+                return
+            self._keys.add(key)
+            self._rows.append(record)
 
     def find(self, tenant_id: str, *, provider: str | None = None) -> list[QuarantinedRecord]:
         rows = [r for r in self._rows if r.tenant_id == tenant_id and provider in (None, r.provider)]

@@ -16,6 +16,7 @@ from invekto_integrations.models.accounts import AccountStatus, IntegrationAccou
 from invekto_integrations.models.events import DomainEvent
 
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
+from .memory import raw_record_hash
 from .protocols import TenantMismatch, UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
 from .sqlite_appointments import SQLiteAppointments, SQLiteDoctors, SQLiteServicePricing, SQLiteWaitlist
@@ -263,13 +264,31 @@ class SQLiteQuarantine:
                 "CREATE INDEX ix_quarantine_tenant ON quarantined_records (tenant_id, provider)",
             ],
         )
+        # The same bad record seen again (an overlap window covers it on every run) is stored once:
+        # unique on (tenant, provider, account, record id, SHA-256 of the raw record).
+        db.migrate("0006_quarantine_raw_hash", ["ALTER TABLE quarantined_records ADD COLUMN raw_hash TEXT"])
+        for row in self.db.execute("SELECT id, raw_json FROM quarantined_records WHERE raw_hash IS NULL"):
+            self.db.execute("UPDATE quarantined_records SET raw_hash = ? WHERE id = ?",
+                            (raw_record_hash(row["raw_json"]), row["id"]))
+        db.migrate(
+            "0007_quarantine_dedupe",
+            [
+                """DELETE FROM quarantined_records WHERE id NOT IN (
+                    SELECT MIN(id) FROM quarantined_records
+                    GROUP BY tenant_id, provider, account_id, COALESCE(record_id, ''), raw_hash)""",
+                """CREATE UNIQUE INDEX ux_quarantine_record ON quarantined_records
+                    (tenant_id, provider, account_id, COALESCE(record_id, ''), raw_hash)""",
+            ],
+        )
 
     def add(self, record: QuarantinedRecord) -> None:
+        """Store a quarantined record; the same record (same raw payload) again is a no-op."""
         r = record
         self.db.execute(
-            "INSERT INTO quarantined_records VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT OR IGNORE INTO quarantined_records (id, tenant_id, provider, account_id, record_id, field, error,"
+            " raw_json, created_at, raw_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (r.id, r.tenant_id, r.provider, r.account_id, r.record_id, r.field, r.error, r.raw_json,
-             to_ts(r.created_at)),
+             to_ts(r.created_at), raw_record_hash(r.raw_json)),
         )
 
     def find(self, tenant_id: str, *, provider: str | None = None) -> list[QuarantinedRecord]:
@@ -281,6 +300,7 @@ class SQLiteQuarantine:
         out = []
         for r in self.db.execute(sql + " ORDER BY id", params):
             data = dict(r)
+            data.pop("raw_hash", None)
             data["created_at"] = from_ts(data["created_at"])
             out.append(QuarantinedRecord.model_validate(data))
         return out
