@@ -6,6 +6,7 @@ misleading retried `ProviderUnavailable`).
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,10 +25,10 @@ from invekto_integrations.core.errors import (
 )
 from invekto_integrations.core.http import AsyncRunner, Call, ProviderConfig, SyncRunner
 from invekto_integrations.core.retry import RetryPolicy
-from invekto_integrations.providers.aras import ArasClient
-from invekto_integrations.providers.hepsiburada import HepsiburadaClient
-from invekto_integrations.providers.trendyol import TrendyolClient
-from invekto_integrations.providers.yurtici import YurticiClient
+from invekto_integrations.providers.aras import ArasClient, AsyncArasClient
+from invekto_integrations.providers.hepsiburada import AsyncHepsiburadaClient, HepsiburadaClient, HepsiburadaFeed
+from invekto_integrations.providers.trendyol import AsyncTrendyolClient, TrendyolClient
+from invekto_integrations.providers.yurtici import AsyncYurticiClient, YurticiClient
 from invekto_integrations.storage import CachedOrder, MemoryStore, SQLiteStore
 from invekto_integrations.storage.protocols import DuplicateRecord, TenantMismatch
 
@@ -143,3 +144,104 @@ def test_clients_reject_a_bad_base_url_and_timeout_naming_the_provider() -> None
     with pytest.raises(ConfigurationError, match=r"^yurtici: timeout"):
         YurticiClient("u", "p", timeout=-1)
     assert ProviderConfig(provider="acme", base_url="https://api.example.com/v1/").base_url.endswith("/v1/")
+
+
+# --- bad input to the connectors' public methods ---------------------------------------------
+_DEAD = "http://127.0.0.1:9"  # never reached: every case fails before a request
+
+
+def _trendyol() -> TrendyolClient:
+    return TrendyolClient("1", "k", "s", base_url=_DEAD)
+
+
+def _hepsiburada() -> HepsiburadaClient:
+    return HepsiburadaClient("m", "k", integrator_name="x", base_url=_DEAD)
+
+
+@pytest.mark.parametrize("number", ["", "   "])
+def test_blank_order_numbers_are_invalid_arguments(number: str) -> None:
+    for client, provider in ((_trendyol(), "trendyol"), (_hepsiburada(), "hepsiburada")):
+        with pytest.raises(InvalidArgument) as info:
+            client.get_order(number)
+        assert (info.value.provider, info.value.field) == (provider, "order_number")
+    with pytest.raises(InvalidArgument, match="package_number"):
+        _hepsiburada().get_package(" ")
+
+
+def test_trendyol_settings_are_checked() -> None:
+    with pytest.raises(InvalidArgument) as info:
+        TrendyolClient("1", "k", "s", base_url=_DEAD, order_date_encoding="x")
+    assert (info.value.provider, info.value.field) == ("trendyol", "order_date_encoding")
+    with pytest.raises(InvalidArgument, match="page_size"):
+        TrendyolClient("1", "k", "s", base_url=_DEAD, page_size=0)
+
+
+NAIVE = datetime(2026, 11, 1)
+A, B = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "field"), [(NAIVE, B, "since"), (A, NAIVE, "until"), (B, A, "until")],
+)
+def test_naive_or_inverted_listing_windows_are_invalid_arguments(since: datetime, until: datetime, field: str) -> None:
+    t, h = _trendyol(), _hepsiburada()
+    listings = [
+        ("trendyol", field, lambda: list(t.iter_packages(since, until))),
+        ("trendyol", field, lambda: list(t.iter_claims(since, until))),
+        ("hepsiburada", field, lambda: list(h.iter_orders_changed(since, until))),
+        ("hepsiburada", {"since": "begin", "until": "end"}[field], lambda: list(h.iter_claims(since, until))),
+        ("hepsiburada", {"since": "begin", "until": "end"}[field],
+         lambda: list(h.iter_feed(HepsiburadaFeed.SHIPPED, since, until))),
+    ]
+    for provider, name, listing in listings:
+        with pytest.raises(InvalidArgument) as info:
+            listing()
+        assert (info.value.provider, info.value.field) == (provider, name)
+
+
+async def test_async_clients_check_their_input_too() -> None:
+    t = AsyncTrendyolClient("1", "k", "s", base_url=_DEAD)
+    h = AsyncHepsiburadaClient("m", "k", integrator_name="x", base_url=_DEAD)
+    a = AsyncArasClient("u", "p", "c", base_url=_DEAD)
+    y = AsyncYurticiClient("u", "p", base_url=_DEAD)
+    try:
+        with pytest.raises(InvalidArgument, match="order_number"):
+            await t.get_order("")
+        with pytest.raises(InvalidArgument, match="order_number"):
+            await h.get_order("")
+        with pytest.raises(InvalidArgument, match="until"):
+            [o async for o in t.iter_packages(B, A)]
+        with pytest.raises(InvalidArgument, match="tracking_number"):
+            await a.track(" ")
+        with pytest.raises(InvalidArgument, match="reference"):
+            await y.track_by_reference("")
+    finally:
+        for c in (t, h, a, y):
+            await c.aclose()
+
+
+def test_blank_tracking_numbers_are_invalid_arguments() -> None:
+    aras, yurtici = ArasClient("u", "p", "c", base_url=_DEAD), YurticiClient("u", "p", base_url=_DEAD)
+    cases = [(aras.track, "aras", "tracking_number"), (aras.track_by_reference, "aras", "reference"),
+             (yurtici.track, "yurtici", "tracking_number"), (yurtici.track_by_reference, "yurtici", "reference")]
+    for method, provider, field in cases:
+        with pytest.raises(InvalidArgument) as info:
+            method(" ")
+        assert (info.value.provider, info.value.field) == (provider, field)
+        assert isinstance(info.value, ValueError)  # old `except ValueError` callers still catch it
+
+
+# --- typed signatures ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "cls",
+    [ArasClient, AsyncArasClient, YurticiClient, AsyncYurticiClient, HepsiburadaClient, AsyncHepsiburadaClient,
+     TrendyolClient, AsyncTrendyolClient],
+)
+def test_public_methods_have_typed_signatures(cls: type) -> None:
+    for name, fn in inspect.getmembers(cls, inspect.isfunction):
+        if name.startswith("_") and name != "__init__":
+            continue
+        for p in inspect.signature(fn).parameters.values():
+            assert p.kind is not inspect.Parameter.VAR_POSITIONAL, f"{cls.__name__}.{name}(*{p.name})"
+            if p.kind is inspect.Parameter.VAR_KEYWORD:
+                assert str(p.annotation).startswith("Unpack["), f"{cls.__name__}.{name}(**{p.name}: {p.annotation})"

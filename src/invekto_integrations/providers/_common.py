@@ -25,7 +25,7 @@ import httpx
 from pydantic import SecretStr
 
 from invekto_integrations.core.clock import Clock, SystemClock
-from invekto_integrations.core.errors import ConfigurationError
+from invekto_integrations.core.errors import ConfigurationError, InvalidArgument
 from invekto_integrations.core.http import AsyncRunner, ErrorDetails, ProviderConfig, SyncRunner, default_error_details
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
@@ -38,6 +38,7 @@ __all__ = [
     "ConnectorFactoryOf",
     "ProviderDefaults",
     "SyncConnector",
+    "check_identifier",
     "check_timeout",
     "connect_options",
     "connectors",
@@ -58,6 +59,18 @@ KwargsOf = Callable[[IntegrationAccount, Credentials, ConnectOptions], dict[str,
 def reveal(secret: str | SecretStr) -> str:
     """The plain value of a secret given either way (only ever handed to `httpx.BasicAuth` & co.)."""
     return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+
+
+def check_identifier(provider: str, field: str, value: object) -> str:
+    """``value`` stripped, or `InvalidArgument` naming the provider and field when it is not a
+    non-empty string (an empty id would query a collection instead of one record)."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"expected a string, got {type(value).__name__}", provider=provider, field=field,
+                              record=repr(value))
+    text = value.strip()
+    if not text:
+        raise InvalidArgument(f"{field} must not be empty", provider=provider, field=field, record=repr(value))
+    return text
 
 
 def check_timeout(seconds: object) -> None:

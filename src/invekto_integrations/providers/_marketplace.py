@@ -25,11 +25,13 @@ from typing import Any, Generic, TypeVar
 
 import pydantic
 
-from invekto_integrations.core.errors import NotFound, PayloadError, ProviderError
+from invekto_integrations.core.errors import InvalidArgument, NotFound, PayloadError, ProviderError
 from invekto_integrations.core.http import Call
 from invekto_integrations.core.paging import Page
 from invekto_integrations.core.phone import is_masked, normalize_phone
 from invekto_integrations.models.orders import PhoneState
+
+from ._common import check_identifier
 
 __all__ = [
     "Fetch",
@@ -38,6 +40,8 @@ __all__ = [
     "SubPlan",
     "adrive",
     "all_pages",
+    "check_identifier",
+    "check_window",
     "drive",
     "from_epoch_ms",
     "order_not_found",
@@ -126,7 +130,7 @@ async def adrive(plan: Plan, run: Callable[[Call[Any]], Awaitable[Any]], *,
     """Run ``plan`` with an async runner, yielding its output items; the sub-plans of a `Gather`
     run up to ``concurrency`` at a time."""
     if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
+        raise InvalidArgument(f"concurrency must be at least 1, got {concurrency}", field="concurrency")
     async for item in _aloop(plan, run, concurrency, []):
         yield item
 
@@ -199,9 +203,10 @@ def all_pages(first: Call[Page[T]]) -> Generator[Any, Any, list[T]]:
 def split_windows(since: datetime, until: datetime, span: timedelta) -> list[tuple[datetime, datetime]]:
     """Half-open windows ``[a, b)`` of at most ``span`` covering ``[since, until)``, in order."""
     if since.tzinfo is None or until.tzinfo is None:
-        raise ValueError("naive datetime: give timezone-aware bounds")
+        raise InvalidArgument("naive datetime: give timezone-aware bounds",
+                              field="since" if since.tzinfo is None else "until")
     if span <= timedelta(0):
-        raise ValueError("span must be positive")
+        raise InvalidArgument("span must be positive", field="span")
     windows: list[tuple[datetime, datetime]] = []
     start = since
     while start < until:
@@ -213,8 +218,26 @@ def split_windows(since: datetime, until: datetime, span: timedelta) -> list[tup
 
 def to_epoch_ms(when: datetime) -> int:
     if when.tzinfo is None:
-        raise ValueError("naive datetime: give a timezone-aware value")
+        raise InvalidArgument("naive datetime: give a timezone-aware value")
     return int(when.timestamp() * 1000)
+
+
+def check_window(provider: str, since: datetime, until: datetime, *, since_field: str = "since",
+                 until_field: str = "until") -> tuple[datetime, datetime]:
+    """``(since, until)`` in UTC, or `InvalidArgument` naming the provider and the field: a naive
+    bound has no meaning, and ``until`` before ``since`` is a caller's mistake (an empty answer
+    would hide it). ``since == until`` is an empty window, allowed."""
+    for name, value in ((since_field, since), (until_field, until)):
+        if not isinstance(value, datetime):
+            raise InvalidArgument(f"expected a datetime, got {type(value).__name__}", provider=provider, field=name)
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidArgument(f"naive datetime {value.isoformat()}: give a timezone-aware value",
+                                  provider=provider, field=name)
+    since, until = since.astimezone(UTC), until.astimezone(UTC)
+    if until < since:
+        raise InvalidArgument(f"{until_field} {until.isoformat()} is before {since_field} {since.isoformat()}",
+                              provider=provider, field=until_field)
+    return since, until
 
 
 def from_epoch_ms(ms: int) -> datetime:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
@@ -23,13 +23,25 @@ import httpx
 from pydantic import SecretStr
 
 from invekto_integrations.core.clock import Clock
-from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, InvalidRequest, PayloadError
+from invekto_integrations.core.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidArgument,
+    InvalidRequest,
+    PayloadError,
+)
 from invekto_integrations.core.http import AsyncRunner, Call, SyncRunner
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.shipments import Shipment
 from invekto_integrations.providers._carrier import carrier_retry, carrier_timeout
-from invekto_integrations.providers._common import AsyncConnector, ProviderDefaults, SyncConnector, reveal
+from invekto_integrations.providers._common import (
+    AsyncConnector,
+    ProviderDefaults,
+    SyncConnector,
+    check_identifier,
+    reveal,
+)
 from invekto_integrations.providers._soap import SoapOperation, soap_call, soap_error_details, text_of
 
 from .mapping import pending_shipment, pick_row, shipment_from_movements, to_shipment
@@ -139,7 +151,8 @@ def cargo_call(
 ) -> Call[CargoAnswer]:
     """QueryType 1: the status row of one cargo, by tracking number or by our IntegrationCode."""
     if bool(tracking_number) == bool(integration_code):
-        raise ValueError("give exactly one of tracking_number / integration_code")
+        raise InvalidArgument("give exactly one of tracking_number / integration_code", provider=PROVIDER,
+                              field="tracking_number" if not tracking_number else "integration_code")
     key = tracking_number or integration_code or ""
     params = {"TrackingNumber": key} if tracking_number else {"IntegrationCode": key}
 
@@ -180,6 +193,18 @@ def _combine(answer: CargoAnswer | None, history: list[ArasCargoTransaction], ke
         raise PayloadError(str(exc), provider=PROVIDER, field=field, record=key, operation=GET_QUERY_JSON.name) from exc
 
 
+class ArasOptions(TypedDict, total=False):
+    """The keyword options of `ArasClient` / `AsyncArasClient` (see `_ArasBase`)."""
+
+    environment: str
+    base_url: str | None
+    clock: Clock | None
+    retry: RetryPolicy | None
+    timeout: float | None
+    limiter_registry: RateLimiterRegistry
+    rate_limit: RateLimit | None
+
+
 class _ArasBase:
     provider = PROVIDER
 
@@ -216,17 +241,15 @@ class _ArasBase:
 
 
 def _require(key: str, what: str) -> str:
-    key = (key or "").strip()
-    if not key:
-        raise ValueError(f"aras: {what} must not be empty")
-    return key
+    return check_identifier(PROVIDER, what, key)
 
 
 class ArasClient(_ArasBase, SyncConnector):
     """Sync Aras Kargo tracking client."""
 
-    def __init__(self, *args: Any, transport: httpx.BaseTransport | None = None, **kw: Any) -> None:
-        super().__init__(*args, **kw)
+    def __init__(self, username: str, password: str | SecretStr, customer_code: str, *,
+                 transport: httpx.BaseTransport | None = None, **kw: Unpack[ArasOptions]) -> None:
+        super().__init__(username, password, customer_code, **kw)
         self._runner = SyncRunner(self.config, transport=transport)
 
     def track(self, tracking_number: str) -> Shipment:
@@ -261,8 +284,9 @@ class ArasClient(_ArasBase, SyncConnector):
 class AsyncArasClient(_ArasBase, AsyncConnector):
     """Async Aras Kargo tracking client (same methods as `ArasClient`)."""
 
-    def __init__(self, *args: Any, transport: httpx.AsyncBaseTransport | None = None, **kw: Any) -> None:
-        super().__init__(*args, **kw)
+    def __init__(self, username: str, password: str | SecretStr, customer_code: str, *,
+                 transport: httpx.AsyncBaseTransport | None = None, **kw: Unpack[ArasOptions]) -> None:
+        super().__init__(username, password, customer_code, **kw)
         self._runner = AsyncRunner(self.config, transport=transport)
 
     async def track(self, tracking_number: str) -> Shipment:

@@ -28,14 +28,14 @@ from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import SecretStr
 
-from invekto_integrations.core.clock import Clock, utc
-from invekto_integrations.core.errors import ConfigurationError, NotFound, PayloadError
+from invekto_integrations.core.clock import Clock
+from invekto_integrations.core.errors import ConfigurationError, InvalidArgument, NotFound, PayloadError
 from invekto_integrations.core.http import AsyncRunner, Call, ErrorDetails, SyncRunner
 from invekto_integrations.core.paging import Page
 from invekto_integrations.core.ratelimit import RateLimit, RateLimiterRegistry
@@ -49,6 +49,8 @@ from invekto_integrations.providers._marketplace import (
     Plan,
     adrive,
     all_pages,
+    check_identifier,
+    check_window,
     drive,
     order_not_found,
     payload_error,
@@ -158,7 +160,9 @@ DEFAULT_CHANGE_FEEDS: tuple[HepsiburadaFeed, ...] = (
 
 def format_hb_date(when: datetime) -> str:
     """``yyyy-MM-dd HH:mm`` in Turkey local time, as the date filters expect."""
-    return utc(when).astimezone(ISTANBUL).strftime("%Y-%m-%d %H:%M")
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise InvalidArgument(f"naive datetime {when.isoformat()}: give a timezone-aware value", provider=PROVIDER)
+    return when.astimezone(ISTANBUL).strftime("%Y-%m-%d %H:%M")
 
 
 def hepsiburada_error_details(response: httpx.Response) -> ErrorDetails:
@@ -279,8 +283,7 @@ class HepsiburadaEndpoints:
 
     def get_order_detail(self, order_number: str) -> Call[tuple[HbOrderDetail, dict[str, Any]]]:
         """GET /orders/merchantid/{mid}/ordernumber/{orderNumber}: one order in any status."""
-        if not order_number.strip():
-            raise ValueError("order_number is empty")
+        order_number = check_identifier(PROVIDER, "order_number", order_number)
 
         def parse(response: httpx.Response) -> tuple[HbOrderDetail, dict[str, Any]]:
             raw = response.json()
@@ -291,8 +294,7 @@ class HepsiburadaEndpoints:
 
     def get_package(self, package_number: str) -> Call[HbPackageDetail]:
         """GET /packages/merchantid/{mid}/packagenumber/{packageNumber}: status, carrier and tracking."""
-        if not package_number.strip():
-            raise ValueError("package_number is empty")
+        package_number = check_identifier(PROVIDER, "package_number", package_number)
         return Call("get_package", "GET", f"/packages/merchantid/{self.merchant_id}/packagenumber/{package_number}",
                     lambda r: HbPackageDetail.model_validate(r.json()), record=package_number)
 
@@ -301,6 +303,11 @@ class HepsiburadaEndpoints:
                     status: str | None = None, offset: int = 0,
                     limit: int = CLAIMS_MAX_LIMIT) -> Call[Page[ReturnClaim]]:
         """GET /claims/merchantId/{mid}[/status/{status}]: a bare array, paging in X-* headers."""
+        if begin is not None and end is not None:
+            begin, end = check_window(PROVIDER, begin, end, since_field="begin", until_field="end")
+        if status_begin is not None and status_end is not None:
+            status_begin, status_end = check_window(PROVIDER, status_begin, status_end,
+                                                    since_field="status_begin", until_field="status_end")
         limit = min(limit, CLAIMS_MAX_LIMIT)
         params: dict[str, Any] = {
             "offset": offset, "limit": limit,
@@ -342,9 +349,17 @@ def first_calls(ep: HepsiburadaEndpoints, feed: HepsiburadaFeed, begin: datetime
     """The first page of each ≤24 h window of a windowed feed (with the window's start), or the one
     first page of the others."""
     spec = FEEDS[feed]
+    # Checked even where a feed has no date filter: a naive or inverted bound is the caller's bug.
+    if begin is not None and end is not None:
+        begin, end = check_window(PROVIDER, begin, end, since_field="begin", until_field="end")
+    elif begin is not None or end is not None:
+        one = begin if begin is not None else end
+        assert one is not None
+        check_window(PROVIDER, one, one, since_field="begin" if begin is not None else "end",
+                     until_field="begin" if begin is not None else "end")
     if spec.windowed and begin is not None and end is not None:
         return [(a, ep.list_feed(feed, begin=a, end=b))
-                for a, b in split_windows(_floor_minute(utc(begin)), _ceil_minute(utc(end)), MAX_WINDOW)]
+                for a, b in split_windows(_floor_minute(begin), _ceil_minute(end), MAX_WINDOW)]
     return [(None, ep.list_feed(feed))]
 
 
@@ -409,7 +424,7 @@ def _enrich(ep: HepsiburadaEndpoints, thin: HbThinPackage, spec: FeedSpec, updat
 def changes_plan(ep: HepsiburadaEndpoints, since: datetime, until: datetime, *,
                  feeds: tuple[HepsiburadaFeed, ...] = DEFAULT_CHANGE_FEEDS, include_returns: bool = True) -> Plan:
     """Orders that changed in ``[since, until)`` across the status buckets (see the module docstring)."""
-    since, until = utc(since), utc(until)
+    since, until = check_window(PROVIDER, since, until)
     merge = _Merge()
 
     def in_range(when: datetime | None) -> bool:
@@ -506,6 +521,22 @@ def order_plan(ep: HepsiburadaEndpoints, order_number: str) -> Plan:
     yield order_from_detail(detail, zone=ep.naive_zone, package=package, raw=raw if ep.keep_raw else None)
 
 
+class HepsiburadaOptions(TypedDict, total=False):
+    """The keyword options of `HepsiburadaClient` / `AsyncHepsiburadaClient` besides ``integrator_name``."""
+
+    environment: Environment | str
+    base_url: str | None
+    clock: Clock | None
+    retry: RetryPolicy | None
+    limiter_registry: RateLimiterRegistry | None
+    timeout: float | None
+    naive_zone: tzinfo
+    change_feeds: tuple[HepsiburadaFeed, ...]
+    include_returns: bool
+    rate_limit: RateLimit | None
+    enrich_concurrency: int
+
+
 class _HepsiburadaBase:
     provider = PROVIDER
 
@@ -572,14 +603,15 @@ class HepsiburadaClient(_HepsiburadaBase, SyncConnector):
     `ProviderUnavailable`, `InvalidRequest`, `NotFound`, `PayloadError`.
     """
 
-    def __init__(self, merchant_id: str, service_key: str | SecretStr, *,
-                 transport: httpx.BaseTransport | None = None, **kw: Any) -> None:
-        super().__init__(merchant_id, service_key, **kw)
+    def __init__(self, merchant_id: str, service_key: str | SecretStr, *, integrator_name: str,
+                 transport: httpx.BaseTransport | None = None, **kw: Unpack[HepsiburadaOptions]) -> None:
+        super().__init__(merchant_id, service_key, integrator_name=integrator_name, **kw)
         self._runner = SyncRunner(self.config, transport=transport)
 
-    def list_feed(self, feed: HepsiburadaFeed, **kw: Any) -> Page[FeedItem]:
+    def list_feed(self, feed: HepsiburadaFeed, *, begin: datetime | None = None, end: datetime | None = None,
+                  offset: int = 0, limit: int | None = None) -> Page[FeedItem]:
         """One page of a status bucket (arguments of `HepsiburadaEndpoints.list_feed`)."""
-        return self._runner.run(self.endpoints.list_feed(feed, **kw))
+        return self._runner.run(self.endpoints.list_feed(feed, begin=begin, end=end, offset=offset, limit=limit))
 
     def iter_feed(self, feed: HepsiburadaFeed, begin: datetime | None = None,
                   end: datetime | None = None) -> Iterator[FeedItem]:
@@ -609,13 +641,15 @@ class HepsiburadaClient(_HepsiburadaBase, SyncConnector):
 class AsyncHepsiburadaClient(_HepsiburadaBase, AsyncConnector):
     """Hepsiburada OMS for one merchant (async); same methods and arguments as `HepsiburadaClient`."""
 
-    def __init__(self, merchant_id: str, service_key: str | SecretStr, *,
-                 transport: httpx.AsyncBaseTransport | None = None, **kw: Any) -> None:
-        super().__init__(merchant_id, service_key, **kw)
+    def __init__(self, merchant_id: str, service_key: str | SecretStr, *, integrator_name: str,
+                 transport: httpx.AsyncBaseTransport | None = None, **kw: Unpack[HepsiburadaOptions]) -> None:
+        super().__init__(merchant_id, service_key, integrator_name=integrator_name, **kw)
         self._runner = AsyncRunner(self.config, transport=transport)
 
-    async def list_feed(self, feed: HepsiburadaFeed, **kw: Any) -> Page[FeedItem]:
-        return await self._runner.run(self.endpoints.list_feed(feed, **kw))
+    async def list_feed(self, feed: HepsiburadaFeed, *, begin: datetime | None = None, end: datetime | None = None,
+                        offset: int = 0, limit: int | None = None) -> Page[FeedItem]:
+        return await self._runner.run(
+            self.endpoints.list_feed(feed, begin=begin, end=end, offset=offset, limit=limit))
 
     def iter_feed(self, feed: HepsiburadaFeed, begin: datetime | None = None,
                   end: datetime | None = None) -> AsyncIterator[FeedItem]:

@@ -15,13 +15,13 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import httpx
 from pydantic import SecretStr
 
-from invekto_integrations.core.clock import Clock, utc
-from invekto_integrations.core.errors import ConfigurationError, PayloadError
+from invekto_integrations.core.clock import Clock
+from invekto_integrations.core.errors import ConfigurationError, InvalidArgument, PayloadError
 from invekto_integrations.core.http import AsyncRunner, Call, ErrorDetails, SyncRunner
 from invekto_integrations.core.paging import Page, aiter_items, iter_items
 from invekto_integrations.core.ratelimit import RateLimit, RateLimiterRegistry
@@ -33,6 +33,8 @@ from invekto_integrations.providers._marketplace import (
     Fetch,
     Plan,
     adrive,
+    check_identifier,
+    check_window,
     drive,
     order_not_found,
     payload_error,
@@ -221,7 +223,7 @@ def orders_plan(
 ) -> Plan:
     """Every package in ``[since, until)``: ≤14-day windows, each paged to the end, and a window
     whose ``totalElements`` exceeds the reachable 10,000 split in halves until it fits."""
-    since, until = utc(since), utc(until)
+    since, until = check_window(PROVIDER, since, until)
     oldest = now - history
     if since < oldest:
         log.warning("trendyol: history is limited to %s; listing from %s instead of %s", history, oldest, since)
@@ -271,8 +273,7 @@ def order_plan(ep: TrendyolEndpoints, order_number: str) -> Plan:
     The documented lookup (getShipmentPackages ``?orderNumber=``) answers an unknown number with an
     empty page, not a 404: that is raised as `NotFound`, as `Marketplace.get_order` promises.
     """
-    if not order_number.strip():
-        raise ValueError("order_number is empty")
+    order_number = check_identifier(PROVIDER, "order_number", order_number)
     found = False
     call: Call[Page[OrderOrError]] | None = ep.list_packages(order_number=order_number)
     while call is not None:
@@ -285,6 +286,23 @@ def order_plan(ep: TrendyolEndpoints, order_number: str) -> Plan:
         call = page.next_call
     if not found:
         raise order_not_found(PROVIDER, order_number)
+
+
+class TrendyolOptions(TypedDict, total=False):
+    """The keyword options of `TrendyolClient` / `AsyncTrendyolClient` (see `_TrendyolBase`)."""
+
+    integrator_name: str | None
+    environment: Environment | str
+    base_url: str | None
+    clock: Clock | None
+    retry: RetryPolicy | None
+    limiter_registry: RateLimiterRegistry | None
+    timeout: float | None
+    order_date_encoding: OrderDateEncoding | str
+    page_size: int
+    max_reachable: int
+    history: timedelta
+    rate_limit: RateLimit | None
 
 
 class _TrendyolBase:
@@ -317,11 +335,22 @@ class _TrendyolBase:
         key, secret = reveal(api_key), reveal(api_secret)
         if not key or not secret:
             raise ConfigurationError("trendyol: api_key and api_secret are required")
+        try:
+            encoding = OrderDateEncoding(order_date_encoding)
+        except ValueError as exc:
+            raise InvalidArgument(
+                f"unknown order_date_encoding {order_date_encoding!r} "
+                f"(one of {', '.join(e.value for e in OrderDateEncoding)})",
+                provider=PROVIDER, field="order_date_encoding",
+            ) from exc
+        for name, value in (("page_size", page_size), ("max_reachable", max_reachable)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidArgument(f"{name} must be a positive integer, got {value!r}", provider=PROVIDER,
+                                      field=name)
         self.seller_id = seller_id
         self.history = history
         self.user_agent = f"{seller_id} - {integrator_name or 'SelfIntegration'}"
-        self.endpoints = TrendyolEndpoints(seller_id, OrderDateEncoding(order_date_encoding),
-                                           min(page_size, MAX_PAGE_SIZE), max_reachable)
+        self.endpoints = TrendyolEndpoints(seller_id, encoding, min(page_size, MAX_PAGE_SIZE), max_reachable)
         self.config = DEFAULTS.config(
             account_key=seller_id, auth=httpx.BasicAuth(key, secret), user_agent=self.user_agent,
             environment=environment, base_url=base_url, clock=clock, retry=retry,
@@ -350,13 +379,17 @@ class TrendyolClient(_TrendyolBase, SyncConnector):
     """
 
     def __init__(self, seller_id: str, api_key: str | SecretStr, api_secret: str | SecretStr, *,
-                 transport: httpx.BaseTransport | None = None, **kw: Any) -> None:
+                 transport: httpx.BaseTransport | None = None, **kw: Unpack[TrendyolOptions]) -> None:
         super().__init__(seller_id, api_key, api_secret, **kw)
         self._runner = SyncRunner(self.config, transport=transport)
 
-    def list_packages(self, **kw: Any) -> Page[OrderOrError]:
+    def list_packages(self, *, start: datetime | None = None, end: datetime | None = None, status: str | None = None,
+                      order_number: str | None = None, page: int = 0, size: int | None = None,
+                      order_by: OrderBy = OrderBy.LAST_MODIFIED, direction: str = "ASC") -> Page[OrderOrError]:
         """One page of getShipmentPackages (arguments of `TrendyolEndpoints.list_packages`)."""
-        return self._runner.run(self.endpoints.list_packages(**kw))
+        return self._runner.run(self.endpoints.list_packages(
+            start=start, end=end, status=status, order_number=order_number, page=page, size=size,
+            order_by=order_by, direction=direction))
 
     def iter_packages(self, since: datetime, until: datetime, *, status: str | None = None,
                       order_by: OrderBy = OrderBy.LAST_MODIFIED) -> Iterator[OrderOrError]:
@@ -373,7 +406,7 @@ class TrendyolClient(_TrendyolBase, SyncConnector):
 
     def iter_claims(self, since: datetime, until: datetime, *, status: str | None = None) -> Iterator[ReturnClaim]:
         """Claims (returns) created in ``[since, until)``, in ≤14-day windows."""
-        for start, end in split_windows(utc(since), utc(until), MAX_WINDOW):
+        for start, end in split_windows(*check_window(PROVIDER, since, until), MAX_WINDOW):
             yield from iter_items(self._runner.run, self.endpoints.list_claims(start=start, end=end, status=status))
 
 
@@ -381,12 +414,17 @@ class AsyncTrendyolClient(_TrendyolBase, AsyncConnector):
     """Trendyol Seller API for one seller (async); same methods and arguments as `TrendyolClient`."""
 
     def __init__(self, seller_id: str, api_key: str | SecretStr, api_secret: str | SecretStr, *,
-                 transport: httpx.AsyncBaseTransport | None = None, **kw: Any) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, **kw: Unpack[TrendyolOptions]) -> None:
         super().__init__(seller_id, api_key, api_secret, **kw)
         self._runner = AsyncRunner(self.config, transport=transport)
 
-    async def list_packages(self, **kw: Any) -> Page[OrderOrError]:
-        return await self._runner.run(self.endpoints.list_packages(**kw))
+    async def list_packages(self, *, start: datetime | None = None, end: datetime | None = None,
+                            status: str | None = None, order_number: str | None = None, page: int = 0,
+                            size: int | None = None, order_by: OrderBy = OrderBy.LAST_MODIFIED,
+                            direction: str = "ASC") -> Page[OrderOrError]:
+        return await self._runner.run(self.endpoints.list_packages(
+            start=start, end=end, status=status, order_number=order_number, page=page, size=size,
+            order_by=order_by, direction=direction))
 
     def iter_packages(self, since: datetime, until: datetime, *, status: str | None = None,
                       order_by: OrderBy = OrderBy.LAST_MODIFIED) -> AsyncIterator[OrderOrError]:
@@ -400,7 +438,7 @@ class AsyncTrendyolClient(_TrendyolBase, AsyncConnector):
 
     async def iter_claims(self, since: datetime, until: datetime, *,
                           status: str | None = None) -> AsyncIterator[ReturnClaim]:
-        for start, end in split_windows(utc(since), utc(until), MAX_WINDOW):
+        for start, end in split_windows(*check_window(PROVIDER, since, until), MAX_WINDOW):
             async for claim in aiter_items(self._runner.run,
                                            self.endpoints.list_claims(start=start, end=end, status=status)):
                 yield claim

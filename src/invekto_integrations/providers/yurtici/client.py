@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 from xml.etree.ElementTree import Element
 
 import httpx
@@ -34,7 +34,13 @@ from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, Rat
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.shipments import Shipment
 from invekto_integrations.providers._carrier import carrier_retry, carrier_timeout
-from invekto_integrations.providers._common import AsyncConnector, ProviderDefaults, SyncConnector, reveal
+from invekto_integrations.providers._common import (
+    AsyncConnector,
+    ProviderDefaults,
+    SyncConnector,
+    check_identifier,
+    reveal,
+)
 from invekto_integrations.providers._soap import SoapFault, SoapOperation, child, soap_call, soap_error_details, text_of
 
 from .mapping import to_shipment
@@ -148,10 +154,20 @@ def _to_shipment(answer: QueryAnswer, key: str) -> Shipment:
 
 
 def _require(key: str, what: str) -> str:
-    key = (key or "").strip()
-    if not key:
-        raise ValueError(f"yurtici: {what} must not be empty")
-    return key
+    return check_identifier(PROVIDER, what, key)
+
+
+class YurticiOptions(TypedDict, total=False):
+    """The keyword options of `YurticiClient` / `AsyncYurticiClient` (see `_YurticiBase`)."""
+
+    language: str
+    environment: str
+    base_url: str | None
+    clock: Clock | None
+    retry: RetryPolicy | None
+    timeout: float | None
+    limiter_registry: RateLimiterRegistry
+    rate_limit: RateLimit | None
 
 
 class _YurticiBase:
@@ -194,8 +210,9 @@ class _YurticiBase:
 class YurticiClient(_YurticiBase, SyncConnector):
     """Sync Yurtiçi Kargo tracking client."""
 
-    def __init__(self, *args: Any, transport: httpx.BaseTransport | None = None, **kw: Any) -> None:
-        super().__init__(*args, **kw)
+    def __init__(self, username: str, password: str | SecretStr, *,
+                 transport: httpx.BaseTransport | None = None, **kw: Unpack[YurticiOptions]) -> None:
+        super().__init__(username, password, **kw)
         self._runner = SyncRunner(self.config, transport=transport)
 
     def track(self, tracking_number: str) -> Shipment:
@@ -211,8 +228,9 @@ class YurticiClient(_YurticiBase, SyncConnector):
 class AsyncYurticiClient(_YurticiBase, AsyncConnector):
     """Async Yurtiçi Kargo tracking client (same methods as `YurticiClient`)."""
 
-    def __init__(self, *args: Any, transport: httpx.AsyncBaseTransport | None = None, **kw: Any) -> None:
-        super().__init__(*args, **kw)
+    def __init__(self, username: str, password: str | SecretStr, *,
+                 transport: httpx.AsyncBaseTransport | None = None, **kw: Unpack[YurticiOptions]) -> None:
+        super().__init__(username, password, **kw)
         self._runner = AsyncRunner(self.config, transport=transport)
 
     async def track(self, tracking_number: str) -> Shipment:
