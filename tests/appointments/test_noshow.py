@@ -23,6 +23,7 @@ from invekto_integrations.appointments.noshow import (
 )
 from invekto_integrations.appointments.noshow_synth import TRUE_EFFECTS, SyntheticHistory, generate_history
 from invekto_integrations.core.clock import FrozenClock
+from invekto_integrations.core.errors import InvalidArgument
 from invekto_integrations.messaging.base import RecordingSink
 
 from .conftest import T0, make_appointment
@@ -52,8 +53,10 @@ def test_metrics_on_known_values() -> None:
     probs, labels = [0.05, 0.05, 0.95, 0.95], [0, 0, 1, 1]
     assert expected_calibration_error(probs, labels) == pytest.approx(0.05)
     assert reliability_bins(probs, labels) == [(2, 0.05, 0.0), (2, 0.95, 1.0)]
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidArgument, match="both classes"):
         auc([0.1, 0.2], [1, 1])
+    with pytest.raises(InvalidArgument, match="no labels"):
+        brier([], [])
 
 
 def test_beta_prior_empirical_bayes() -> None:
@@ -134,8 +137,11 @@ def test_prediction_is_explained_exactly(synthetic: Any) -> None:
 
 
 def test_fit_refuses_too_little_history() -> None:
-    with pytest.raises(ValueError, match="not enough history"):
+    with pytest.raises(InvalidArgument, match="not enough history") as info:
         NoShowModel.fit([make_appointment(status=AppointmentStatus.COMPLETED)])
+    assert info.value.field == "history" and isinstance(info.value, ValueError)
+    with pytest.raises(InvalidArgument, match="unknown timezone"):
+        NoShowModel.fit([], timezone="Mars/Olympus")
 
 
 def _past(phone: str, n_no_show: int, n_ok: int) -> list[Appointment]:

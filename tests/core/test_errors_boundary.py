@@ -245,3 +245,15 @@ def test_public_methods_have_typed_signatures(cls: type) -> None:
             assert p.kind is not inspect.Parameter.VAR_POSITIONAL, f"{cls.__name__}.{name}(*{p.name})"
             if p.kind is inspect.Parameter.VAR_KEYWORD:
                 assert str(p.annotation).startswith("Unpack["), f"{cls.__name__}.{name}(**{p.name}: {p.annotation})"
+
+
+# --- sync and domain entry points ------------------------------------------------------------
+def test_registering_a_blank_tracking_number_is_an_invalid_argument() -> None:
+    from invekto_integrations.sync.shipments import ShipmentWatcher
+
+    store = MemoryStore()
+    watcher = ShipmentWatcher(store.shipments, store.events, lambda tenant, carrier: None)  # type: ignore[arg-type,return-value]
+    with pytest.raises(InvalidArgument) as info:
+        watcher.register("t1", "aras", "  ", external_order_id="O-1")
+    assert (info.value.provider, info.value.field, info.value.record) == ("aras", "tracking_number", "O-1")
+    assert store.shipments.tenants() == []

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from invekto_integrations.core.clock import Clock, SystemClock
+from invekto_integrations.core.errors import InvalidArgument
 from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage, TemplateRef
 from invekto_integrations.storage.protocols import AppointmentRepository
 
@@ -204,6 +205,10 @@ class NoShowModel(BaseModel):
         The most recent ``calibration_fraction`` is held out of the logistic fit and used for the
         Platt recalibration (skipped below 200 rows).
         """
+        try:
+            ZoneInfo(timezone)
+        except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+            raise InvalidArgument(f"unknown timezone {timezone!r}", field="timezone") from exc
         counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for a in history:
             if a.status in _FINAL:
@@ -212,7 +217,11 @@ class NoShowModel(BaseModel):
         prior = BetaPrior.fit([(k, n) for k, n in counts.values()])
         _, rows, labels = cls.training_rows(history, prior, timezone)
         if len(rows) < 30 or len(set(labels)) < 2:
-            raise ValueError(f"not enough history to fit a no-show model ({len(rows)} final appointments)")
+            raise InvalidArgument(
+                f"not enough history to fit a no-show model ({len(rows)} final appointments, "
+                f"{len(set(labels))} outcome(s); needs 30 and both no-shows and visits)",
+                field="history",
+            )
         n_cal = int(len(rows) * calibration_fraction) if len(rows) * calibration_fraction >= 200 else 0
         fit_rows, fit_labels = rows[: len(rows) - n_cal], labels[: len(rows) - n_cal]
         w = fit_logistic([[1.0, *r] for r in fit_rows], fit_labels, l2=l2)
@@ -251,7 +260,15 @@ class NoShowModel(BaseModel):
 
 
 # --- evaluation --------------------------------------------------------------------------------
+def _check_scored(probs: Sequence[float], labels: Sequence[int]) -> None:
+    if not labels:
+        raise InvalidArgument("no labels to score", field="labels")
+    if len(probs) != len(labels):
+        raise InvalidArgument(f"{len(probs)} probabilities for {len(labels)} labels", field="probs")
+
+
 def brier(probs: Sequence[float], labels: Sequence[int]) -> float:
+    _check_scored(probs, labels)
     return sum((p - y) ** 2 for p, y in zip(probs, labels, strict=True)) / len(labels)
 
 
@@ -267,17 +284,19 @@ def reliability_bins(probs: Sequence[float], labels: Sequence[int], bins: int = 
 
 
 def expected_calibration_error(probs: Sequence[float], labels: Sequence[int], bins: int = 10) -> float:
+    _check_scored(probs, labels)
     n = len(labels)
     return sum(c / n * abs(mean_p - rate) for c, mean_p, rate in reliability_bins(probs, labels, bins))
 
 
 def auc(scores: Sequence[float], labels: Sequence[int]) -> float:
     """ROC AUC (Mann-Whitney, ties count half)."""
+    _check_scored(scores, labels)
     pairs = sorted(zip(scores, labels, strict=True))
     pos = sum(labels)
     neg = len(labels) - pos
     if not pos or not neg:
-        raise ValueError("AUC needs both classes")
+        raise InvalidArgument("AUC needs both classes (a no-show and a visit)", field="labels")
     rank_sum = 0.0
     i = 0
     while i < len(pairs):

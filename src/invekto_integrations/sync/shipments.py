@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from invekto_integrations.core.clock import Clock, SystemClock
-from invekto_integrations.core.errors import AuthenticationError, NotFound, ProviderError
+from invekto_integrations.core.errors import AuthenticationError, InvalidArgument, NotFound, ProviderError
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.events import EventConsumer
 from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage, TemplateRef
@@ -284,7 +284,8 @@ class _WatcherBase:
         fills in a missing phone/order."""
         tracking_number = (tracking_number or "").strip()
         if not tracking_number:
-            raise ValueError("tracking_number must not be empty")
+            raise InvalidArgument("tracking_number must not be empty", provider=carrier or None,
+                                  field="tracking_number", record=external_order_id or reference)
         resolved = carrier_for_company(carrier)
         now = self.clock.now()
         if resolved is None:
