@@ -174,3 +174,90 @@ def test_hepsiburada_documented_throttling_answer() -> None:
             pytest.raises(RateLimited) as info:
         client.get_order("2152988946")
     assert info.value.retry_after == 2.0 and info.value.code == "TooManyRequests"
+
+
+# -- claims, order detail and packages (issue 5: every documented example pinned) --------------------
+def test_trendyol_documented_claims_request_and_response() -> None:
+    from invekto_integrations.models.claims import ClaimLine, ClaimStatus, ReturnClaim
+
+    capture = Capture()
+    clock = FrozenClock(datetime(2018, 11, 25, tzinfo=UTC))
+    with cassette_vcr(capture).use_cassette("trendyol/get_claims.yaml") as cassette, \
+            TrendyolClient("1234", "api-key", "api-secret", **options(clock)) as client:
+        claims = list(client.iter_claims(datetime(2018, 11, 21, tzinfo=UTC), datetime(2018, 11, 22, tzinfo=UTC)))
+    assert cassette.play_count == 1 and cassette.all_played
+    assert set(capture.seen) == {basic("api-key", "api-secret")}
+    assert [c.model_copy(update={"raw": None}) for c in claims] == [ReturnClaim(
+        provider="trendyol", external_id="f9da2317-876b-4b86-b8f7-0535c3b65731", order_number="80869231",
+        status=ClaimStatus.REQUESTED, raw_status="WaitingInAction",
+        created_at=datetime(2018, 11, 21, 9, 0, tzinfo=UTC), updated_at=datetime(2018, 11, 21, 10, 0, tzinfo=UTC),
+        customer_name="Trendyol Müşterisi",
+        lines=[ClaimLine(sku="MS-1", barcode="8683772071724", name="Kadın Elbise", quantity=1,
+                         reason="Beden büyük geldi", raw_status="WaitingInAction")],
+    )]
+
+
+def test_hepsiburada_documented_order_detail_with_package_tracking() -> None:
+    capture = Capture()
+    clock = FrozenClock(datetime(2021, 10, 15, tzinfo=UTC))
+    with cassette_vcr(capture).use_cassette("hepsiburada/get_order_detail.yaml") as cassette, \
+            HepsiburadaClient(MERCHANT, "Hb7Sk2Lm9Qx4", integrator_name="invekto_dev", **options(clock)) as client:
+        [order] = client.get_order("2152988946")
+    assert cassette.play_count == 2 and cassette.all_played  # the detail, then its package's tracking
+    assert set(capture.seen) == {basic(MERCHANT, "Hb7Sk2Lm9Qx4")}
+    assert _without_raw(order) == Order(
+        provider="hepsiburada", external_id="2152988946", order_number="2152988946",
+        status=OrderStatus.PROCESSING, raw_status="Packaged",
+        ordered_at=datetime(2021, 10, 14, 11, 0, 20, tzinfo=UTC),
+        updated_at=datetime(2021, 10, 14, 15, 30, tzinfo=UTC),
+        customer=Customer(name="Test User", phone="+905321112233", phone_state=PhoneState.PRESENT,
+                          email="test.user@example.com", city="İstanbul", district="Şişli"),
+        cargo=CargoInfo(company="HepsiJET", tracking_number="HX1234567890",
+                        tracking_url="https://www.hepsijet.com/gonderi-takibi/HX1234567890"),
+        lines=[OrderLine(sku="SDDD2-032G", barcode="619659161309", name="SanDisk 128GB USB", quantity=1,
+                         unit_price=Decimal("100.4"), discount=Decimal("10.4"), currency="TRY")],
+        total=Decimal("100.4"), currency="TRY",
+    )
+
+
+def test_hepsiburada_documented_packages_feed() -> None:
+    from invekto_integrations.providers.hepsiburada.wire import HbPackage
+
+    capture = Capture()
+    clock = FrozenClock(datetime(2021, 10, 15, tzinfo=UTC))
+    since = datetime(2021, 10, 14, tzinfo=ZoneInfo("Europe/Istanbul"))
+    with cassette_vcr(capture).use_cassette("hepsiburada/list_packages.yaml") as cassette, \
+            HepsiburadaClient(MERCHANT, "Hb7Sk2Lm9Qx4", integrator_name="invekto_dev", **options(clock)) as client:
+        page = client.list_feed(HepsiburadaFeed.PACKAGES, begin=since, end=since + timedelta(days=1))
+    assert cassette.play_count == 1 and cassette.all_played  # limit 10, `Offset`, Istanbul-local day
+    assert page.total == 1 and page.next_call is None
+    [item] = page.items
+    assert item.error is None and isinstance(item.record, HbPackage)
+    package = item.record
+    assert (package.packageNumber, package.barcode, package.status, package.cargoCompany) == (
+        "3401234567", "HX1234567890", "Packaged", "HepsiJET")
+    assert package.orderDate == datetime(2021, 10, 14, 11, 0, 20, tzinfo=UTC)
+    [line] = package.items
+    assert (line.lineItemId, line.orderNumber, line.merchantSku, line.quantity) == (
+        "61680dc6-b404-55fe-1171-d92506060606", "2152988946", "SDDD2-032G", 1)
+    assert line.price.amount == Decimal("100.4") and line.totalMerchantDiscount is not None
+    assert line.totalMerchantDiscount.amount == Decimal("10.4")
+
+
+def test_hepsiburada_documented_claims_bare_array_with_paging_headers() -> None:
+    from invekto_integrations.models.claims import ClaimLine, ClaimStatus, ReturnClaim
+
+    capture = Capture()
+    clock = FrozenClock(datetime(2021, 10, 25, tzinfo=UTC))
+    since = datetime(2021, 10, 20, tzinfo=ZoneInfo("Europe/Istanbul"))
+    with cassette_vcr(capture).use_cassette("hepsiburada/get_claims.yaml") as cassette, \
+            HepsiburadaClient(MERCHANT, "Hb7Sk2Lm9Qx4", integrator_name="invekto_dev", **options(clock)) as client:
+        claims = list(client.iter_claims(since, since + timedelta(days=1)))
+    assert cassette.play_count == 1 and cassette.all_played  # X-Total-Count: 1 -> no second page
+    assert [c.model_copy(update={"raw": None}) for c in claims] == [ReturnClaim(
+        provider="hepsiburada", external_id="T12345678", order_number="2152988946",
+        status=ClaimStatus.REQUESTED, raw_status="NewRequest",
+        created_at=datetime(2021, 10, 20, 8, 15, tzinfo=UTC), updated_at=datetime(2021, 10, 20, 8, 15, tzinfo=UTC),
+        customer_name="Test User",
+        lines=[ClaimLine(sku="HBV000000SFXH", quantity=1, reason="Ürün çalışmıyor", raw_status="NewRequest")],
+    )]
