@@ -108,3 +108,63 @@ def test_a_different_request_does_not_match() -> None:
             YurticiClient("YKTEST", "YK", retry=RetryPolicy.disabled()) as client, \
             pytest.raises(CannotOverwriteExistingCassetteException):
         client.track_by_reference("ORD2024001")  # keyType 1: not the documented request
+
+
+# -- documented error answers (issue 6: every documented example pinned) ------------------------------
+def test_aras_bad_login_plain_text_is_an_authentication_error() -> None:
+    from invekto_integrations.core.errors import AuthenticationError
+
+    with _vcr().use_cassette("aras/bad_login_plain_text.yaml", allow_playback_repeats=False) as cas, \
+            ArasClient("fake_user", "wrong_pass", "1000000000001", retry=RetryPolicy.disabled()) as client:
+        with pytest.raises(AuthenticationError) as info:
+            client.track("3500000000017")
+        assert cas.all_played and cas.play_count == 1
+    assert (info.value.provider, info.value.status, info.value.code) == ("aras", 200, "text")
+    assert "şifre" in info.value.message and "wrong_pass" not in str(info.value)
+
+
+def test_aras_soap_fault_is_a_temporary_failure() -> None:
+    from invekto_integrations.core.errors import ProviderUnavailable
+
+    with _vcr().use_cassette("aras/server_fault.yaml", allow_playback_repeats=False) as cas, \
+            ArasClient("fake_user", "fake_pass", "1000000000001", retry=RetryPolicy.disabled()) as client:
+        with pytest.raises(ProviderUnavailable) as info:
+            client.track("3500000000017")
+        assert cas.all_played
+    assert (info.value.status, info.value.code) == (500, "Server")
+    assert "unable to process" in info.value.message
+
+
+def test_yurtici_bad_login_outflag_in_http_200() -> None:
+    from invekto_integrations.core.errors import AuthenticationError
+
+    with _vcr().use_cassette("yurtici/bad_login_outflag.yaml", allow_playback_repeats=False) as cas, \
+            YurticiClient("YKTEST", "WRONG", retry=RetryPolicy.disabled()) as client:
+        with pytest.raises(AuthenticationError) as info:
+            client.track("ORD2024001")
+        assert cas.all_played
+    assert (info.value.provider, info.value.status, info.value.code) == ("yurtici", 200, "1625")
+
+
+def test_yurtici_unknown_key_errcode_in_http_200() -> None:
+    from invekto_integrations.core.errors import NotFound
+
+    with _vcr().use_cassette("yurtici/unknown_key_errcode.yaml", allow_playback_repeats=False) as cas, \
+            YurticiClient("YKTEST", "YK", retry=RetryPolicy.disabled()) as client:
+        with pytest.raises(NotFound) as info:
+            client.track("ORD9999999")
+        assert cas.all_played
+    assert (info.value.provider, info.value.code) == ("yurtici", "82519")
+    assert "bulunamadı" in info.value.message
+
+
+def test_yurtici_ws_exception_fault_names_the_error_code() -> None:
+    from invekto_integrations.core.errors import ProviderUnavailable
+
+    with _vcr().use_cassette("yurtici/ws_exception_fault.yaml", allow_playback_repeats=False) as cas, \
+            YurticiClient("YKTEST", "YK", retry=RetryPolicy.disabled()) as client:
+        with pytest.raises(ProviderUnavailable) as info:
+            client.track("ORD2024001")
+        assert cas.all_played
+    assert (info.value.provider, info.value.code) == ("yurtici", "936")
+    assert info.value.message == "Beklenmeyen bir hata oluştu."
