@@ -409,11 +409,13 @@ class _WatcherBase:
             report.stopped += 1
         self.shipments.save(tenant_id, self._maybe_give_up(updated, now, report))
 
-    def _skip(self, tenant_id: str, tracked: TrackedShipment, refused: set[str], report: PollReport) -> bool:
+    def _skip(self, tenant_id: str, tracked: TrackedShipment, refused: dict[str, bool], report: PollReport) -> bool:
         """Reschedule (not error) a parcel whose carrier account is refused: in this poll after an
         `AuthenticationError`, or in later polls while the factory reports the carrier `suspended`."""
-        suspended = getattr(self.carriers, "suspended", None)  # type: ignore[attr-defined]
-        if tracked.carrier not in refused and not (callable(suspended) and suspended(tenant_id, tracked.carrier)):
+        if tracked.carrier not in refused:  # asked once per poll and carrier
+            suspended = getattr(self.carriers, "suspended", None)  # type: ignore[attr-defined]
+            refused[tracked.carrier] = bool(callable(suspended) and suspended(tenant_id, tracked.carrier))
+        if not refused[tracked.carrier]:
             return False
         now = self.clock.now()
         status = ShipmentStatus(tracked.status)
@@ -443,7 +445,7 @@ class ShipmentWatcher(_WatcherBase):
     def poll_due(self, tenant_id: str, *, limit: int = 100) -> PollReport:
         """Ask the carrier about every parcel due now; one failure never stops the others."""
         report = PollReport()
-        refused: set[str] = set()  # carriers whose login was refused in this poll
+        refused: dict[str, bool] = {}  # carrier -> its login was refused (skip its parcels)
         for tracked in self.shipments.due(tenant_id, self.clock.now(), limit=limit):
             if self._skip(tenant_id, tracked, refused, report):
                 continue
@@ -455,7 +457,7 @@ class ShipmentWatcher(_WatcherBase):
                 try:
                     result = connector.track(tracked.tracking_number)
                 except AuthenticationError as exc:
-                    refused.add(tracked.carrier)
+                    refused[tracked.carrier] = True
                     result = exc
                 except ProviderError as exc:
                     result = exc
@@ -483,7 +485,7 @@ class AsyncShipmentWatcher(_WatcherBase):
 
     async def poll_due(self, tenant_id: str, *, limit: int = 100) -> PollReport:
         report = PollReport()
-        refused: set[str] = set()  # carriers whose login was refused in this poll
+        refused: dict[str, bool] = {}  # carrier -> its login was refused (skip its parcels)
         for tracked in self.shipments.due(tenant_id, self.clock.now(), limit=limit):
             if self._skip(tenant_id, tracked, refused, report):
                 continue
@@ -495,7 +497,7 @@ class AsyncShipmentWatcher(_WatcherBase):
                 try:
                     result = await connector.track(tracked.tracking_number)
                 except AuthenticationError as exc:
-                    refused.add(tracked.carrier)
+                    refused[tracked.carrier] = True
                     result = exc
                 except ProviderError as exc:
                     result = exc
