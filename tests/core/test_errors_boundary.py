@@ -257,3 +257,40 @@ def test_registering_a_blank_tracking_number_is_an_invalid_argument() -> None:
         watcher.register("t1", "aras", "  ", external_order_id="O-1")
     assert (info.value.provider, info.value.field, info.value.record) == ("aras", "tracking_number", "O-1")
     assert store.shipments.tenants() == []
+
+
+def test_normalize_phone_raises_a_typed_error_naming_the_field() -> None:
+    from invekto_integrations import normalize_phone
+
+    for bad in ("", "0532***45**", "12", "abc"):
+        with pytest.raises(InvalidArgument) as info:
+            normalize_phone(bad)
+        assert info.value.field == "phone" and isinstance(info.value, ValueError)
+    with pytest.raises(InvalidArgument, match="expected a string"):
+        normalize_phone(5321234567)  # type: ignore[arg-type]
+    assert normalize_phone("0532 123 45 67") == "+905321234567"
+
+
+def test_google_calendar_bad_input_is_typed() -> None:
+    from invekto_integrations.providers.google_calendar import parse_notification
+    from invekto_integrations.providers.google_calendar.client import GoogleCalendarEndpoints
+
+    ep = GoogleCalendarEndpoints()
+    with pytest.raises(InvalidArgument) as info:
+        ep.free_busy(["c1"], NAIVE, B)
+    assert info.value.provider == "google_calendar"
+    with pytest.raises(InvalidArgument, match="naive"):
+        ep.list_events("c1", time_min=NAIVE)
+    with pytest.raises(InvalidArgument, match="push notification"):
+        parse_notification({"X-Goog-Channel-ID": "ch"})
+
+
+def test_iys_batch_without_consent_date_is_typed() -> None:
+    from invekto_integrations.models.consent import ConsentRecord, ConsentStatus
+    from invekto_integrations.providers.iys.client import IysEndpoints, IysSettings
+
+    ep = IysEndpoints(IysSettings(iys_code="1", brand_code="2"))
+    record = ConsentRecord(recipient="+905321234567", status=ConsentStatus.ONAY)
+    with pytest.raises(InvalidArgument) as info:
+        ep.add_consents_batch([record])
+    assert (info.value.provider, info.value.field, info.value.record) == ("iys", "consent_date", "+905321234567")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from invekto_integrations.core.errors import StorageError
 from invekto_integrations.storage.memory import MemoryStore
 from invekto_integrations.storage.records import ConsentCacheRecord, OutboxRecord, OutboxStatus
 from invekto_integrations.storage.sqlite import SQLiteStore
@@ -53,7 +54,7 @@ def test_outbox_roundtrip_save_and_provider_id(store: Any) -> None:
     assert store.outbox.get("t1", "o1") == saved
     assert store.outbox.get_by_provider_id("t1", "wamid.1") == saved
     assert store.outbox.get_by_provider_id("t2", "wamid.1") is None
-    with pytest.raises(ValueError):
+    with pytest.raises(StorageError, match="no outbox row"):
         store.outbox.save(saved.model_copy(update={"tenant_id": "t2"}))
 
 

@@ -6,6 +6,8 @@ import re
 
 import phonenumbers
 
+from .errors import InvalidArgument
+
 __all__ = ["is_masked", "normalize_phone", "try_normalize_phone"]
 
 _MASK = re.compile(r"[*xX•]{2,}")
@@ -17,14 +19,17 @@ def is_masked(raw: str) -> bool:
 
 
 def normalize_phone(raw: str, region: str = "TR") -> str:
-    """Return ``raw`` in E.164 (``+905321234567``) or raise ``ValueError``.
+    """Return ``raw`` in E.164 (``+905321234567``) or raise `InvalidArgument` (a ``ValueError``)
+    naming the field ``phone``.
 
     Accepts the forms Turkish customers and providers write: ``0532 123 45 67``,
     ``+90 532 123 45 67``, ``90532...``, ``532...``, ``(0532) 123-45-67``.
     """
+    if not isinstance(raw, str):
+        raise InvalidArgument(f"expected a string, got {type(raw).__name__}", field="phone")
     text = raw.strip()
     if not text or is_masked(text):
-        raise ValueError(f"not a usable phone number: {raw!r}")
+        raise InvalidArgument(f"not a usable phone number: {raw!r}", field="phone")
     digits = re.sub(r"\D", "", text)
     if region == "TR" and not text.startswith("+"):
         # 90XXXXXXXXXX without the plus and 00-prefixed international forms are common in TR data.
@@ -35,9 +40,9 @@ def normalize_phone(raw: str, region: str = "TR") -> str:
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not a phone number: {raw!r}") from exc
+        raise InvalidArgument(f"not a phone number: {raw!r}", field="phone") from exc
     if not phonenumbers.is_valid_number(parsed):
-        raise ValueError(f"not a valid phone number: {raw!r}")
+        raise InvalidArgument(f"not a valid phone number: {raw!r}", field="phone")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

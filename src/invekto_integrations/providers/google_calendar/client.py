@@ -27,7 +27,7 @@ import httpx
 import pydantic
 
 from invekto_integrations.core.clock import Clock, SystemClock
-from invekto_integrations.core.errors import InvalidParameter, NotFound, PayloadError
+from invekto_integrations.core.errors import InvalidArgument, InvalidParameter, NotFound, PayloadError
 from invekto_integrations.core.http import AsyncRunner, Call, ProviderConfig, SyncRunner
 from invekto_integrations.core.paging import Page, aiter_pages, iter_pages
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
@@ -246,6 +246,10 @@ class GoogleCalendarEndpoints:
         them inside the 200 answer: an empty ``busy`` with ``errors`` is *not* free)."""
         if not calendar_ids:
             raise InvalidParameter("no calendar ids", provider=PROVIDER, operation="free_busy", code="items")
+        for name, value in (("start", start), ("end", end)):
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise InvalidArgument(f"naive datetime {value.isoformat()}: give a timezone-aware value",
+                                      provider=PROVIDER, field=name)
         if end <= start:
             raise InvalidParameter("timeMax must be after timeMin", provider=PROVIDER, operation="free_busy",
                                    code="timeRangeEmpty")

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from invekto_integrations.core.errors import (
     AlreadyExists,
     AuthenticationError,
+    InvalidArgument,
     InvalidRequest,
     NotFound,
     PermissionDenied,
@@ -68,10 +69,14 @@ _NAMESPACE = uuid.UUID("6f1c8a52-4b1e-5c1a-9d0e-2b6f3e1c7a90")
 
 def rfc3339(dt: datetime, tz: str | None = None) -> str:
     """An aware datetime as RFC 3339 with an explicit offset, in ``tz`` when given (else UTC, ``Z``)."""
-    if dt.tzinfo is None:
-        raise ValueError("naive datetime: give a timezone-aware value")
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise InvalidArgument(f"naive datetime {dt.isoformat()}: give a timezone-aware value", provider=PROVIDER)
     if tz:
-        return dt.astimezone(ZoneInfo(tz)).isoformat()
+        try:
+            zone = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidArgument(f"unknown time zone {tz!r}", provider=PROVIDER, field="time_zone") from exc
+        return dt.astimezone(zone).isoformat()
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -162,7 +167,8 @@ def event_to_wire(event: CalendarEvent) -> dict[str, Any]:
     if event.description is not None:
         body["description"] = event.description
     if event.start is None or event.end is None:
-        raise ValueError("an event to insert needs start and end")
+        raise InvalidArgument("an event to insert needs start and end", provider=PROVIDER,
+                              field="start" if event.start is None else "end", record=event.id)
     if event.all_day:
         zone = _zone(event.time_zone, None)
         body["start"] = {"date": event.start.astimezone(zone).date().isoformat()}
@@ -279,13 +285,15 @@ def _http_date(value: str | None) -> datetime | None:
 def parse_notification(headers: Mapping[str, str]) -> ChannelNotification:
     """Read the ``X-Goog-*`` headers of a push notification (header names case-insensitive).
 
-    Raises ``ValueError`` when the channel id or the resource state is missing.
+    Raises `InvalidArgument` (a ``ValueError``) when the channel id or the resource state is missing.
     """
     low = {k.lower(): v for k, v in headers.items()}
     channel_id = low.get("x-goog-channel-id", "").strip()
     state = low.get("x-goog-resource-state", "").strip()
     if not channel_id or not state:
-        raise ValueError("not a Google push notification: X-Goog-Channel-ID or X-Goog-Resource-State missing")
+        raise InvalidArgument("not a Google push notification: X-Goog-Channel-ID or X-Goog-Resource-State missing",
+                              provider=PROVIDER,
+                              field="x-goog-channel-id" if not channel_id else "x-goog-resource-state")
     number = low.get("x-goog-message-number")
     return ChannelNotification(
         channel_id=channel_id, resource_state=state, resource_id=low.get("x-goog-resource-id"),

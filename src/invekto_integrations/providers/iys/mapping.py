@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from invekto_integrations.core.errors import PayloadError
+from invekto_integrations.core.errors import InvalidArgument, PayloadError
 from invekto_integrations.models.consent import ConsentRecord, ConsentStatus, ConsentType, RecipientType
 
 from .wire import WireConsent
@@ -94,7 +94,8 @@ def to_consent(w: WireConsent) -> ConsentRecord:
 
 def to_wire(c: ConsentRecord, *, default_source: str = ConsentSourceCode.HS_MESAJ) -> dict[str, str]:
     if c.consent_date is None:
-        raise ValueError("consent_date is required to register a consent")
+        raise InvalidArgument("consent_date is required to register a consent", provider=PROVIDER,
+                              field="consent_date", record=c.recipient)
     return {
         "recipient": c.recipient, "type": c.type.value, "source": c.source or default_source,
         "status": c.status.value, "consentDate": format_iys_date(c.consent_date),
