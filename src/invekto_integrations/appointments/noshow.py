@@ -26,7 +26,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -382,9 +381,11 @@ class NoShowAdvisor:
         self.default_policy = default_policy or ReminderPolicy()
         self.clock = clock or SystemClock()
 
-    def train(self, tenant_id: str, **kw: Any) -> NoShowModel:
-        """Fit the tenant's model on its stored history and keep it."""
-        model = NoShowModel.fit(self.appointments.find(tenant_id), fitted_at=self.clock.now(), **kw)
+    def train(self, tenant_id: str, *, l2: float = 1.0, calibration_fraction: float = 0.2,
+              timezone: str = "Europe/Istanbul") -> NoShowModel:
+        """Fit the tenant's model on its stored history and keep it (arguments of `NoShowModel.fit`)."""
+        model = NoShowModel.fit(self.appointments.find(tenant_id), fitted_at=self.clock.now(), l2=l2,
+                                calibration_fraction=calibration_fraction, timezone=timezone)
         self.models[tenant_id] = model
         return model
 

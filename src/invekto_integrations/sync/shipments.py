@@ -437,9 +437,10 @@ class _WatcherBase:
 class ShipmentWatcher(_WatcherBase):
     """Polls carriers through sync `Carrier` connectors (``carriers(tenant_id, carrier)``)."""
 
-    def __init__(self, shipments: ShipmentRepository, events: EventLog, carriers: CarrierFactory,
-                 **kw: Any) -> None:
-        super().__init__(shipments, events, **kw)
+    def __init__(self, shipments: ShipmentRepository, events: EventLog, carriers: CarrierFactory, *,
+                 orders: OrderCacheRepository | None = None, clock: Clock | None = None,
+                 policy: PollPolicy | None = None) -> None:
+        super().__init__(shipments, events, orders=orders, clock=clock, policy=policy)
         self.carriers = carriers
 
     def poll_due(self, tenant_id: str, *, limit: int = 100) -> PollReport:
@@ -478,9 +479,10 @@ class ShipmentWatcher(_WatcherBase):
 class AsyncShipmentWatcher(_WatcherBase):
     """The same watcher over `AsyncCarrier` connectors."""
 
-    def __init__(self, shipments: ShipmentRepository, events: EventLog, carriers: AsyncCarrierFactory,
-                 **kw: Any) -> None:
-        super().__init__(shipments, events, **kw)
+    def __init__(self, shipments: ShipmentRepository, events: EventLog, carriers: AsyncCarrierFactory, *,
+                 orders: OrderCacheRepository | None = None, clock: Clock | None = None,
+                 policy: PollPolicy | None = None) -> None:
+        super().__init__(shipments, events, orders=orders, clock=clock, policy=policy)
         self.carriers = carriers
 
     async def poll_due(self, tenant_id: str, *, limit: int = 100) -> PollReport:
