@@ -62,7 +62,7 @@ class AccountService:
             status=AccountStatus.ACTIVE, settings=dict(settings or {}),
             api_key_encrypted=self._seal(credentials, tenant_id, provider), created_at=now, updated_at=now,
         )
-        self.accounts.add(account)
+        self.accounts.add(tenant_id, account)
         return account
 
     def credentials(self, account: IntegrationAccount) -> Credentials:

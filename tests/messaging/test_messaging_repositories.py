@@ -33,11 +33,11 @@ def row(tenant: str = "t1", key: str = "k1", *, id: str = "o1", status: OutboxSt
 
 
 def test_outbox_idempotency_key_is_unique_per_tenant(store: Any) -> None:
-    _, created = store.outbox.insert_if_absent(row())
+    _, created = store.outbox.insert_if_absent("t1", row())
     assert created
-    again, created = store.outbox.insert_if_absent(row(id="o2"))
+    again, created = store.outbox.insert_if_absent("t1", row(id="o2"))
     assert not created and again.id == "o1"
-    other, created = store.outbox.insert_if_absent(row(tenant="t2", id="o3"))
+    other, created = store.outbox.insert_if_absent("t2", row(tenant="t2", id="o3"))
     assert created and other.tenant_id == "t2"
     assert store.outbox.get_by_key("t1", "k1").id == "o1"
     assert store.outbox.get_by_key("t2", "k1").id == "o3"
@@ -46,20 +46,20 @@ def test_outbox_idempotency_key_is_unique_per_tenant(store: Any) -> None:
 
 
 def test_outbox_roundtrip_save_and_provider_id(store: Any) -> None:
-    store.outbox.insert_if_absent(row())
+    store.outbox.insert_if_absent("t1", row())
     saved = row().model_copy(update={"status": OutboxStatus.DELIVERED, "provider_message_id": "wamid.1",
                                      "accepted_at": T0, "delivered_at": T0 + timedelta(seconds=5),
                                      "attempts": 1, "error_code": None, "reason": "accepted"})
-    store.outbox.save(saved)
+    store.outbox.save("t1", saved)
     assert store.outbox.get("t1", "o1") == saved
     assert store.outbox.get_by_provider_id("t1", "wamid.1") == saved
     assert store.outbox.get_by_provider_id("t2", "wamid.1") is None
     with pytest.raises(StorageError, match="no outbox row"):
-        store.outbox.save(saved.model_copy(update={"tenant_id": "t2"}))
+        store.outbox.save("t2", saved.model_copy(update={"tenant_id": "t2"}))
 
 
 def test_outbox_claim_is_compare_and_set(store: Any) -> None:
-    store.outbox.insert_if_absent(row())
+    store.outbox.insert_if_absent("t1", row())
     got = store.outbox.claim("t1", "o1", [OutboxStatus.QUEUED], OutboxStatus.SENDING, T0)
     assert got is not None and got.status == OutboxStatus.SENDING
     assert store.outbox.claim("t1", "o1", [OutboxStatus.QUEUED], OutboxStatus.SENDING, T0) is None
@@ -67,7 +67,7 @@ def test_outbox_claim_is_compare_and_set(store: Any) -> None:
 
 
 def test_outbox_claim_under_threads_has_one_winner(store: Any) -> None:
-    store.outbox.insert_if_absent(row())
+    store.outbox.insert_if_absent("t1", row())
     wins: list[bool] = []
     barrier = threading.Barrier(4)
 
@@ -84,13 +84,14 @@ def test_outbox_claim_under_threads_has_one_winner(store: Any) -> None:
 
 
 def test_outbox_due_caps_and_counts(store: Any) -> None:
-    store.outbox.insert_if_absent(row(key="a", id="a", status=OutboxStatus.SCHEDULED, due=T0 + timedelta(hours=1)))
-    store.outbox.insert_if_absent(row(key="b", id="b", due=T0 - timedelta(minutes=1)))
-    store.outbox.insert_if_absent(row(key="c", id="c", status=OutboxStatus.REFUSED))
-    store.outbox.insert_if_absent(row(key="d", id="d", status=OutboxStatus.READ, purpose="cargo_status",
+    store.outbox.insert_if_absent("t1", row(key="a", id="a", status=OutboxStatus.SCHEDULED,
+                                            due=T0 + timedelta(hours=1)))
+    store.outbox.insert_if_absent("t1", row(key="b", id="b", due=T0 - timedelta(minutes=1)))
+    store.outbox.insert_if_absent("t1", row(key="c", id="c", status=OutboxStatus.REFUSED))
+    store.outbox.insert_if_absent("t1", row(key="d", id="d", status=OutboxStatus.READ, purpose="cargo_status",
                                       category="utility"))
-    store.outbox.insert_if_absent(row(key="e", id="e", status=OutboxStatus.FAILED))
-    store.outbox.insert_if_absent(row(tenant="t2", key="x", id="x"))
+    store.outbox.insert_if_absent("t1", row(key="e", id="e", status=OutboxStatus.FAILED))
+    store.outbox.insert_if_absent("t2", row(tenant="t2", key="x", id="x"))
     assert [r.id for r in store.outbox.due("t1", T0)] == ["b"]
     assert [r.id for r in store.outbox.due("t1", T0 + timedelta(hours=2))] == ["b", "a"]
     assert store.outbox.count_recent("t1", "+905321234567", ["marketing"], T0 - timedelta(days=7)) == 2
@@ -105,10 +106,10 @@ def test_outbox_due_caps_and_counts(store: Any) -> None:
 def test_consent_cache_upsert_and_isolation(store: Any) -> None:
     rec = ConsentCacheRecord(tenant_id="t1", brand_code="700001", recipient="+905321234567", status="ONAY",
                              source="HS_WEB", consent_date=T0, synced_at=T0, updated_at=T0)
-    store.consents.upsert(rec)
+    store.consents.upsert("t1", rec)
     assert store.consents.get("t1", "700001", "+905321234567", "MESAJ") == rec
     ret = rec.model_copy(update={"status": "RET", "origin": "iys_changes", "synced_at": T0 + timedelta(hours=1)})
-    store.consents.upsert(ret)
+    store.consents.upsert("t1", ret)
     assert store.consents.get("t1", "700001", "+905321234567", "MESAJ") == ret
     assert store.consents.get("t2", "700001", "+905321234567", "MESAJ") is None
     assert store.consents.find("t1", status="RET") == [ret]
@@ -140,30 +141,30 @@ def pending(tenant: str = "t1", wamid: str = "wamid.1", status: str = "delivered
 
 
 def test_pending_statuses_are_kept_per_tenant_once_and_taken_with_the_save(store: Any) -> None:
-    assert store.outbox.buffer_status(pending(status="sent")) is None
-    assert store.outbox.buffer_status(pending(status="delivered")) is None
-    assert store.outbox.buffer_status(pending(status="sent")) is None  # a repeated webhook is kept once
-    assert store.outbox.buffer_status(pending(tenant="t2")) is None
-    store.outbox.insert_if_absent(row(status=OutboxStatus.SENDING))
-    taken = store.outbox.save_taking_statuses(row().model_copy(update={
+    assert store.outbox.buffer_status("t1", pending(status="sent")) is None
+    assert store.outbox.buffer_status("t1", pending(status="delivered")) is None
+    assert store.outbox.buffer_status("t1", pending(status="sent")) is None  # a repeated webhook is kept once
+    assert store.outbox.buffer_status("t2", pending(tenant="t2")) is None
+    store.outbox.insert_if_absent("t1", row(status=OutboxStatus.SENDING))
+    taken = store.outbox.save_taking_statuses("t1", row().model_copy(update={
         "status": OutboxStatus.ACCEPTED, "provider_message_id": "wamid.1"}))
     assert [(p.tenant_id, p.status) for p in taken] == [("t1", "sent"), ("t1", "delivered")]
     assert store.outbox.get("t1", "o1").status == OutboxStatus.ACCEPTED
     # once the id is stored, a status is not buffered: the row comes back for the caller to apply
-    found = store.outbox.buffer_status(pending(status="read"))
+    found = store.outbox.buffer_status("t1", pending(status="read"))
     assert found is not None and found.id == "o1"
-    assert store.outbox.save_taking_statuses(store.outbox.get("t1", "o1")) == []
+    assert store.outbox.save_taking_statuses("t1", store.outbox.get("t1", "o1")) == []
     # the other tenant's early status is still there, until purged
     assert store.outbox.purge_pending_statuses("t2", T0) == 0
     assert store.outbox.purge_pending_statuses("t2", T0 + timedelta(seconds=1)) == 1
 
 
 def test_stale_rows_by_status_and_age(store: Any) -> None:
-    store.outbox.insert_if_absent(row(status=OutboxStatus.SENDING))
-    store.outbox.insert_if_absent(row(key="k2", id="o2", status=OutboxStatus.SENDING,
+    store.outbox.insert_if_absent("t1", row(status=OutboxStatus.SENDING))
+    store.outbox.insert_if_absent("t1", row(key="k2", id="o2", status=OutboxStatus.SENDING,
                                       created=T0 + timedelta(minutes=5)))
-    store.outbox.insert_if_absent(row(key="k3", id="o3", status=OutboxStatus.QUEUED))
-    store.outbox.insert_if_absent(row(tenant="t2", key="k4", id="o4", status=OutboxStatus.SENDING))
+    store.outbox.insert_if_absent("t1", row(key="k3", id="o3", status=OutboxStatus.QUEUED))
+    store.outbox.insert_if_absent("t2", row(tenant="t2", key="k4", id="o4", status=OutboxStatus.SENDING))
     assert [r.id for r in store.outbox.stale("t1", OutboxStatus.SENDING, T0)] == []
     assert [r.id for r in store.outbox.stale("t1", OutboxStatus.SENDING, T0 + timedelta(minutes=1))] == ["o1"]
     assert [r.id for r in store.outbox.stale("t1", OutboxStatus.SENDING, T0 + timedelta(hours=1))] == ["o1", "o2"]

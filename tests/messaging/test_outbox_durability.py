@@ -111,8 +111,8 @@ def test_early_statuses_survive_a_restart_of_the_receiver(tmp_path: Path, clock:
     row = OutboxRecord(id="o1", tenant_id="t1", idempotency_key="k", purpose="p", category="utility",
                        to_phone=PHONE, message_json=cargo().model_dump_json(), status=OutboxStatus.SENDING,
                        due_at=now, created_at=now, updated_at=now)
-    store2.outbox.insert_if_absent(row)
-    taken = store2.outbox.save_taking_statuses(row.model_copy(update={
+    store2.outbox.insert_if_absent("t1", row)
+    taken = store2.outbox.save_taking_statuses("t1", row.model_copy(update={
         "status": OutboxStatus.ACCEPTED, "provider_message_id": "wamid.X"}))
     assert [t.status for t in taken] == ["delivered"]
     # old statuses of ids never recorded here are purged by the dispatcher

@@ -29,9 +29,9 @@ def order_created(tenant: str, n: int, dedupe: str | None = None) -> OrderCreate
 
 
 def test_accounts_round_trip_and_isolation(store: Any) -> None:
-    store.accounts.add(account("t1", "a1"))
-    store.accounts.add(account("t1", "a2", "hepsiburada"))
-    store.accounts.add(account("t2", "b1"))
+    store.accounts.add("t1", account("t1", "a1"))
+    store.accounts.add("t1", account("t1", "a2", "hepsiburada"))
+    store.accounts.add("t2", account("t2", "b1"))
     assert [a.id for a in store.accounts.find("t1")] == ["a1", "a2"]
     assert [a.id for a in store.accounts.find("t1", provider="hepsiburada")] == ["a2"]
     assert store.accounts.get("t2", "a1") is None  # another tenant's id is invisible
@@ -48,8 +48,8 @@ def test_accounts_round_trip_and_isolation(store: Any) -> None:
 def test_checkpoints(store: Any) -> None:
     assert store.checkpoints.get("t1", "a1", "orders") is None
     cp = Checkpoint(tenant_id="t1", account_id="a1", stream="orders", position=T0, cursor="c1", updated_at=T0)
-    store.checkpoints.put(cp)
-    store.checkpoints.put(cp.model_copy(update={"position": T0 + timedelta(days=1), "cursor": None}))
+    store.checkpoints.put("t1", cp)
+    store.checkpoints.put("t1", cp.model_copy(update={"position": T0 + timedelta(days=1), "cursor": None}))
     got = store.checkpoints.get("t1", "a1", "orders")
     assert got.position == T0 + timedelta(days=1) and got.cursor is None
     assert store.checkpoints.get("t2", "a1", "orders") is None
@@ -58,7 +58,7 @@ def test_checkpoints(store: Any) -> None:
 def test_quarantine(store: Any) -> None:
     rec = QuarantinedRecord(id="q1", tenant_id="t1", provider="trendyol", account_id="a1", record_id="123",
                             field="lines.0.price", error="not a number", raw_json='{"id": 123}', created_at=T0)
-    store.quarantine.add(rec)
+    store.quarantine.add("t1", rec)
     assert store.quarantine.find("t1") == [rec]
     assert store.quarantine.find("t1", provider="hepsiburada") == []
     assert store.quarantine.find("t2") == []

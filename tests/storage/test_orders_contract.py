@@ -108,10 +108,10 @@ class TestOrderCache:
 class TestCheckpoints:
     def test_put_get_overwrite_and_isolation(self, store: Any) -> None:
         assert store.checkpoints.get("t1", "acc1", "orders") is None
-        store.checkpoints.put(Checkpoint(tenant_id="t1", account_id="acc1", stream="orders", position=T0,
+        store.checkpoints.put("t1", Checkpoint(tenant_id="t1", account_id="acc1", stream="orders", position=T0,
                                          cursor="backfill", updated_at=T0))
         later = T0 + timedelta(hours=1)
-        store.checkpoints.put(Checkpoint(tenant_id="t1", account_id="acc1", stream="orders", position=later,
+        store.checkpoints.put("t1", Checkpoint(tenant_id="t1", account_id="acc1", stream="orders", position=later,
                                          cursor=None, updated_at=later))
         got = store.checkpoints.get("t1", "acc1", "orders")
         assert got.position == later and got.cursor is None and got.updated_at == later
@@ -126,9 +126,9 @@ class TestQuarantine:
                                      record_id=f"R{i}", field="orderDate", error="[trendyol] malformed",
                                      raw_json=f'{{"id": "R{i}", "ad": "Çiğdem"}}', created_at=T0)
 
-        store.quarantine.add(q(1, "t1", "trendyol"))
-        store.quarantine.add(q(2, "t1", "hepsiburada"))
-        store.quarantine.add(q(3, "t2", "trendyol"))
+        store.quarantine.add("t1", q(1, "t1", "trendyol"))
+        store.quarantine.add("t1", q(2, "t1", "hepsiburada"))
+        store.quarantine.add("t2", q(3, "t2", "trendyol"))
         assert [r.id for r in store.quarantine.find("t1")] == ["q1", "q2"]
         assert [r.id for r in store.quarantine.find("t1", provider="hepsiburada")] == ["q2"]
         [got] = store.quarantine.find("t2")

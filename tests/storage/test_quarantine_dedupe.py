@@ -26,15 +26,15 @@ def bad(tenant: str = "t1", record_id: str | None = "ORD-1", raw: str = '{"order
 def test_the_same_bad_record_is_stored_once(store: Any) -> None:
     q = store.quarantine
     first = bad()
-    q.add(first)
-    q.add(bad())  # a later run: fresh id, same record
+    q.add("t1", first)
+    q.add("t1", bad())  # a later run: fresh id, same record
     assert [r.id for r in q.find("t1")] == [first.id]
-    q.add(bad(raw='{"orderNumber": "ORD-1", "status": "Picking"}'))  # the record changed: a new row
-    q.add(bad(record_id=None))  # no record id: keyed on the raw record alone
-    q.add(bad(record_id=None))
-    q.add(bad(account="acc2"))
-    q.add(bad(provider="hepsiburada"))
-    q.add(bad(tenant="t2"))
+    q.add("t1", bad(raw='{"orderNumber": "ORD-1", "status": "Picking"}'))  # the record changed: a new row
+    q.add("t1", bad(record_id=None))  # no record id: keyed on the raw record alone
+    q.add("t1", bad(record_id=None))
+    q.add("t1", bad(account="acc2"))
+    q.add("t1", bad(provider="hepsiburada"))
+    q.add("t2", bad(tenant="t2"))
     assert len(q.find("t1")) == 5
     assert len(q.find("t1", provider="trendyol")) == 4
     assert len(q.find("t2")) == 1
@@ -60,7 +60,7 @@ def test_migration_keeps_one_of_the_old_duplicates(tmp_path: Path) -> None:
         kept = store.quarantine.find("t1")
         assert sorted(r.raw_json for r in kept) == sorted([rows[0].raw_json, "{}"])
         assert min(r.id for r in rows[:3]) in {r.id for r in kept}  # the smallest id of the duplicates
-        store.quarantine.add(bad())
+        store.quarantine.add("t1", bad())
         assert len(store.quarantine.find("t1")) == 2
     finally:
         store.close()

@@ -223,7 +223,7 @@ class ConsentService:
 
     # -- writes ---------------------------------------------------------------------------------
     def _store(self, tenant_id: str, brand: str, record: ConsentRecord, origin: str, now: datetime) -> None:
-        self.cache.upsert(ConsentCacheRecord(
+        self.cache.upsert(tenant_id, ConsentCacheRecord(
             tenant_id=tenant_id, brand_code=brand, recipient=record.recipient, type=record.type.value,
             recipient_type=record.recipient_type.value, status=record.status.value, source=record.source,
             consent_date=record.consent_date, creation_date=record.creation_date,
@@ -264,7 +264,7 @@ class ConsentService:
             applied += self.apply_changes(tenant_id, page.items)
             self._quarantine(tenant_id, t.brand_code, page.problems)
             if self.checkpoints is not None and page.after:
-                self.checkpoints.put(Checkpoint(tenant_id=tenant_id, account_id=t.brand_code, stream=stream,
+                self.checkpoints.put(tenant_id, Checkpoint(tenant_id=tenant_id, account_id=t.brand_code, stream=stream,
                                                 cursor=page.after, updated_at=self.clock.now()))
             if not page.items or page.after == after:
                 return applied
@@ -275,7 +275,7 @@ class ConsentService:
             log.warning("İYS change-feed element %d quarantined (%s): %s", problem.index, problem.field,
                         problem.error)
             if self.quarantine is not None:
-                self.quarantine.add(QuarantinedRecord(
+                self.quarantine.add(tenant_id, QuarantinedRecord(
                     id=new_id(), tenant_id=tenant_id, provider="iys", account_id=brand, record_id=problem.recipient,
                     field=problem.field, error=f"consents/changes list[{problem.index}]: {problem.error}",
                     raw_json=json.dumps(problem.raw, ensure_ascii=False, default=str), created_at=self.clock.now()))

@@ -232,9 +232,9 @@ class SendPipeline:
                 current = self.outbox.get(message.tenant_id, existing.id)
                 return SubmitResult(message_id=existing.id, status="duplicate",
                                     reason=current.status.value if current else None)
-            self.outbox.save(row)
+            self.outbox.save(message.tenant_id, row)
         else:
-            row, created = self.outbox.insert_if_absent(row)
+            row, created = self.outbox.insert_if_absent(message.tenant_id, row)
             if not created:
                 return SubmitResult(message_id=row.id, status="duplicate", reason=row.status.value)
         if status == OutboxStatus.QUEUED and self.send_immediately:
@@ -283,9 +283,9 @@ class SendPipeline:
             due_at=now, created_at=existing.created_at if existing else now, updated_at=now,
         )
         if existing is not None:
-            self.outbox.save(row)
+            self.outbox.save(message.tenant_id, row)
         else:
-            row, created = self.outbox.insert_if_absent(row)
+            row, created = self.outbox.insert_if_absent(message.tenant_id, row)
             if not created:
                 return SubmitResult(message_id=row.id, status="duplicate", reason=row.status.value)
         return SubmitResult(message_id=row.id, status="refused", reason=reason)
@@ -328,7 +328,7 @@ class SendPipeline:
             if claimed is None:
                 continue
             since = row.updated_at.isoformat()
-            self.outbox.save(claimed.model_copy(update={
+            self.outbox.save(tenant_id, claimed.model_copy(update={
                 "reason": f"lease_expired: sending since {since}, the provider may have the message",
                 "updated_at": now}))
             log.warning("outbox row %s stuck in sending since %s: marked uncertain", row.id, since)
@@ -350,8 +350,8 @@ class SendPipeline:
             return self._defer(claimed.model_copy(update={"attempts": claimed.attempts + 1}), now, cfg,
                                f"consent_check_pending: {exc.code or exc.message}", None)
         if not decision.allowed:
-            self.outbox.save(claimed.model_copy(update={"status": OutboxStatus.REFUSED, "reason": decision.reason,
-                                                        "updated_at": now}))
+            self.outbox.save(row.tenant_id, claimed.model_copy(update={
+                "status": OutboxStatus.REFUSED, "reason": decision.reason, "updated_at": now}))
             return SubmitResult(message_id=row.id, status="refused", reason=decision.reason)
         attempts = claimed.attempts + 1
         try:
@@ -373,7 +373,7 @@ class SendPipeline:
             if exc.unsent or (exc.status is not None and exc.status >= 500):
                 return self._defer(claimed.model_copy(update={"attempts": attempts}), now, cfg,
                                    f"unavailable: {exc.code or exc.status}", None)
-            self.outbox.save(claimed.model_copy(update={
+            self.outbox.save(row.tenant_id, claimed.model_copy(update={
                 "status": OutboxStatus.UNCERTAIN, "attempts": attempts, "reason": "timeout_after_send",
                 "error_title": exc.message, "updated_at": now}))
             return SubmitResult(message_id=row.id, status=OutboxStatus.UNCERTAIN.value, reason="timeout_after_send")
@@ -384,7 +384,7 @@ class SendPipeline:
                 "status": OutboxStatus.FAILED, "attempts": attempts, "reason": type(exc).__name__,
                 "error_code": code, "error_title": title, "failed_at": now, "updated_at": now,
                 "provider": getattr(exc, "provider", None)})
-            self.outbox.save(failed)
+            self.outbox.save(row.tenant_id, failed)
             self._provider_opt_out(row.tenant_id, claimed.to_phone, code, now)
             self._publish(row.tenant_id, [MessageStatusChanged(
                 tenant_id=row.tenant_id, occurred_at=now, message_id=row.id, provider_message_id=None,
@@ -396,7 +396,7 @@ class SendPipeline:
             "provider": provider.provider, "provider_message_id": sent.provider_message_id,
             "recipient_id": sent.recipient_id, "accepted_at": now, "updated_at": now})
         with self._status_lock:
-            early = self.outbox.save_taking_statuses(accepted)
+            early = self.outbox.save_taking_statuses(row.tenant_id, accepted)
             for pending in early:  # status webhooks that raced ahead of this save (any process)
                 accepted = self._advance(accepted, StatusUpdate.model_validate_json(pending.update_json))
         self._publish(row.tenant_id, [MessageStatusChanged(
@@ -414,11 +414,11 @@ class SendPipeline:
     def _defer(self, row: OutboxRecord, now: datetime, cfg: MessagingSettings, reason: str,
                retry_after: float | None) -> SubmitResult:
         if row.attempts >= cfg.max_attempts:
-            self.outbox.save(row.model_copy(update={"status": OutboxStatus.FAILED, "reason": f"gave up: {reason}",
-                                                    "failed_at": now, "updated_at": now}))
+            self.outbox.save(row.tenant_id, row.model_copy(update={
+                "status": OutboxStatus.FAILED, "reason": f"gave up: {reason}", "failed_at": now, "updated_at": now}))
             return SubmitResult(message_id=row.id, status="failed", reason=f"gave up: {reason}")
         delay = timedelta(seconds=retry_after) if retry_after else cfg.retry_delay * max(1, 2 ** (row.attempts - 1))
-        self.outbox.save(row.model_copy(update={"status": OutboxStatus.QUEUED, "reason": reason,
+        self.outbox.save(row.tenant_id, row.model_copy(update={"status": OutboxStatus.QUEUED, "reason": reason,
                                                 "due_at": now + delay, "updated_at": now}))
         return SubmitResult(message_id=row.id, status="queued", reason=reason)
 
@@ -433,7 +433,7 @@ class SendPipeline:
         """
         err = update.error
         with self._status_lock:
-            row = self.outbox.buffer_status(PendingStatusRecord(
+            row = self.outbox.buffer_status(tenant_id, PendingStatusRecord(
                 tenant_id=tenant_id, provider=provider, provider_message_id=update.provider_message_id,
                 status=update.status.value, update_json=update.model_dump_json(), received_at=self.clock.now()))
             if row is not None:
@@ -468,7 +468,7 @@ class SendPipeline:
             return row
         changes["updated_at"] = self.clock.now()
         updated = row.model_copy(update=changes)
-        self.outbox.save(updated)
+        self.outbox.save(row.tenant_id, updated)
         return updated
 
     def apply_inbound(self, tenant_id: str, message: InboundMessage, *, provider: str = "whatsapp_cloud") -> bool:

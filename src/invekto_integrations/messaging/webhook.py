@@ -105,7 +105,7 @@ class MessagingWebhookHandler:
         for problem in batch.problems:
             applied["quarantined"] += 1
             if self.quarantine is not None:
-                self.quarantine.add(QuarantinedRecord(
+                self.quarantine.add(tenant, QuarantinedRecord(
                     id=new_id(), tenant_id=tenant, provider=self.codec.provider, account_id=channels[0],
                     record_id=None, field=problem.field, error=f"{problem.where}: {problem.error}",
                     raw_json=json.dumps(problem.raw, ensure_ascii=False, default=str), created_at=self.clock.now()))

@@ -33,7 +33,9 @@ class MemoryAccounts:
         self._rows: dict[tuple[str, str], IntegrationAccount] = {}
         self._lock = threading.Lock()
 
-    def add(self, account: IntegrationAccount) -> None:
+    def add(self, tenant_id: str, account: IntegrationAccount) -> None:
+        if account.tenant_id != tenant_id:
+            raise TenantMismatch("account belongs to another tenant")
         with self._lock:
             key = (account.tenant_id, account.id)
             if key in self._rows:
@@ -125,7 +127,9 @@ class MemoryCheckpoints:
     def get(self, tenant_id: str, account_id: str, stream: str) -> Checkpoint | None:
         return self._rows.get((tenant_id, account_id, stream))
 
-    def put(self, checkpoint: Checkpoint) -> None:
+    def put(self, tenant_id: str, checkpoint: Checkpoint) -> None:
+        if checkpoint.tenant_id != tenant_id:
+            raise TenantMismatch("checkpoint belongs to another tenant")
         self._rows[(checkpoint.tenant_id, checkpoint.account_id, checkpoint.stream)] = checkpoint
 
 
@@ -140,8 +144,10 @@ class MemoryQuarantine:
         self._keys: set[tuple[str, str, str, str, str]] = set()
         self._lock = threading.Lock()
 
-    def add(self, record: QuarantinedRecord) -> None:
+    def add(self, tenant_id: str, record: QuarantinedRecord) -> None:
         """Store a quarantined record; the same record (same raw payload) again is a no-op."""
+        if record.tenant_id != tenant_id:
+            raise TenantMismatch("quarantined record belongs to another tenant")
         r = record
         key = (r.tenant_id, r.provider, r.account_id, r.record_id or "", raw_record_hash(r.raw_json))
         with self._lock:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from invekto_integrations.core.errors import StorageError
 
-from .protocols import DuplicateRecord
+from .protocols import DuplicateRecord, TenantMismatch
 from .records import ConsentCacheRecord, MessagingContact, OutboxRecord, OutboxStatus, PendingStatusRecord
 
 __all__ = ["MemoryConsentCache", "MemoryMessagingContacts", "MemoryOutbox"]
@@ -24,7 +24,9 @@ class MemoryOutbox:
         self._pending: dict[tuple[str, str], list[PendingStatusRecord]] = {}
         self._lock = threading.Lock()
 
-    def insert_if_absent(self, record: OutboxRecord) -> tuple[OutboxRecord, bool]:
+    def insert_if_absent(self, tenant_id: str, record: OutboxRecord) -> tuple[OutboxRecord, bool]:
+        if record.tenant_id != tenant_id:
+            raise TenantMismatch("outbox row belongs to another tenant")
         with self._lock:
             existing = self._keys.get((record.tenant_id, record.idempotency_key))
             if existing is not None:
@@ -48,7 +50,9 @@ class MemoryOutbox:
                 return row
         return None
 
-    def buffer_status(self, record: PendingStatusRecord) -> OutboxRecord | None:
+    def buffer_status(self, tenant_id: str, record: PendingStatusRecord) -> OutboxRecord | None:
+        if record.tenant_id != tenant_id:
+            raise TenantMismatch("pending status belongs to another tenant")
         with self._lock:
             row = self.get_by_provider_id(record.tenant_id, record.provider_message_id)
             if row is not None:
@@ -58,7 +62,9 @@ class MemoryOutbox:
                 rows.append(record)
             return None
 
-    def save_taking_statuses(self, record: OutboxRecord) -> list[PendingStatusRecord]:
+    def save_taking_statuses(self, tenant_id: str, record: OutboxRecord) -> list[PendingStatusRecord]:
+        if record.tenant_id != tenant_id:
+            raise TenantMismatch("outbox row belongs to another tenant")
         with self._lock:
             key = (record.tenant_id, record.id)
             if key not in self._rows:
@@ -87,7 +93,9 @@ class MemoryOutbox:
         rows.sort(key=lambda r: (r.updated_at, r.id))
         return rows[:limit]
 
-    def save(self, record: OutboxRecord) -> None:
+    def save(self, tenant_id: str, record: OutboxRecord) -> None:
+        if record.tenant_id != tenant_id:
+            raise TenantMismatch("outbox row belongs to another tenant")
         with self._lock:
             key = (record.tenant_id, record.id)
             if key not in self._rows:
@@ -135,7 +143,9 @@ class MemoryConsentCache:
     def get(self, tenant_id: str, brand_code: str, recipient: str, type: str) -> ConsentCacheRecord | None:
         return self._rows.get((tenant_id, brand_code, recipient, type))
 
-    def upsert(self, record: ConsentCacheRecord) -> None:
+    def upsert(self, tenant_id: str, record: ConsentCacheRecord) -> None:
+        if record.tenant_id != tenant_id:
+            raise TenantMismatch("consent record belongs to another tenant")
         with self._lock:
             self._rows[(record.tenant_id, record.brand_code, record.recipient, record.type)] = record
 

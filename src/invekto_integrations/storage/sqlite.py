@@ -59,7 +59,9 @@ class SQLiteAccounts:
             updated_at=from_ts(r["updated_at"]),
         )
 
-    def add(self, account: IntegrationAccount) -> None:
+    def add(self, tenant_id: str, account: IntegrationAccount) -> None:
+        if account.tenant_id != tenant_id:
+            raise TenantMismatch("account belongs to another tenant")
         self.db.execute(
             "INSERT INTO integration_accounts VALUES (?,?,?,?,?,?,?,?,?)",
             (account.id, account.tenant_id, account.provider, account.display_name, account.api_key_encrypted,
@@ -241,7 +243,9 @@ class SQLiteCheckpoints:
             updated_at=from_ts(r["updated_at"]),
         )
 
-    def put(self, checkpoint: Checkpoint) -> None:
+    def put(self, tenant_id: str, checkpoint: Checkpoint) -> None:
+        if checkpoint.tenant_id != tenant_id:
+            raise TenantMismatch("checkpoint belongs to another tenant")
         c = checkpoint
         self.db.execute(
             "INSERT INTO sync_checkpoints VALUES (?,?,?,?,?,?) ON CONFLICT (tenant_id, account_id, stream) "
@@ -281,8 +285,10 @@ class SQLiteQuarantine:
             ],
         )
 
-    def add(self, record: QuarantinedRecord) -> None:
+    def add(self, tenant_id: str, record: QuarantinedRecord) -> None:
         """Store a quarantined record; the same record (same raw payload) again is a no-op."""
+        if record.tenant_id != tenant_id:
+            raise TenantMismatch("quarantined record belongs to another tenant")
         r = record
         self.db.execute(
             "INSERT OR IGNORE INTO quarantined_records (id, tenant_id, provider, account_id, record_id, field, error,"

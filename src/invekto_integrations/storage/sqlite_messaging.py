@@ -9,6 +9,7 @@ from typing import Any
 from invekto_integrations.core.errors import StorageError
 
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
+from .protocols import TenantMismatch
 from .records import ConsentCacheRecord, MessagingContact, OutboxRecord, OutboxStatus, PendingStatusRecord
 
 __all__ = ["SQLiteConsentCache", "SQLiteMessagingContacts", "SQLiteOutbox"]
@@ -77,7 +78,9 @@ class SQLiteOutbox:
             data[key] = _opt_ts(data[key])
         return tuple(data[c] for c in _OUTBOX_COLS)
 
-    def insert_if_absent(self, record: OutboxRecord) -> tuple[OutboxRecord, bool]:
+    def insert_if_absent(self, tenant_id: str, record: OutboxRecord) -> tuple[OutboxRecord, bool]:
+        if record.tenant_id != tenant_id:
+            raise TenantMismatch("outbox row belongs to another tenant")
         with self.db.transaction() as conn:
             cur = conn.execute(
                 f"INSERT INTO outbox ({', '.join(_OUTBOX_COLS)}) VALUES ({','.join('?' * len(_OUTBOX_COLS))}) "
@@ -104,7 +107,9 @@ class SQLiteOutbox:
                             (tenant_id, provider_message_id)).fetchone()
         return self._row(r) if r else None
 
-    def save(self, record: OutboxRecord) -> None:
+    def save(self, tenant_id: str, record: OutboxRecord) -> None:
+        if record.tenant_id != tenant_id:
+            raise TenantMismatch("outbox row belongs to another tenant")
         cols = [c for c in _OUTBOX_COLS if c not in ("id", "tenant_id")]
         values = dict(zip(_OUTBOX_COLS, self._values(record), strict=True))
         cur = self.db.execute(
@@ -117,9 +122,11 @@ class SQLiteOutbox:
     # -- early statuses (table ``pending_statuses``) ----------------------------------------------
     _PENDING_COLS = ("tenant_id", "provider", "provider_message_id", "status", "update_json", "received_at")
 
-    def buffer_status(self, record: PendingStatusRecord) -> OutboxRecord | None:
+    def buffer_status(self, tenant_id: str, record: PendingStatusRecord) -> OutboxRecord | None:
         # BEGIN IMMEDIATE: a concurrent `save_taking_statuses` either ran before (the row is found
         # here) or runs after (it takes what is inserted here); never in between.
+        if record.tenant_id != tenant_id:
+            raise TenantMismatch("pending status belongs to another tenant")
         with self.db.transaction() as conn:
             r = conn.execute(f"{_SELECT} WHERE tenant_id = ? AND provider_message_id = ?",
                              (record.tenant_id, record.provider_message_id)).fetchone()
@@ -133,9 +140,11 @@ class SQLiteOutbox:
             )
             return None
 
-    def save_taking_statuses(self, record: OutboxRecord) -> list[PendingStatusRecord]:
+    def save_taking_statuses(self, tenant_id: str, record: OutboxRecord) -> list[PendingStatusRecord]:
+        if record.tenant_id != tenant_id:
+            raise TenantMismatch("outbox row belongs to another tenant")
         with self.db.transaction():
-            self.save(record)
+            self.save(tenant_id, record)
             if record.provider_message_id is None:
                 return []
             rows = self.db.execute(
@@ -239,7 +248,9 @@ class SQLiteConsentCache:
             "AND type = ?", (tenant_id, brand_code, recipient, type)).fetchone()
         return self._row(r) if r else None
 
-    def upsert(self, record: ConsentCacheRecord) -> None:
+    def upsert(self, tenant_id: str, record: ConsentCacheRecord) -> None:
+        if record.tenant_id != tenant_id:
+            raise TenantMismatch("consent record belongs to another tenant")
         data = record.model_dump()
         for key in self._TS:
             data[key] = _opt_ts(data[key])

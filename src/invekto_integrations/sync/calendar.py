@@ -452,7 +452,7 @@ class _CalendarSyncBase:
         if self.quarantine is None or error is None:
             log.warning("calendar event skipped: %s", error)
             return
-        self.quarantine.add(QuarantinedRecord(
+        self.quarantine.add(tenant_id, QuarantinedRecord(
             id=new_id(), tenant_id=tenant_id, provider="google_calendar", account_id=calendar_id,
             record_id=getattr(error, "record", None), field=getattr(error, "field", None), error=str(error),
             raw_json=json.dumps(raw, ensure_ascii=False, default=str), created_at=self.clock.now()))

@@ -526,7 +526,7 @@ class OrderSyncEngine:
         if fingerprint in counters.seen_bad:  # the same record twice in one run (overlapping windows)
             return
         counters.seen_bad.add(fingerprint)
-        self.quarantine.add(QuarantinedRecord(
+        self.quarantine.add(account.tenant_id, QuarantinedRecord(
             id=new_id(), tenant_id=account.tenant_id, provider=account.provider, account_id=account.id,
             record_id=err.record, field=err.field, error=str(err), raw_json=raw_json, created_at=now,
         ))
@@ -619,8 +619,9 @@ class _AccountRun:
                 new_pos, cursor = old_pos, cp.cursor if cp is not None else None
             else:
                 new_pos, cursor = end, (_BACKFILL_CURSOR if backfill and not last else None)
-            await e.run_storage(e.checkpoints.put, Checkpoint(tenant_id=a.tenant_id, account_id=a.id, stream=STREAM,
-                                                      position=new_pos, cursor=cursor, updated_at=e.clock.now()))
+            checkpoint = Checkpoint(tenant_id=a.tenant_id, account_id=a.id, stream=STREAM,
+                                    position=new_pos, cursor=cursor, updated_at=e.clock.now())
+            await e.run_storage(e.checkpoints.put, a.tenant_id, checkpoint)
             self.position = new_pos
             self._report(end, index + 1, len(chunks))
         self._report(now, len(chunks), len(chunks), done=True)
