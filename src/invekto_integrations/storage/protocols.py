@@ -1,8 +1,10 @@
 """Repository protocols: one per aggregate, synchronous, batch-friendly, tenant-scoped.
 
-Every method takes ``tenant_id`` first; nothing written for one tenant is ever returned for
-another. Engines depend on these protocols only; `memory` and `sqlite` implement them and both
-pass the one contract suite in ``tests/storage``. Later areas add their own protocols here.
+Methods take ``tenant_id`` first (the appointment, doctor, pricing, waitlist and calendar-sync
+writes still read it from the record they are given); a record of another tenant raises
+`TenantMismatch`, and nothing written for one tenant is ever returned for another. Engines
+depend on these protocols only; `memory` and `sqlite` implement them and both pass the one
+contract suite in ``tests/storage``. Later areas add their own protocols here.
 """
 
 from __future__ import annotations
