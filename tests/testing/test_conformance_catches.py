@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sabotage import assert_each_sabotage_caught
 
 SRC = Path(__file__).resolve().parents[2] / "examples" / "plugin_echoshop" / "src"
 
@@ -66,17 +67,5 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def outcomes(pytester: pytest.Pytester) -> dict[str, str]:
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(test_sabotage=SABOTAGE)
-    selected = " or ".join(f"({cls} and {test})" for cls, test in CASES)
-    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", selected)
-    reports = result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
-    return {r.nodeid: r.outcome for r in reports if r.when == "call"}
-
-
-def test_each_sabotage_is_caught_by_its_test(outcomes: dict[str, str]) -> None:
-    for cls, test in CASES:
-        assert outcomes.get(f"test_sabotage.py::{cls}::{test}") == "failed", (cls, test, outcomes)
-    assert len(outcomes) == len(CASES)
+def test_each_sabotage_is_caught_by_its_test(pytester: pytest.Pytester) -> None:
+    assert_each_sabotage_caught(pytester, SABOTAGE, CASES)
