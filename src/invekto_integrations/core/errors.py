@@ -69,6 +69,14 @@ class ConsentError(IntegrationError):
         self.reason = reason
 
 
+def _where(record: str | None, field: str | None) -> str:
+    """``record=…, field=…`` for the parts that are known (bad-input and bad-payload messages)."""
+    parts = [f"record={record}"] if record is not None else []
+    if field is not None:
+        parts.append(f"field={field}")
+    return ", ".join(parts)
+
+
 class ProviderError(IntegrationError):
     """A call to a provider failed.
 
@@ -172,12 +180,8 @@ class PayloadError(ProviderError):
         self.record = record
 
     def __str__(self) -> str:
-        where = []
-        if self.record is not None:
-            where.append(f"record={self.record}")
-        if self.field is not None:
-            where.append(f"field={self.field}")
-        loc = (" (" + ", ".join(where) + ")") if where else ""
+        where = _where(self.record, self.field)
+        loc = f" ({where})" if where else ""
         prefix = f"Request {self.request_id}: " if self.request_id else ""
         return f"{prefix}[{self.provider}] malformed payload{loc}: {self.message}"
 
@@ -253,13 +257,9 @@ class InvalidArgument(IntegrationError, ValueError):
         self.record = record
 
     def __str__(self) -> str:
-        where = []
-        if self.record is not None:
-            where.append(f"record={self.record}")
-        if self.field is not None:
-            where.append(f"field={self.field}")
+        where = _where(self.record, self.field)
         head = f"[{self.provider}] " if self.provider else ""
-        loc = f"invalid argument ({', '.join(where)})" if where else "invalid argument"
+        loc = f"invalid argument ({where})" if where else "invalid argument"
         return f"{head}{loc}: {self.message}"
 
     def __repr__(self) -> str:
