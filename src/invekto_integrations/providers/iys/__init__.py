@@ -6,10 +6,11 @@ Account settings: ``iys_code``, ``brand_code`` (often equal), optional ``sps_pre
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
+from invekto_integrations.providers._common import connectors, lazy
 from invekto_integrations.providers.base import ConnectOptions, ProviderInfo, ProviderKind
 
 from .client import (
@@ -23,9 +24,6 @@ from .client import (
     to_iys_recipient,
 )
 from .mapping import ConsentSourceCode, IysErrorCode, format_iys_date, parse_iys_date
-
-if TYPE_CHECKING:
-    from invekto_integrations.testing.sandbox import FakeProvider
 
 __all__ = [
     "IYS_BASE_URL",
@@ -50,32 +48,16 @@ def _settings(account: IntegrationAccount) -> IysSettings:
                        sps_prefix=str(s.get("sps_prefix", "/sps")))
 
 
-def _password(credentials: Credentials) -> Credentials:
+def _kwargs(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> dict[str, Any]:
     if credentials.api_secret is None:
         raise ConfigurationError("iys: api_secret (the API user's password) is required")
-    return credentials
+    return {"settings": _settings(account), "username": credentials.api_key.get_secret_value(),
+            "password": credentials.api_secret, "base_url": options.base_url, "clock": options.clock,
+            "retry": options.retry, "limiter_registry": options.limiter_registry, "timeout": options.timeout}
 
 
-def _connect(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> IysClient:
-    c = _password(credentials)
-    assert c.api_secret is not None
-    return IysClient(_settings(account), c.api_key.get_secret_value(), c.api_secret, base_url=options.base_url,
-                     transport=options.transport, clock=options.clock, retry=options.retry,
-                     limiter_registry=options.limiter_registry, timeout=options.timeout)
-
-
-def _connect_async(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> AsyncIysClient:
-    c = _password(credentials)
-    assert c.api_secret is not None
-    return AsyncIysClient(_settings(account), c.api_key.get_secret_value(), c.api_secret, base_url=options.base_url,
-                          transport=options.async_transport, clock=options.clock, retry=options.retry,
-                          limiter_registry=options.limiter_registry, timeout=options.timeout)
-
-
-def _fake(**kw: Any) -> FakeProvider:
-    from invekto_integrations.testing.sandbox.fakes.iys import IysFake
-
-    return IysFake(**kw)
+_connect, _connect_async = connectors(IysClient, AsyncIysClient, _kwargs)
+_fake = lazy("invekto_integrations.testing.sandbox.fakes.iys", "IysFake")
 
 
 PROVIDER = ProviderInfo(

@@ -7,9 +7,10 @@ token; ``extra["app_secret"]`` (webhook signatures) and ``extra["verify_token"]`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
+from invekto_integrations.providers._common import connectors, lazy
 from invekto_integrations.providers.base import ConnectOptions, ProviderInfo, ProviderKind
 
 from .client import (
@@ -25,9 +26,6 @@ from .client import (
 )
 from .mapping import GraphErrorKind, error_from_graph
 from .webhooks import SIGNATURE_HEADER, WhatsAppWebhooks, sign_body
-
-if TYPE_CHECKING:
-    from invekto_integrations.testing.sandbox import FakeProvider
 
 __all__ = [
     "DEFAULT_API_VERSION",
@@ -54,23 +52,14 @@ def _settings(account: IntegrationAccount) -> WhatsAppCloudSettings:
                                  api_version=str(s.get("api_version", DEFAULT_API_VERSION)))
 
 
-def _connect(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> WhatsAppCloudClient:
-    return WhatsAppCloudClient(_settings(account), credentials.api_key, base_url=options.base_url,
-                               transport=options.transport, clock=options.clock, retry=options.retry,
-                               limiter_registry=options.limiter_registry, timeout=options.timeout)
+def _kwargs(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> dict[str, Any]:
+    return {"settings": _settings(account), "token": credentials.api_key, "base_url": options.base_url,
+            "clock": options.clock, "retry": options.retry, "limiter_registry": options.limiter_registry,
+            "timeout": options.timeout}
 
 
-def _connect_async(account: IntegrationAccount, credentials: Credentials,
-                   options: ConnectOptions) -> AsyncWhatsAppCloudClient:
-    return AsyncWhatsAppCloudClient(_settings(account), credentials.api_key, base_url=options.base_url,
-                                    transport=options.async_transport, clock=options.clock, retry=options.retry,
-                                    limiter_registry=options.limiter_registry, timeout=options.timeout)
-
-
-def _fake(**kw: Any) -> FakeProvider:
-    from invekto_integrations.testing.sandbox.fakes.whatsapp_cloud import WhatsAppCloudFake
-
-    return WhatsAppCloudFake(**kw)
+_connect, _connect_async = connectors(WhatsAppCloudClient, AsyncWhatsAppCloudClient, _kwargs)
+_fake = lazy("invekto_integrations.testing.sandbox.fakes.whatsapp_cloud", "WhatsAppCloudFake")
 
 
 PROVIDER = ProviderInfo(
