@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
+from invekto_integrations.providers._common import connectors, lazy
 from invekto_integrations.providers.base import ConnectOptions, ProviderInfo, ProviderKind
 
 from .auth import DEFAULT_SCOPES, GOOGLE_TOKEN_URI, GoogleAuth, GoogleCredentials
@@ -36,7 +37,6 @@ from .mapping import (
 
 if TYPE_CHECKING:
     from invekto_integrations.providers.base import AsyncCalendar, Calendar
-    from invekto_integrations.testing.sandbox import FakeProvider
 
     # mypy checks that both clients satisfy the calendar protocols
     def _conforms(sync: GoogleCalendarClient, asyn: AsyncGoogleCalendarClient) -> tuple[Calendar, AsyncCalendar]:
@@ -93,31 +93,15 @@ def credentials_for(account: IntegrationAccount, credentials: Credentials,
                                    token_uri=token_uri, scopes=scopes)
 
 
-def _connect(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> GoogleCalendarClient:
-    return GoogleCalendarClient(credentials_for(account, credentials, options), base_url=options.base_url,
-                                transport=options.transport, clock=options.clock, retry=options.retry,
-                                limiter_registry=options.limiter_registry, timeout=options.timeout,
-                                rate_limit=options.rate_limit)
+def _kwargs(account: IntegrationAccount, credentials: Credentials, options: ConnectOptions) -> dict[str, Any]:
+    return {"credentials": credentials_for(account, credentials, options), "base_url": options.base_url,
+            "clock": options.clock, "retry": options.retry, "limiter_registry": options.limiter_registry,
+            "timeout": options.timeout, "rate_limit": options.rate_limit}
 
 
-def _connect_async(account: IntegrationAccount, credentials: Credentials,
-                   options: ConnectOptions) -> AsyncGoogleCalendarClient:
-    return AsyncGoogleCalendarClient(credentials_for(account, credentials, options), base_url=options.base_url,
-                                     transport=options.async_transport, clock=options.clock, retry=options.retry,
-                                     limiter_registry=options.limiter_registry, timeout=options.timeout,
-                                     rate_limit=options.rate_limit)
-
-
-def _fake(**kw: Any) -> FakeProvider:
-    from invekto_integrations.testing.sandbox.fakes.google_calendar import GoogleCalendarFake
-
-    return GoogleCalendarFake(**kw)
-
-
-def _contract() -> Any:
-    from invekto_integrations.testing.contracts.google_calendar import GoogleCalendarContract
-
-    return GoogleCalendarContract()
+_connect, _connect_async = connectors(GoogleCalendarClient, AsyncGoogleCalendarClient, _kwargs)
+_fake = lazy("invekto_integrations.testing.sandbox.fakes.google_calendar", "GoogleCalendarFake")
+_contract = lazy("invekto_integrations.testing.contracts.google_calendar", "GoogleCalendarContract")
 
 
 PROVIDER = ProviderInfo(
