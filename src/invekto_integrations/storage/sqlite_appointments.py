@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from invekto_integrations.core.errors import StorageError
@@ -45,6 +46,24 @@ def _dt(value: str | None) -> datetime | None:
 
 def _marks(n: int) -> str:
     return ",".join("?" * n)
+
+
+def _filtered(select: str, tenant_id: str, statuses: Sequence[StrEnum] | None,
+              *conditions: tuple[str, object]) -> tuple[str, list[object]] | None:
+    """``select`` narrowed to one tenant, the given statuses (``None``: any; empty: no row, so
+    ``None`` is returned) and every ``(clause with one ?, value)`` whose value is not ``None``."""
+    sql = f"{select} WHERE tenant_id = ?"
+    params: list[object] = [tenant_id]
+    if statuses is not None:
+        if not statuses:
+            return None
+        sql += f" AND status IN ({_marks(len(statuses))})"
+        params.extend(s.value for s in statuses)
+    for clause, value in conditions:
+        if value is not None:
+            sql += f" AND {clause}"
+            params.append(value)
+    return sql, params
 
 
 _APPT_COLS = (
@@ -99,25 +118,12 @@ class SQLiteAppointments:
     def find(self, tenant_id: str, *, doctor_id: str | None = None, start: datetime | None = None,
              end: datetime | None = None, statuses: Sequence[AppointmentStatus] | None = None,
              patient_phone: str | None = None) -> list[Appointment]:
-        sql = f"{_APPT_SELECT} WHERE tenant_id = ?"
-        params: list[object] = [tenant_id]
-        if doctor_id is not None:
-            sql += " AND doctor_id = ?"
-            params.append(doctor_id)
-        if start is not None:
-            sql += " AND blocked_until > ?"
-            params.append(to_ts(start))
-        if end is not None:
-            sql += " AND starts_at < ?"
-            params.append(to_ts(end))
-        if statuses is not None:
-            if not statuses:
-                return []
-            sql += f" AND status IN ({_marks(len(statuses))})"
-            params.extend(s.value for s in statuses)
-        if patient_phone is not None:
-            sql += " AND patient_phone = ?"
-            params.append(patient_phone)
+        query = _filtered(_APPT_SELECT, tenant_id, statuses, ("doctor_id = ?", doctor_id),
+                          ("blocked_until > ?", _ts(start)), ("starts_at < ?", _ts(end)),
+                          ("patient_phone = ?", patient_phone))
+        if query is None:
+            return []
+        sql, params = query
         return [self._row(r) for r in self.db.execute(sql + " ORDER BY starts_at, id", params)]
 
     def find_by_event(self, tenant_id: str, calendar_id: str, event_id: str) -> Appointment | None:
@@ -385,16 +391,11 @@ class SQLiteWaitlist:
 
     def find(self, tenant_id: str, *, statuses: Sequence[WaitlistStatus] | None = None,
              patient_phone: str | None = None) -> list[WaitlistEntry]:
-        sql = f"SELECT {', '.join(_WL_COLS)} FROM waitlist WHERE tenant_id = ?"
-        params: list[object] = [tenant_id]
-        if statuses is not None:
-            if not statuses:
-                return []
-            sql += f" AND status IN ({_marks(len(statuses))})"
-            params.extend(s.value for s in statuses)
-        if patient_phone is not None:
-            sql += " AND patient_phone = ?"
-            params.append(patient_phone)
+        query = _filtered(f"SELECT {', '.join(_WL_COLS)} FROM waitlist", tenant_id, statuses,
+                          ("patient_phone = ?", patient_phone))
+        if query is None:
+            return []
+        sql, params = query
         return [self._entry(r) for r in self.db.execute(sql + " ORDER BY priority DESC, created_at, id", params)]
 
     def set_status(self, tenant_id: str, entry_id: str, expected: Sequence[WaitlistStatus], new: WaitlistStatus,
@@ -430,22 +431,12 @@ class SQLiteWaitlist:
     def find_offers(self, tenant_id: str, *, statuses: Sequence[OfferStatus] | None = None,
                     patient_phone: str | None = None, source_appointment_id: str | None = None,
                     expires_before: datetime | None = None) -> list[WaitlistOffer]:
-        sql = f"SELECT {', '.join(_OF_COLS)} FROM waitlist_offers WHERE tenant_id = ?"
-        params: list[object] = [tenant_id]
-        if statuses is not None:
-            if not statuses:
-                return []
-            sql += f" AND status IN ({_marks(len(statuses))})"
-            params.extend(s.value for s in statuses)
-        if patient_phone is not None:
-            sql += " AND patient_phone = ?"
-            params.append(patient_phone)
-        if source_appointment_id is not None:
-            sql += " AND source_appointment_id = ?"
-            params.append(source_appointment_id)
-        if expires_before is not None:
-            sql += " AND expires_at <= ?"
-            params.append(to_ts(expires_before))
+        query = _filtered(f"SELECT {', '.join(_OF_COLS)} FROM waitlist_offers", tenant_id, statuses,
+                          ("patient_phone = ?", patient_phone), ("source_appointment_id = ?", source_appointment_id),
+                          ("expires_at <= ?", _ts(expires_before)))
+        if query is None:
+            return []
+        sql, params = query
         return [self._offer(r) for r in self.db.execute(sql + " ORDER BY created_at, id", params)]
 
     def resolve_offer(self, tenant_id: str, offer_id: str, expected: Sequence[OfferStatus], new: OfferStatus,
