@@ -194,6 +194,7 @@ def test_trendyol_documented_claims_request_and_response() -> None:
         customer_name="Trendyol Müşterisi",
         lines=[ClaimLine(sku="MS-1", barcode="8683772071724", name="Kadın Elbise", quantity=1,
                          reason="Beden büyük geldi", raw_status="WaitingInAction")],
+        cargo_company="Trendyol Express", tracking_number="7330000000000001",
     )]
 
 

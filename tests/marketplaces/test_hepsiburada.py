@@ -268,7 +268,8 @@ def test_fake_enforces_paging_and_window_rules(sandbox: Sandbox, hb_fake: Hepsib
             "offset": 0, "limit": 100, "begindate": format_hb_date(NOW - timedelta(hours=12)),
             "enddate": format_hb_date(NOW - timedelta(hours=1))})
     assert missing.status_code == 400
-    assert missing.json() == {"message": "Bad Request limit and offset parameters are required"}
+    assert missing.json()["message"] == "Bad Request limit and offset parameters are required"
+    assert missing.json()["correlationId"]
     assert too_big.status_code == 400 and dated.status_code == 400 and dated.json()["message"] == "WrongDateFormat"
     assert number not in {i["orderNumber"] for i in cut.json()["items"]}
     assert number in {i["orderNumber"] for i in full.json()["items"]}

@@ -57,10 +57,12 @@ _REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "x-fb-trace-id", "x-a
 
 @dataclass(frozen=True)
 class ErrorDetails:
-    """What a provider's error body says: its own code and message."""
+    """What a provider's error body says: its own code and message, and a request id when the body
+    carries one (used when no response header has one)."""
 
     code: str | None = None
     message: str | None = None
+    request_id: str | None = None
 
 
 def default_error_details(response: httpx.Response) -> ErrorDetails:
@@ -185,7 +187,7 @@ def error_for_response(config: ProviderConfig, call: Call[Any], response: httpx.
         "operation": call.operation,
         "status": status,
         "code": details.code,
-        "request_id": _request_id(response),
+        "request_id": _request_id(response) or details.request_id,
     }
     message = details.message or response.reason_phrase or f"HTTP {status}"
     if status == 429:

@@ -53,4 +53,7 @@ class ReturnClaim(BaseModel):
     lines: list[ClaimLine] = Field(default_factory=list)
     refund_amount: DecimalAmount | None = None
     currency: str = "TRY"
+    # The return parcel's carrier and tracking number (a string, as sent) when the provider gives them.
+    cargo_company: str | None = None
+    tracking_number: str | None = None
     raw: dict[str, Any] | None = Field(default=None, repr=False)

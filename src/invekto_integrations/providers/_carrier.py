@@ -17,6 +17,7 @@ import httpx
 
 from invekto_integrations.core.clock import Clock
 from invekto_integrations.core.retry import RetryPolicy
+from invekto_integrations.core.text import clip
 
 __all__ = [
     "ISTANBUL",
@@ -45,7 +46,7 @@ def carrier_retry(clock: Clock) -> RetryPolicy:
 @functools.lru_cache(maxsize=4096)
 def log_unknown_code(carrier: str, code: str) -> None:
     """Warn once per (carrier, code) per process: the table needs an entry, nothing crashes."""
-    log.warning("%s: unknown status code %r mapped to 'unknown'", carrier, code)
+    log.warning("%s: unknown status code %r mapped to 'unknown'", carrier, clip(code))
 
 
 _DOTNET_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")

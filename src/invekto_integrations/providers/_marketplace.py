@@ -241,7 +241,12 @@ def check_window(provider: str, since: datetime, until: datetime, *, since_field
 
 
 def from_epoch_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
+    """Epoch milliseconds as an aware UTC datetime; `ValueError` (never OverflowError/OSError) when
+    the value is beyond any date (``10**20``), so a parser quarantines the record."""
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ValueError(f"epoch milliseconds {str(ms)[:24]} are out of range") from exc
 
 
 def read_phone(raw: str | None, region: str = "TR") -> tuple[str | None, PhoneState]:

@@ -166,7 +166,8 @@ def format_hb_date(when: datetime) -> str:
 
 
 def hepsiburada_error_details(response: httpx.Response) -> ErrorDetails:
-    """Error bodies are typed as plain strings (``TooManyRequests``) or JSON with a ``message``."""
+    """Error bodies are typed as plain strings (``TooManyRequests``) or JSON with a ``message`` (and a
+    ``correlationId``, kept as the request id)."""
     try:
         body = response.json()
     except ValueError:
@@ -179,10 +180,15 @@ def hepsiburada_error_details(response: httpx.Response) -> ErrorDetails:
         return ErrorDetails(code=body if body.isidentifier() else None, message=body[:300])
     if isinstance(body, dict):
         code = body.get("code") or body.get("errorCode") or body.get("error")
-        message = body.get("message") or body.get("errorMessage") or body.get("error")
+        message = body.get("message") or body.get("errorMessage") or body.get("error") or body.get("detail") \
+            or body.get("title")
         if code is None and isinstance(message, str) and message.isidentifier():
             code = message
-        return ErrorDetails(code=str(code) if code else None, message=str(message) if message else None)
+        # Published error bodies carry `correlationId`: the request id when no header names one.
+        correlation = body.get("correlationId")
+        return ErrorDetails(code=str(code)[:100] if code else None, message=str(message)[:300] if message else None,
+                            request_id=str(correlation)[:100] if isinstance(correlation, str | int) and correlation
+                            else None)
     return ErrorDetails(message=str(body)[:300])
 
 
@@ -295,8 +301,24 @@ class HepsiburadaEndpoints:
     def get_package(self, package_number: str) -> Call[HbPackageDetail]:
         """GET /packages/merchantid/{mid}/packagenumber/{packageNumber}: status, carrier and tracking."""
         package_number = check_identifier(PROVIDER, "package_number", package_number)
+
+        def parse(response: httpx.Response) -> HbPackageDetail:
+            # The documented answer is a bare array of package objects (one for one package); an
+            # object alone is accepted too.
+            body = response.json()
+            if isinstance(body, dict):
+                return HbPackageDetail.model_validate(body)
+            if not isinstance(body, list):
+                raise PayloadError("expected a package object or an array of them", provider=PROVIDER,
+                                   record=package_number, operation="get_package")
+            if not body:
+                raise NotFound(f"package {package_number} not found (empty answer)", provider=PROVIDER,
+                               operation="get_package", status=response.status_code)
+            packages = [HbPackageDetail.model_validate(p) for p in body]
+            return next((p for p in packages if p.packageNumber == package_number), packages[0])
+
         return Call("get_package", "GET", f"/packages/merchantid/{self.merchant_id}/packagenumber/{package_number}",
-                    lambda r: HbPackageDetail.model_validate(r.json()), record=package_number)
+                    parse, record=package_number)
 
     def list_claims(self, *, begin: datetime | None = None, end: datetime | None = None,
                     status_begin: datetime | None = None, status_end: datetime | None = None,
@@ -409,9 +431,13 @@ def _enrich(ep: HepsiburadaEndpoints, thin: HbThinPackage, spec: FeedSpec, updat
         return OrderOrError(error=exc, raw=raw)
     try:
         package = yield Fetch(ep.get_package(thin.PackageNumber))
-    except (NotFound, PayloadError) as exc:
+    except NotFound as exc:
         log.warning("hepsiburada: no tracking for package %s: %s", thin.PackageNumber, exc)
         package = None
+    except PayloadError as exc:
+        # Never store a shipped order without the tracking its package carries: quarantine it whole
+        # (a later good read of the package repairs it).
+        return OrderOrError(error=payload_error(PROVIDER, exc, thin.OrderNumber, "get_package"), raw=raw)
     try:
         order = order_from_detail(detail, zone=ep.naive_zone, stage=spec.stage, updated_at=updated_at,
                                   package=package, package_number=thin.PackageNumber,
@@ -448,15 +474,34 @@ def changes_plan(ep: HepsiburadaEndpoints, since: datetime, until: datetime, *,
         enriched: list[OrderOrError] = (yield Gather([_enrich(ep, rec, spec, when, raw)
                                                       for rec, when, raw in thin.values()])) if thin else []
         results = dict(zip(thin, enriched, strict=True))
+        # An order is stored whole or quarantined whole: a malformed line names its order (quarantined
+        # with all its lines); a line too broken to name one makes its neighbours in feed order suspect
+        # (lines of one order are listed together), re-read through the order detail.
+        broken: dict[str, list[FeedItem]] = {}
+        suspects: set[str] = set()
+        last_number: str | None = None
+        orphan_before = False
         for index, (item, window_start) in enumerate(items):
             if item.error is not None or item.record is None:
+                number = _order_number_of(item.raw) if spec.shape == "lines" else None
+                if number is not None:
+                    broken.setdefault(number, []).append(item)
+                    continue
+                if spec.shape == "lines":
+                    if last_number is not None:
+                        suspects.add(last_number)
+                    orphan_before = True
                 yield OrderOrError(error=item.error, raw=item.raw)
                 continue
             record = item.record
             if isinstance(record, HbLine):
+                number = str(record.orderNumber)
+                if orphan_before and number != last_number:
+                    suspects.add(number)
+                orphan_before, last_number = False, number
                 if not spec.windowed and not in_range(getattr(record, spec.date_field or "", None)):
                     continue
-                groups.setdefault(str(record.orderNumber), []).append((record, item.raw))
+                groups.setdefault(number, []).append((record, item.raw))
             elif isinstance(record, HbPackage):
                 for number in dict.fromkeys(i.orderNumber for i in record.items):
                     try:
@@ -473,6 +518,16 @@ def changes_plan(ep: HepsiburadaEndpoints, since: datetime, until: datetime, *,
                     merge.offer(result.order)
                 else:
                     yield result
+        for number, bad in broken.items():
+            first = bad[0].error
+            assert first is not None
+            yield OrderOrError(error=payload_error(PROVIDER, first, number, f"list_{feed}"),
+                               raw={"feed": feed.value, "items": [r for _, r in groups.pop(number, [])]
+                                    + [b.raw for b in bad]})
+        for number in sorted(suspects - broken.keys()):
+            if number in groups:
+                del groups[number]
+                yield from _reread(ep, number, spec, merge)
         for number, lines in groups.items():
             try:
                 merge.offer(order_from_lines(number, [ln for ln, _ in lines], stage=spec.stage, zone=ep.naive_zone,
@@ -484,6 +539,26 @@ def changes_plan(ep: HepsiburadaEndpoints, since: datetime, until: datetime, *,
     if include_returns:
         yield from _returns(ep, since, until, merge)
     yield from merge.results()
+
+
+def _order_number_of(raw: dict[str, Any]) -> str | None:
+    value = raw.get("orderNumber")
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+        return str(value).strip()
+    return None
+
+
+def _reread(ep: HepsiburadaEndpoints, number: str, spec: FeedSpec, merge: _Merge) -> Plan:
+    """An order that may have lost a line in its feed, read whole through its detail (or quarantined)."""
+    try:
+        detail, detail_raw = yield Fetch(ep.get_order_detail(number))
+        merge.offer(order_from_detail(detail, zone=ep.naive_zone, stage=spec.stage,
+                                      raw={"order": detail_raw} if ep.keep_raw else None))
+    except NotFound:
+        yield _error(f"order {number} is listed but has no detail", record=number, field="orderNumber",
+                     raw={"orderNumber": number}, operation="get_order")
+    except (PayloadError, ValueError) as exc:
+        yield OrderOrError(error=payload_error(PROVIDER, exc, number, "get_order"), raw={"orderNumber": number})
 
 
 def _returns(ep: HepsiburadaEndpoints, since: datetime, until: datetime, merge: _Merge) -> Plan:

@@ -71,6 +71,7 @@ MAX_WINDOW = timedelta(days=14)
 MAX_REACHABLE = 10_000
 HISTORY = timedelta(days=90)
 MIN_WINDOW = timedelta(minutes=1)
+MAX_SPLITS = 64  # narrowings per listing: a server that always claims "too many" cannot multiply requests
 _INTEGRATOR = re.compile(r"^[A-Za-z0-9]{1,30}$")
 
 
@@ -165,7 +166,9 @@ class TrendyolEndpoints:
         def parse(response: httpx.Response) -> Page[OrderOrError]:
             env = TrendyolPageEnvelope.model_validate(response.json())
             items = [self.parse_package(raw) for raw in env.content]
-            more = page + 1 < env.totalPages and (page + 1) * size < self.max_reachable
+            # An empty page ends the listing whatever the totals claim (a page claiming 10**30
+            # elements with no content must not cost thousands of requests).
+            more = bool(items) and page + 1 < env.totalPages and (page + 1) * size < self.max_reachable
             nxt = self.list_packages(start=start, end=end, status=status, order_number=order_number, page=page + 1,
                                      size=size, order_by=order_by, direction=direction) if more else None
             return Page(items=items, next_call=nxt, total=env.totalElements,
@@ -202,7 +205,7 @@ class TrendyolEndpoints:
                     claims.append(to_claim(TrendyolClaim.model_validate(raw), raw if self.keep_raw else None))
                 except ValueError as exc:
                     raise payload_error(PROVIDER, exc, _record_of(raw), "list_claims") from exc
-            more = page + 1 < env.totalPages
+            more = bool(claims) and page + 1 < env.totalPages
             nxt = self.list_claims(start=start, end=end, status=status, order_number=order_number, page=page + 1,
                                    size=size) if more else None
             return Page(items=claims, next_call=nxt, total=env.totalElements)
@@ -229,8 +232,9 @@ def orders_plan(
         log.warning("trendyol: history is limited to %s; listing from %s instead of %s", history, oldest, since)
         since = oldest
     seen: set[tuple[str, datetime]] = set()
+    budget = [MAX_SPLITS]
     for start, end in split_windows(since, until, window):
-        window_plan = _window_plan(ep, start, end, status, order_by)
+        window_plan = _window_plan(ep, start, end, status, order_by, budget)
         value: Any = None
         while True:
             try:
@@ -251,16 +255,19 @@ def orders_plan(
 
 
 def _window_plan(ep: TrendyolEndpoints, start: datetime, end: datetime, status: str | None,
-                 order_by: OrderBy) -> Plan:
+                 order_by: OrderBy, budget: list[int]) -> Plan:
     page: Page[OrderOrError] = yield Fetch(ep.list_packages(start=start, end=end, status=status, order_by=order_by))
-    if (page.total or 0) > ep.max_reachable:
-        if end - start > MIN_WINDOW:
+    # Narrow only a window whose first page is full: a short page holds every row whatever the total says.
+    full = len(page.items) >= min(ep.page_size, MAX_PAGE_SIZE)
+    if (page.total or 0) > ep.max_reachable and full:
+        if end - start > MIN_WINDOW and budget[0] > 0:
+            budget[0] -= 1
             mid = start + (end - start) / 2
-            yield from _window_plan(ep, start, mid, status, order_by)
-            yield from _window_plan(ep, mid, end, status, order_by)
+            yield from _window_plan(ep, start, mid, status, order_by, budget)
+            yield from _window_plan(ep, mid, end, status, order_by, budget)
             return
-        log.warning("trendyol: %s rows in a %s window; only %s are reachable", page.total, end - start,
-                    ep.max_reachable)
+        log.warning("trendyol: %s rows claimed in a %s window; only %s are reachable",
+                    str(page.total)[:24], end - start, ep.max_reachable)
     yield from page.items
     while page.next_call is not None:
         page = yield Fetch(page.next_call)

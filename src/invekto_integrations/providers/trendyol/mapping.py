@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from invekto_integrations.core.text import clip
 from invekto_integrations.models.claims import ClaimLine, ClaimStatus, ReturnClaim
 from invekto_integrations.models.orders import CargoInfo, Customer, Order, OrderLine, OrderStatus
 from invekto_integrations.providers._marketplace import from_epoch_ms, read_phone
@@ -86,7 +87,7 @@ def package_status(raw: str) -> OrderStatus:
     """The unified status of a raw package status; unknown values map to ``UNKNOWN`` (logged)."""
     found = _BY_KEY.get(_key(raw))
     if found is None:
-        log.warning("trendyol: unknown package status %r", raw)
+        log.warning("trendyol: unknown package status %r", clip(raw))
         return OrderStatus.UNKNOWN
     return PACKAGE_STATUS[found]
 
@@ -118,7 +119,7 @@ _CLAIM_BY_KEY = {s.value.lower(): s for s in TrendyolClaimItemStatus}
 def claim_status(raw: str) -> ClaimStatus:
     found = _CLAIM_BY_KEY.get(_key(raw))
     if found is None:
-        log.warning("trendyol: unknown claim item status %r", raw)
+        log.warning("trendyol: unknown claim item status %r", clip(raw))
         return ClaimStatus.UNKNOWN
     return CLAIM_STATUS[found]
 
@@ -128,6 +129,13 @@ class OrderDateEncoding(StrEnum):
 
     UTC = "utc"
     ISTANBUL_WALL_CLOCK = "istanbul_wall_clock"
+
+
+def stamp_of(ms: int | None) -> datetime | None:
+    """An epoch-ms field; ``0`` is the placeholder of an unknown date (``None``), never 1970."""
+    if ms is None or ms == 0:
+        return None
+    return from_epoch_ms(ms)
 
 
 def order_date(ms: int, encoding: OrderDateEncoding) -> datetime:
@@ -150,14 +158,15 @@ def to_order(pkg: TrendyolPackage, raw: dict[str, Any] | None = None,
     phone_raw = (pkg.shipmentAddress.phone if pkg.shipmentAddress else None) or (
         pkg.invoiceAddress.phone if pkg.invoiceAddress else None)
     phone, phone_state = read_phone(phone_raw)
-    ordered_at = order_date(pkg.orderDate, encoding)
-    stamps = [h.createdDate for h in pkg.packageHistories]
-    if pkg.lastModifiedDate is not None:
-        updated_at = from_epoch_ms(pkg.lastModifiedDate)
-    elif stamps:
-        updated_at = from_epoch_ms(max(stamps))
+    stamps = [d for d in (stamp_of(h.createdDate) for h in pkg.packageHistories) if d is not None]
+    modified = stamp_of(pkg.lastModifiedDate)
+    if pkg.orderDate:
+        ordered_at = order_date(pkg.orderDate, encoding)
+    elif stamps or modified:  # placeholder 0: the earliest known moment of the package
+        ordered_at = min([*stamps, *([modified] if modified else [])])
     else:
-        updated_at = ordered_at
+        raise ValueError("orderDate is unknown (0) and the package carries no other date")
+    updated_at = modified or (max(stamps) if stamps else ordered_at)
     lines = [
         OrderLine(
             sku=line.merchantSku or line.sku,
@@ -219,7 +228,10 @@ def to_claim(claim: TrendyolClaim, raw: dict[str, Any] | None = None) -> ReturnC
     order = [ClaimStatus.UNKNOWN, ClaimStatus.REQUESTED, ClaimStatus.IN_DISPUTE, ClaimStatus.CANCELLED,
              ClaimStatus.REJECTED, ClaimStatus.ACCEPTED, ClaimStatus.REFUNDED]
     raw_status = max(statuses, key=lambda s: order.index(claim_status(s))) if statuses else "Created"
-    created = from_epoch_ms(claim.claimDate)
+    modified = stamp_of(claim.lastModifiedDate)
+    created = stamp_of(claim.claimDate) or modified
+    if created is None:
+        raise ValueError("claimDate is unknown (0) and the claim carries no other date")
     return ReturnClaim(
         provider=PROVIDER,
         external_id=claim.id,
@@ -227,8 +239,10 @@ def to_claim(claim: TrendyolClaim, raw: dict[str, Any] | None = None) -> ReturnC
         status=claim_status(raw_status),
         raw_status=raw_status,
         created_at=created,
-        updated_at=from_epoch_ms(claim.lastModifiedDate) if claim.lastModifiedDate else created,
+        updated_at=modified or created,
         customer_name=_name(claim.customerFirstName, claim.customerLastName),
         lines=lines,
+        cargo_company=(claim.cargoProviderName or "").strip() or None,
+        tracking_number=claim.cargoTrackingNumber,
         raw=raw,
     )

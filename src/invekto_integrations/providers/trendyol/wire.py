@@ -1,7 +1,9 @@
 """Trendyol's own payloads, field names exactly as sent (camelCase), extra fields allowed.
 
 Amounts arrive as JSON floats and become `Decimal` through `core.money.to_decimal`; ids and
-``cargoTrackingNumber`` arrive as JSON numbers and are kept as strings.
+``cargoTrackingNumber`` arrive as JSON numbers and are kept as strings. A tracking number is read
+from the JSON integer (exact at any length); one sent as a JSON float is refused, never rounded,
+and the placeholder ``0`` of packages awaiting a parcel means "none". Address fields are trimmed.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from invekto_integrations.core.money import DecimalAmount
 
@@ -41,6 +43,24 @@ def _id_text(value: Any) -> Any:
 IdText = Annotated[str, BeforeValidator(_id_text)]
 
 
+def _tracking_text(value: Any) -> Any:
+    """A tracking number: the exact digits of a JSON integer (or the string sent); ``0`` / ``"0"`` is
+    the placeholder of a package awaiting its parcel (``None``). A float has lost digits: refused."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a tracking number")
+    if isinstance(value, float):
+        raise ValueError("a tracking number sent as a JSON float cannot be read exactly (refused, not rounded)")
+    if isinstance(value, int):
+        return str(value) if value != 0 else None
+    if isinstance(value, str):
+        text = value.strip()
+        return None if text in ("", "0") else text
+    return value
+
+
+TrackingText = Annotated[str | None, BeforeValidator(_tracking_text)]
+
+
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -53,6 +73,14 @@ class TrendyolAddress(_Wire):
     district: str | None = None
     countryCode: str | None = None
     phone: str | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _trim(cls, value: Any) -> Any:
+        # Published payloads pad some fields (" İstanbul "); an all-blank field is absent.
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
 
 
 class TrendyolLine(_Wire):
@@ -95,7 +123,7 @@ class TrendyolPackage(_Wire):
     shipmentAddress: TrendyolAddress | None = None
     invoiceAddress: TrendyolAddress | None = None
     cargoProviderName: str | None = None
-    cargoTrackingNumber: IdText | None = None
+    cargoTrackingNumber: TrackingText = None
     cargoTrackingLink: str | None = None
     cargoSenderNumber: IdText | None = None
     lines: list[TrendyolLine] = Field(default_factory=list)
@@ -161,4 +189,6 @@ class TrendyolClaim(_Wire):
     lastModifiedDate: int | None = None
     customerFirstName: str | None = None
     customerLastName: str | None = None
+    cargoProviderName: str | None = None
+    cargoTrackingNumber: TrackingText = None
     items: list[TrendyolClaimLine] = Field(default_factory=list)

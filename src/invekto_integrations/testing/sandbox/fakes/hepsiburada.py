@@ -95,6 +95,8 @@ class _Order:
     cancelled_by: str | None = None
     plan: list[tuple[datetime, str]] = field(default_factory=list)
     broken: bool = False
+    broken_line: int | None = None  # serve only this line (index) malformed
+    orphan_line: bool = False  # ... and without its orderNumber
 
 
 @dataclass
@@ -266,6 +268,26 @@ class HepsiburadaFake(FakeProvider):
         with self._lock:
             self._merchant(account).orders[order_number].broken = True
 
+    def break_line(self, account: str, order_number: str, index: int = 0, *, orphan: bool = False) -> None:
+        """Serve one line of this order malformed in the orders feeds (``quantity`` not a number; with
+        ``orphan`` also without its ``orderNumber``), the others and the order detail intact;
+        `repair_order` undoes it and `break_order`."""
+        with self._lock:
+            order = self._merchant(account).orders[order_number]
+            order.broken_line, order.orphan_line = index, orphan
+
+    def repair_order(self, account: str, order_number: str) -> None:
+        with self._lock:
+            order = self._merchant(account).orders[order_number]
+            order.broken, order.broken_line, order.orphan_line = False, None, False
+
+    def order_truth(self, account: str, order_number: str) -> tuple[int, Decimal]:
+        """What a whole copy of the order must show: its line count and total (after discounts)."""
+        with self._lock:
+            o = self._merchant(account).orders[order_number]
+            return len(o.lines), sum((ln.unit_price * ln.quantity - ln.merchant_discount - ln.hb_discount
+                                      for ln in o.lines), Decimal(0))
+
     def add_claim(self, account: str, order_number: str, *, status: str = "NewRequest",
                   at: datetime | None = None) -> str:
         with self._lock:
@@ -346,7 +368,7 @@ class HepsiburadaFake(FakeProvider):
                 "phoneNumber": c.phone, "alternatePhoneNumber": None,
                 "email": f"{c.first_name.lower()}@example.com.tr"}
 
-    def _line_wire(self, o: _Order, ln: _Line, status: str) -> dict[str, Any]:
+    def _line_wire(self, o: _Order, ln: _Line, status: str, *, in_feed: bool = True) -> dict[str, Any]:
         body: dict[str, Any] = {
             "id": ln.id, "orderNumber": o.order_number, "orderDate": _iso(o.order_date), "status": status,
             "sku": ln.sku, "merchantSKU": ln.merchant_sku, "productBarcode": ln.barcode, "name": ln.name,
@@ -363,9 +385,11 @@ class HepsiburadaFake(FakeProvider):
         }
         if o.stage == "Cancelled":
             body.update(cancelDate=_iso(o.stage_at), cancelReasonCode=1, cancelledBy=o.cancelled_by)
-        if o.broken:
+        if o.broken or (in_feed and o.broken_line is not None and o.lines.index(ln) == o.broken_line):
             body["quantity"] = "iki"
             body.pop("unitPrice")
+            if o.orphan_line:
+                body.pop("orderNumber")
         return body
 
     def _package_wire(self, o: _Order) -> dict[str, Any]:
@@ -409,7 +433,7 @@ class HepsiburadaFake(FakeProvider):
             "paymentStatus": "Paid" if o.stage != "PaymentAwaiting" else "Awaiting",
             "customer": {"customerId": f"c-{o.order_number}", "name": o.customer.full_name},
             "deliveryAddress": self._address(o), "invoice": {"address": self._address(o)},
-            "items": [self._line_wire(o, ln, o.stage) for ln in o.lines],
+            "items": [self._line_wire(o, ln, o.stage, in_feed=False) for ln in o.lines],
         }
 
     def _claim_wire(self, m: _Merchant, c: _Claim) -> dict[str, Any]:
@@ -474,9 +498,15 @@ class HepsiburadaFake(FakeProvider):
             Route("/claims/merchantId/{mid}/status/{status}", self._claims),
         ]
 
-    @staticmethod
-    def _bad(message: str) -> JSONResponse:
-        return JSONResponse({"message": message}, status_code=400)
+    def _error(self, status: int, message: str) -> JSONResponse:
+        """The published error body: a ``message`` with the ``correlationId`` of the request."""
+        correlation = str(uuid.UUID(int=random.Random(f"{self.seed}:{len(self.requests)}").getrandbits(128),
+                                    version=4))
+        return JSONResponse({"message": message, "correlationId": correlation, "title": message,
+                             "timestamp": _iso(self.clock.now())}, status_code=status)
+
+    def _bad(self, message: str) -> JSONResponse:
+        return self._error(400, message)
 
     @staticmethod
     def _parse_date(text: str) -> datetime:
@@ -539,7 +569,7 @@ class HepsiburadaFake(FakeProvider):
             self._tick(m)
             order = m.orders.get(request.path_params["number"])
             if order is None:
-                return JSONResponse({"message": "Order not found"}, status_code=404)
+                return self._error(404, "Order not found")
             return JSONResponse(self._detail_wire(order))
 
     async def _package_detail(self, request: Request) -> Response:
@@ -549,13 +579,14 @@ class HepsiburadaFake(FakeProvider):
             number = request.path_params["number"]
             order = next((o for o in m.orders.values() if o.package_number == number), None)
             if order is None:
-                return JSONResponse({"message": "Package not found"}, status_code=404)
-            return JSONResponse({
+                return self._error(404, "Package not found")
+            # Documented answer: a bare array of package objects (one element for one package).
+            return JSONResponse([{
                 "packageNumber": number, "barcode": order.package_barcode, "status": order.stage,
                 "cargoCompany": order.cargo, "trackingInfoCode": order.tracking_code,
                 "trackingInfoUrl": order.tracking_url, "deci": 2.0,
                 "estimatedArrivalDate": _iso(order.order_date + timedelta(days=3)),
-            })
+            }])
 
     async def _claims(self, request: Request) -> Response:
         q = request.query_params

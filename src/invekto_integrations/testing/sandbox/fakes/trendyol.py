@@ -77,6 +77,7 @@ class _Claim:
     status: str
     claim_date: datetime
     last_modified: datetime
+    tracking_number: int = 0  # the return parcel's; 0 until the customer hands it over
 
 
 @dataclass
@@ -240,8 +241,10 @@ class TrendyolFake(FakeProvider):
         with self._lock:
             acct = self._account(account)
             when = at or self.clock.now()
+            # Return parcels carry long numeric codes (up to 20 digits: beyond a float's exact range).
             claim = _Claim(id=f"c-{package_id}-{len(acct.claims) + 1}", package_id=int(package_id), status=status,
-                           claim_date=when, last_modified=when)
+                           claim_date=when, last_modified=when,
+                           tracking_number=73_300_000_000_000_000_000 + acct.rng.randrange(10**12))
             acct.claims[claim.id] = claim
             return claim.id
 
@@ -307,7 +310,9 @@ class TrendyolFake(FakeProvider):
         discount = sum(line["discount"] for line in pkg.lines)
         address = {
             "firstName": c.first_name, "lastName": c.last_name, "fullName": c.full_name,
-            "address1": "Atatürk Cd. No:1", "city": c.city, "district": c.district, "countryCode": "TR",
+            # Published payloads pad some address fields (" İstanbul "): so does the fake, for some packages.
+            "address1": "Atatürk Cd. No:1", "city": f" {c.city} " if pkg.id % 3 == 0 else c.city,
+            "district": f"{c.district} " if pkg.id % 3 == 0 else c.district, "countryCode": "TR",
             "phone": c.phone,
         }
         body: dict[str, Any] = {
@@ -319,7 +324,9 @@ class TrendyolFake(FakeProvider):
             "customerId": 500_000 + pkg.id % 100_000, "customerFirstName": c.first_name,
             "customerLastName": c.last_name, "customerEmail": f"pf+{pkg.id:x}@trendyol.com",
             "shipmentAddress": address, "invoiceAddress": {**address, "phone": None},
-            "cargoProviderName": pkg.carrier, "cargoTrackingNumber": pkg.tracking_number,
+            # A package awaiting its parcel carries the placeholder 0, not null.
+            "cargoProviderName": pkg.carrier,
+            "cargoTrackingNumber": pkg.tracking_number if pkg.tracking_number is not None else 0,
             "cargoTrackingLink": pkg.tracking_link, "deliveryAddressType": "Shipment",
             "lines": [dict(line) for line in pkg.lines],
             "packageHistories": [{"createdDate": _ms(at), "status": s} for at, s in pkg.histories],
@@ -338,7 +345,7 @@ class TrendyolFake(FakeProvider):
             "id": claim.id, "orderNumber": pkg.order_number, "orderDate": _ms(pkg.order_date),
             "customerFirstName": pkg.customer.first_name, "customerLastName": pkg.customer.last_name,
             "claimDate": _ms(claim.claim_date), "lastModifiedDate": _ms(claim.last_modified),
-            "cargoProviderName": pkg.carrier,
+            "cargoProviderName": pkg.carrier, "cargoTrackingNumber": claim.tracking_number,
             "items": [{
                 "orderLine": {"id": line["id"], "productName": line["productName"], "barcode": line["barcode"],
                               "merchantSku": line["merchantSku"], "price": line["price"]},
