@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import threading
@@ -14,6 +15,7 @@ from invekto_integrations.models.events import DomainEvent
 from .memory_appointments import MemoryAppointments, MemoryDoctors, MemoryServicePricing, MemoryWaitlist
 from .memory_calendar import MemoryCalendarSync
 from .memory_messaging import MemoryConsentCache, MemoryMessagingContacts, MemoryOutbox
+from .memory_runtime import MemoryLeases, MemoryTimers
 from .memory_shipments import MemoryCargoNotifications, MemoryShipments
 from .protocols import DuplicateRecord, TenantMismatch, UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
@@ -232,6 +234,13 @@ class MemoryStore:
         self.service_pricing = MemoryServicePricing()
         self.waitlist = MemoryWaitlist()
         self.calendar_sync = MemoryCalendarSync()
+        # engine runtime
+        self.leases = MemoryLeases()
+        self.timers = MemoryTimers()
+
+    def atomic(self) -> contextlib.AbstractContextManager[None]:
+        """A unit of work (nothing to roll back in memory; a crash loses everything anyway)."""
+        return contextlib.nullcontext()
 
     def close(self) -> None:
         return None

@@ -6,7 +6,9 @@ and builds every repository over it.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +24,7 @@ from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
 from .sqlite_appointments import SQLiteAppointments, SQLiteDoctors, SQLiteServicePricing, SQLiteWaitlist
 from .sqlite_calendar import SQLiteCalendarSync
 from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts, SQLiteOutbox
+from .sqlite_runtime import SQLiteLeases, SQLiteTimers
 from .sqlite_shipments import SQLiteCargoNotifications, SQLiteShipments
 
 __all__ = [
@@ -410,6 +413,14 @@ class SQLiteStore:
         self.service_pricing = SQLiteServicePricing(self.db)
         self.waitlist = SQLiteWaitlist(self.db)
         self.calendar_sync = SQLiteCalendarSync(self.db)
+        # engine runtime
+        self.leases = SQLiteLeases(self.db)
+        self.timers = SQLiteTimers(self.db)
+
+    def atomic(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One BEGIN IMMEDIATE transaction on this thread's connection: every repository call made
+        inside it on this thread commits or rolls back together."""
+        return self.db.transaction()
 
     def close(self) -> None:
         self.db.close()
