@@ -198,7 +198,9 @@ def error_for_response(config: ProviderConfig, call: Call[Any], response: httpx.
     if status in (401, 403):
         return AuthenticationError(message, **kw)
     if status == 404:
-        return NotFound(message, **kw)
+        # Name what was asked for: a 404 from a wrong base URL (a sandbox path, a missing prefix)
+        # otherwise reads like a missing record.
+        return NotFound(f"{message} ({_where_sent(response.request)})", **kw)
     if status >= 500:
         err = ProviderUnavailable(message, **kw)
         if status == 503:  # RFC 9110: how long the service expects to be unavailable
@@ -207,9 +209,18 @@ def error_for_response(config: ProviderConfig, call: Call[Any], response: httpx.
     return InvalidRequest(message, **kw)
 
 
+def _where_sent(request: httpx.Request) -> str:
+    """``METHOD scheme://host/path`` of a request, without its query (it may carry a key)."""
+    return f"{request.method} {request.url.copy_with(query=None, fragment=None)}"
+
+
 def _transport_error(config: ProviderConfig, call: Call[Any], exc: httpx.TransportError) -> ProviderUnavailable:
+    try:
+        where = f" ({_where_sent(exc.request)})"
+    except RuntimeError:  # an error raised before httpx attached the request
+        where = ""
     err = ProviderUnavailable(
-        f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+        (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) + where,
         provider=config.provider,
         operation=call.operation,
     )

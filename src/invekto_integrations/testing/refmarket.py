@@ -378,6 +378,7 @@ class RefMarketFake(FakeProvider):
             return _bad("invalid_range", "modifiedFrom and modifiedTo (ISO-8601 with offset) are required")
         if until <= since or until - since > MAX_WINDOW:
             return _bad("invalid_range", "the window must be positive and at most 14 days")
+        self.check_window(since, until)
         if since < self.clock.now() - HISTORY_LIMIT:
             return _bad("invalid_range", "orders can be listed at most 90 days back")
         if not (1 <= size <= MAX_PAGE_SIZE) or page < 0:
