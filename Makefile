@@ -19,6 +19,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict examples
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -26,6 +27,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict examples
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not loopback"

@@ -604,13 +604,17 @@ class _AccountRun:
         chunks = _chunks(since, now, s.chunk)
         backfill = mode is SyncMode.BACKFILL
         batch: list[OrderOrError] = []
+        self._report(since, 0, len(chunks))  # a bar with its range from the start, before any answer
         for index, (start, end) in enumerate(chunks):
+            reached = start
             async for item in connector.iter_orders_changed(start, end):
                 batch.append(item)
+                if item.order is not None:  # changes come oldest first: progress moves within a chunk
+                    reached = max(reached, min(end, item.order.updated_at))
                 if len(batch) >= s.batch_size:
                     await e.run_storage(e.commit_batch, a, batch, backfill=backfill, counters=self.counters)
                     batch = []
-                    self._report(start, index, len(chunks))
+                    self._report(reached, index, len(chunks))
             if batch:
                 await e.run_storage(e.commit_batch, a, batch, backfill=backfill, counters=self.counters)
                 batch = []
