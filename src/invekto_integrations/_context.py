@@ -109,11 +109,21 @@ class ClientSettings:
     messaging: MessagingSettings = field(default_factory=MessagingSettings)
     region: str = "TR"
 
+    def __repr__(self) -> str:
+        changed = [f"{f.name}={getattr(self, f.name)!r}" if f.name in ("timeout", "max_retries", "region")
+                   else f"{f.name}=<{type(getattr(self, f.name)).__name__}>"
+                   for f in dataclasses.fields(self) if getattr(self, f.name) != _DEFAULTS.get(f.name)]
+        return f"ClientSettings({', '.join(changed)})"
+
     def __post_init__(self) -> None:
         if self.max_retries is not None and (isinstance(self.max_retries, bool) or self.max_retries < 0):
             raise ConfigurationError(f"max_retries must be 0 or more, got {self.max_retries!r}")
         if self.timeout is not None and not self.timeout > 0:
             raise ConfigurationError(f"timeout must be a positive number of seconds, got {self.timeout!r}")
+
+
+_DEFAULTS: dict[str, Any] = {"timeout": None, "max_retries": None, "sync": SyncSettings(),
+                             "messaging": MessagingSettings(), "region": "TR"}
 
 
 class Context:

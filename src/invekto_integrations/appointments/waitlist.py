@@ -42,6 +42,7 @@ from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import IntegrationError
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.events import EventConsumer
 from invekto_integrations.messaging.base import (
     MessageCategory,
@@ -123,7 +124,7 @@ class WaitlistSettings(BaseModel):
     clinic_name: str | None = None
 
 
-class WaitlistEngine:
+class WaitlistEngine(ConciseRepr, fields=("clock",)):
     CONSUMER = "appointments.waitlist"
     REPLY_CONSUMER = "appointments.waitlist.replies"
 

@@ -31,6 +31,9 @@ class Clock(Protocol):
 class SystemClock:
     """The real clock."""
 
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
     def now(self) -> datetime:
         return datetime.now(UTC)
 
@@ -58,6 +61,9 @@ class FrozenClock:
     def now(self) -> datetime:
         with self._lock:
             return self._now
+
+    def __repr__(self) -> str:
+        return f"FrozenClock({self.now():%Y-%m-%d %H:%M:%S}Z)"
 
     def monotonic(self) -> float:
         with self._lock:

@@ -35,6 +35,7 @@ from .errors import (
     RateLimited,
 )
 from .ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry, TokenBucket
+from .reprs import ConciseRepr
 from .retry import RetryPolicy, parse_retry_after
 
 __all__ = [
@@ -307,7 +308,17 @@ def _finish(config: ProviderConfig, call: Call[T], response: httpx.Response) -> 
     return _handle(config, call, response)
 
 
-class SyncRunner:
+def _attach(result: T, **runner: Any) -> T:
+    """A `Page` learns who fetched it, so ``page.get_next_page()`` works on what a client returned."""
+    from .paging import Page
+
+    if isinstance(result, Page):
+        for name, fn in runner.items():
+            setattr(result, name, fn)
+    return result
+
+
+class SyncRunner(ConciseRepr, fields=("config.provider", "config.base_url")):
     """Runs `Call`s on an `httpx.Client` (pooled connections; pass ``transport`` to use a fake)."""
 
     def __init__(
@@ -328,10 +339,15 @@ class SyncRunner:
             if bucket is not None:
                 bucket.acquire()
             with _boundary(self.config, call):
-                response = self._http.request(**_build(call))
+                response = self._http.request(**_build(call), timeout=self.config.timeout)
             return _finish(self.config, call, response)
 
-        return self.config.retry.call(once, safe=call.safe_to_repeat)
+        return _attach(self.config.retry.call(once, safe=call.safe_to_repeat), fetch=self.run)
+
+    @property
+    def http(self) -> httpx.Client:
+        """The pooled httpx client (shared by copies from ``with_options``; closed by its owner only)."""
+        return self._http
 
     def close(self) -> None:
         if self._owns:
@@ -344,7 +360,7 @@ class SyncRunner:
         self.close()
 
 
-class AsyncRunner:
+class AsyncRunner(ConciseRepr, fields=("config.provider", "config.base_url")):
     """Runs `Call`s on an `httpx.AsyncClient`, with the same policy as `SyncRunner`."""
 
     def __init__(
@@ -365,10 +381,14 @@ class AsyncRunner:
             if bucket is not None:
                 await bucket.aacquire()
             with _boundary(self.config, call):
-                response = await self._http.request(**_build(call))
+                response = await self._http.request(**_build(call), timeout=self.config.timeout)
             return _finish(self.config, call, response)
 
-        return await self.config.retry.acall(once, safe=call.safe_to_repeat)
+        return _attach(await self.config.retry.acall(once, safe=call.safe_to_repeat), afetch=self.run)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self._http
 
     async def aclose(self) -> None:
         if self._owns:

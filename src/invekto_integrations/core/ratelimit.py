@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 
 from .clock import Clock, SystemClock
+from .reprs import ConciseRepr
 
 __all__ = ["RateLimit", "RateLimiterRegistry", "TokenBucket"]
 
@@ -39,7 +40,7 @@ class RateLimit:
         return cls(n, 60.0, burst)
 
 
-class TokenBucket:
+class TokenBucket(ConciseRepr, fields=("limit",)):
     """A thread-safe token bucket driven by an injectable clock."""
 
     def __init__(self, limit: RateLimit, clock: Clock | None = None) -> None:
@@ -73,7 +74,7 @@ class TokenBucket:
         return wait
 
 
-class RateLimiterRegistry:
+class RateLimiterRegistry(ConciseRepr):
     """Buckets keyed by (provider, account): every client of one account shares one bucket."""
 
     def __init__(self, clock: Clock | None = None) -> None:

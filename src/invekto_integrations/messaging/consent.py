@@ -32,6 +32,7 @@ from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import ProviderError
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.consent import (
     ConsentChangeProblem,
     ConsentRecord,
@@ -111,7 +112,7 @@ class _Tenant:
     brand_code: str
 
 
-class ConsentService:
+class ConsentService(ConciseRepr, fields=("cache", "clock")):
     """Consent checks, opt-outs and İYS sync for every tenant."""
 
     def __init__(

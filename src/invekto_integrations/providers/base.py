@@ -101,6 +101,9 @@ class ProviderInfo:
     # provider does not import pytest); the conformance suite runs over every provider that has one.
     contract: Callable[[], Any] | None = None
 
+    def __repr__(self) -> str:
+        return f"<ProviderInfo {self.name} {self.kind.value} {self.label!r}>"
+
 
 # --- marketplace protocol (issue 5) ---------------------------------------------------------
 # Declared here so engines (sync/) and connectors can be written against it independently.
@@ -117,6 +120,11 @@ class OrderOrError:
         self.order = order
         self.error = error
         self.raw = raw
+
+    def __repr__(self) -> str:
+        if self.order is not None:
+            return f"OrderOrError(order={self.order!r})"
+        return f"OrderOrError(error={self.error!r})"
 
 
 class Marketplace(Protocol):
@@ -317,6 +325,11 @@ class EventOrError:
         self.event = event
         self.error = error
         self.raw = raw
+
+    def __repr__(self) -> str:
+        if self.event is not None:
+            return f"EventOrError(event={self.event.id!r})"
+        return f"EventOrError(error={self.error!r})"
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,9 @@ class ProviderRegistry:
             raise ConfigurationError(f"provider {info.name!r} registered twice")
         self._providers[info.name] = info
 
+    def __repr__(self) -> str:
+        return f"<ProviderRegistry {', '.join(sorted(self._providers)) or 'empty'}>"
+
     def get(self, name: str) -> ProviderInfo:
         try:
             return self._providers[name]

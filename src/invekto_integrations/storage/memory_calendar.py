@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from .records import CalendarBusyBlock, CalendarChannel, CalendarConflict, CalendarSyncState
 
 __all__ = ["MemoryCalendarSync"]
 
 
-class MemoryCalendarSync:
+class MemoryCalendarSync(ConciseRepr):
     def __init__(self) -> None:
         self._states: dict[tuple[str, str], CalendarSyncState] = {}
         self._channels: dict[tuple[str, str], CalendarChannel] = {}

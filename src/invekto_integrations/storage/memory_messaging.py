@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from invekto_integrations.core.errors import StorageError
+from invekto_integrations.core.reprs import ConciseRepr
 
 from .protocols import DuplicateRecord, TenantMismatch
 from .records import ConsentCacheRecord, MessagingContact, OutboxRecord, OutboxStatus, PendingStatusRecord
@@ -16,7 +17,7 @@ __all__ = ["MemoryConsentCache", "MemoryMessagingContacts", "MemoryOutbox"]
 _NOT_COUNTED = (OutboxStatus.REFUSED, OutboxStatus.FAILED)
 
 
-class MemoryOutbox:
+class MemoryOutbox(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], OutboxRecord] = {}
         self._keys: dict[tuple[str, str], str] = {}
@@ -135,7 +136,7 @@ class MemoryOutbox:
         return sorted({t for t, _ in self._rows})
 
 
-class MemoryConsentCache:
+class MemoryConsentCache(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, str, str], ConsentCacheRecord] = {}
         self._lock = threading.Lock()
@@ -154,7 +155,7 @@ class MemoryConsentCache:
         return sorted(rows, key=lambda r: (r.brand_code, r.recipient, r.type))
 
 
-class MemoryMessagingContacts:
+class MemoryMessagingContacts(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], MessagingContact] = {}
         self._lock = threading.Lock()

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from invekto_integrations.core.reprs import fields_repr
+
 __all__ = [
     "CachedOrder",
     "CargoNotification",
@@ -44,6 +46,11 @@ class CachedOrder(BaseModel):
     synced_at: datetime
     created_at: datetime
 
+    def __repr__(self) -> str:
+        return fields_repr(self, "provider", "external_order_id", "order_status", "customer_phone", "ordered_at")
+
+    __str__ = __repr__
+
 
 class Checkpoint(BaseModel):
     """Where an incremental sync of one (tenant, account, stream) got to."""
@@ -73,6 +80,11 @@ class StoredEvent(BaseModel):
     dedupe_key: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return fields_repr(self, "seq", "type", "occurred_at", "dedupe_key")
+
+    __str__ = __repr__
+
 
 class QuarantinedRecord(BaseModel):
     """A provider record that failed validation, kept whole with the reason (nothing is lost)."""
@@ -88,6 +100,11 @@ class QuarantinedRecord(BaseModel):
     error: str
     raw_json: str
     created_at: datetime
+
+    def __repr__(self) -> str:
+        return fields_repr(self, "provider", "record_id", "field", "error")
+
+    __str__ = __repr__
 
 
 # --- shipments (issue 6) ---------------------------------------------------------------------
@@ -203,6 +220,11 @@ class OutboxRecord(BaseModel):
     delivered_at: datetime | None = None
     read_at: datetime | None = None
     failed_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return fields_repr(self, "purpose", "to_phone", "status", "reason", "due_at")
+
+    __str__ = __repr__
 
 
 class ConsentCacheRecord(BaseModel):

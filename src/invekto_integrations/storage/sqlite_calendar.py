@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .records import CalendarBusyBlock, CalendarChannel, CalendarConflict, CalendarSyncState
 
@@ -47,7 +49,7 @@ def _insert_sql(table: str, cols: Sequence[str]) -> str:
     return f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
 
 
-class SQLiteCalendarSync:
+class SQLiteCalendarSync(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(

@@ -78,6 +78,7 @@ from invekto_integrations.core.errors import (
     SyncTokenExpired,
 )
 from invekto_integrations.core.ids import new_id
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.events import EventConsumer
 from invekto_integrations.models.events import AppointmentBooked, AppointmentCancelled, AppointmentMoved, decode_event
 from invekto_integrations.providers.base import (
@@ -362,7 +363,7 @@ class _Queue:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class _CalendarSyncBase:
+class _CalendarSyncBase(ConciseRepr, fields=("policy", "clock")):
     """Everything but the I/O: storage, the conflict rule, and the flows (generators that yield the
     calendar calls). `CalendarSync` and `AsyncCalendarSync` only run the calls and hold the locks."""
 
@@ -1035,7 +1036,7 @@ class AsyncCalendarSync(_CalendarSyncBase):
 
 
 # --- busy times for the slot finder ------------------------------------------------------------
-class FreeBusyTimes:
+class FreeBusyTimes(ConciseRepr):
     """`appointments.slots.BusyTimes` over the live free/busy query of the doctor's calendar.
 
     Our own appointments are in the calendar too (and the slot finder counts them itself), so their
@@ -1064,7 +1065,7 @@ class FreeBusyTimes:
         return subtract([(b.start, b.end) for b in found], ours)
 
 
-class MirrorBusyTimes:
+class MirrorBusyTimes(ConciseRepr):
     """`appointments.slots.BusyTimes` from the sync's mirror of the doctor's own events (no call)."""
 
     def __init__(self, repo: CalendarSyncRepository) -> None:

@@ -49,6 +49,7 @@ from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, IntegrationError, PayloadError
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import try_normalize_phone
+from invekto_integrations.core.reprs import ConciseRepr, html_table
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
 from invekto_integrations.models.events import DomainEvent, OrderCreated, OrderStatusChanged, TrackingCodeAssigned
@@ -193,6 +194,9 @@ class AccountSyncReport:
     def ok(self) -> bool:
         return self.status is AccountSyncStatus.OK
 
+    def __repr__(self) -> str:
+        return f"<AccountSyncReport {self.summary()}>"
+
     def summary(self) -> str:
         head = f"{self.tenant_id}/{self.provider} [{self.mode.value}] {self.status.value}"
         counts = (f"fetched={self.fetched} inserted={self.inserted} updated={self.updated} "
@@ -238,6 +242,22 @@ class SyncRunReport:
     @property
     def failed(self) -> list[AccountSyncReport]:
         return [a for a in self.accounts if a.status in (AccountSyncStatus.FAILED, AccountSyncStatus.AUTH_FAILED)]
+
+    def __repr__(self) -> str:
+        failed = f" failed={len(self.failed)}" if self.failed else ""
+        return (f"<SyncRunReport accounts={len(self.accounts)}{failed} fetched={self.fetched} new={self.inserted} "
+                f"changed={self.updated} unchanged={self.unchanged} quarantined={self.quarantined} "
+                f"events={self.events}>")
+
+    def __str__(self) -> str:
+        return "\n".join([repr(self), *(f"  {a.summary()}" for a in self.accounts)])
+
+    def _repr_html_(self) -> str:
+        return html_table(f"Sync run {self.started_at:%Y-%m-%d %H:%M}: {len(self.accounts)} account(s)",
+                          ["account", "mode", "status", "fetched", "new", "changed", "unchanged", "quarantined",
+                           "events", "error"],
+                          ([f"{a.tenant_id}/{a.provider}", a.mode, a.status, a.fetched, a.inserted, a.updated,
+                            a.unchanged, a.quarantined, a.events, a.error] for a in self.accounts))
 
     def for_account(self, account_id: str) -> AccountSyncReport:
         for a in self.accounts:
@@ -317,7 +337,7 @@ class _Counters:
     seen_bad: set[tuple[str | None, str]] = field(default_factory=set)
 
 
-class OrderSyncEngine:
+class OrderSyncEngine(ConciseRepr, fields=("orders", "clock")):
     """Syncs marketplace orders of many tenants and accounts into the orders cache."""
 
     def __init__(

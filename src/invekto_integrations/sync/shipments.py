@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import AuthenticationError, InvalidArgument, NotFound, ProviderError
 from invekto_integrations.core.ids import new_id
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.events import EventConsumer
 from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage, TemplateRef
 from invekto_integrations.messaging.quiet_hours import QuietHours
@@ -141,7 +142,7 @@ CarrierFactory = Callable[[str, str], Carrier | None]
 AsyncCarrierFactory = Callable[[str, str], AsyncCarrier | None]
 
 
-class AccountCarriers:
+class AccountCarriers(ConciseRepr, fields=("use_async",)):
     """A `CarrierFactory` over stored accounts: the tenant's active account of that carrier, connected
     once and cached (``close()`` closes them).
 
@@ -247,7 +248,7 @@ class _AsyncAuthWatched(_AuthWatched):
         await self.connector.aclose()
 
 
-class _WatcherBase:
+class _WatcherBase(ConciseRepr, fields=("shipments", "clock")):
     CONSUMER = "shipments.watcher"
 
     def __init__(
@@ -558,7 +559,7 @@ class _Blank(dict[str, str]):
         return ""
 
 
-class CargoNotifier:
+class CargoNotifier(ConciseRepr):
     """Consumer of ``ShipmentStatusChanged`` events that sends proactive cargo messages."""
 
     CONSUMER = "cargo.notifier"

@@ -69,6 +69,7 @@ from invekto_integrations.core.errors import (
     RateLimited,
 )
 from invekto_integrations.core.ratelimit import RateLimit, RateLimiterRegistry
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
 from invekto_integrations.providers.base import ConnectOptions, Environment, ProviderInfo
@@ -118,7 +119,7 @@ def _optional(fn: Any) -> Any:
     return fn
 
 
-class ProviderContract:
+class ProviderContract(ConciseRepr):
     """How the conformance suite drives one provider. Override the hooks that apply.
 
     Required: `credentials` and `probe` (and `info`, or `make_fake` + `make_client`). Everything
@@ -360,7 +361,7 @@ def _run(coro: Awaitable[Any]) -> Any:
     return asyncio.run(main())
 
 
-class ConformanceSuite:
+class ConformanceSuite(ConciseRepr):
     """Subclass with ``contract = MyContract()`` in a test module; pytest runs every test below."""
 
     contract: ClassVar[ProviderContract]

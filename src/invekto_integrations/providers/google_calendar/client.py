@@ -31,6 +31,7 @@ from invekto_integrations.core.errors import InvalidArgument, InvalidParameter, 
 from invekto_integrations.core.http import AsyncRunner, Call, ProviderConfig, SyncRunner
 from invekto_integrations.core.paging import Page, aiter_pages, iter_pages
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.core.retry import RetryPolicy, parse_retry_after
 from invekto_integrations.providers.base import (
     BusyInterval,
@@ -140,7 +141,7 @@ def _event(response: httpx.Response, operation: str, record: str | None) -> Cale
     return event_from_wire(response.json())
 
 
-class GoogleCalendarEndpoints:
+class GoogleCalendarEndpoints(ConciseRepr):
     """Request builders and parsers; no I/O (the clients run them)."""
 
     def list_events(self, calendar_id: str, *, sync_token: str | None = None, page_token: str | None = None,

@@ -17,6 +17,7 @@ from typing import Any
 import pydantic
 
 from invekto_integrations.core.phone import try_normalize_phone
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.messaging import (
     InboundMessage,
     MediaRef,
@@ -55,7 +56,7 @@ def _problem(where: str, exc: Exception, raw: Any) -> WebhookProblem:
     return WebhookProblem(where=where, field=field, error=message, raw=raw)
 
 
-class WhatsAppWebhooks:
+class WhatsAppWebhooks(ConciseRepr):
     """Implements `providers.base.MessagingWebhooks` for the WhatsApp Cloud API."""
 
     provider = PROVIDER

@@ -45,6 +45,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.ratelimit import RateLimit, TokenBucket
+from invekto_integrations.core.reprs import ConciseRepr
 
 from ._faults import Faults
 from ._webhooks import WebhookDispatcher
@@ -128,7 +129,7 @@ class RecordedRequest:
         }
 
 
-class AccountStates(Generic[S]):
+class AccountStates(Generic[S], ConciseRepr):
     """State per account key, created on first use by ``factory(account)`` (moto's BackendDict)."""
 
     def __init__(self, factory: Callable[[str], S]) -> None:
@@ -155,7 +156,7 @@ class AccountStates(Generic[S]):
             self._states.clear()
 
 
-class FakeProvider:
+class FakeProvider(ConciseRepr, fields=("name", "requests")):
     """Base class of the fakes. Subclasses set ``name`` and implement `routes` and `authenticate`."""
 
     name: ClassVar[str] = ""
