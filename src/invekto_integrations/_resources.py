@@ -22,6 +22,7 @@ from invekto_integrations.appointments.booking import AppointmentBook
 from invekto_integrations.appointments.models import Appointment
 from invekto_integrations.appointments.slots import Slot, SlotFinder
 from invekto_integrations.core.errors import ConfigurationError
+from invekto_integrations.core.reprs import ResultList
 from invekto_integrations.messaging.base import MessageCategory, MessageDelivery, OutboundMessage, SubmitResult
 from invekto_integrations.messaging.consent import ConsentDecision, ConsentService
 from invekto_integrations.messaging.pipeline import DispatchReport, SendPipeline
@@ -99,9 +100,9 @@ class _AccountsBase(_Resource):
         self._ctx.service.registry.get(provider)  # an unknown provider fails here, naming the installed ones
         return self._ctx.service.add(tenant_id, provider, credentials, settings=settings, display_name=display_name)
 
-    def list(self, tenant_id: str, *, provider: str | None = None) -> list[IntegrationAccount]:
+    def list(self, tenant_id: str, *, provider: str | None = None) -> ResultList[IntegrationAccount]:
         """The tenant's accounts (of one provider if given)."""
-        return self._ctx.store.accounts.find(tenant_id, provider=provider)
+        return ResultList(self._ctx.store.accounts.find(tenant_id, provider=provider))
 
     def get(self, tenant_id: str, account_id: str) -> IntegrationAccount | None:
         return self._ctx.store.accounts.get(tenant_id, account_id)
@@ -225,8 +226,9 @@ class _ShipmentsBase(_Resource):
                                 customer_phone=customer_phone)
 
     def list(self, tenant_id: str, *, carrier: str | None = None,
-             active: bool | None = None) -> builtins.list[TrackedShipment]:
-        return self._ctx.store.shipments.find(tenant_id, carrier=carrier, active=active)
+             active: bool | None = None) -> ResultList[TrackedShipment]:
+        """The tenant's watched parcels (of one carrier, active or not, if given)."""
+        return ResultList(self._ctx.store.shipments.find(tenant_id, carrier=carrier, active=active))
 
     def from_orders(self, tenant_id: str) -> int:
         """Watch every parcel the order sync announced (``TrackingCodeAssigned``); returns how many."""
@@ -422,8 +424,9 @@ class Appointments(_Resource):
     def book_service(self) -> AppointmentBook:
         return _book(self._ctx)
 
-    def free_slots(self, tenant_id: str, service_name: str, start: datetime, end: datetime) -> list[Slot]:
-        return self.book_service.slots.free_slots(tenant_id, service_name, start, end)
+    def free_slots(self, tenant_id: str, service_name: str, start: datetime, end: datetime) -> ResultList[Slot]:
+        """Free slots for a service between ``start`` and ``end``, over every eligible doctor."""
+        return ResultList(self.book_service.slots.free_slots(tenant_id, service_name, start, end))
 
     def book(self, tenant_id: str, *, doctor_id: str, service_name: str, starts_at: datetime, patient_phone: str,
              patient_name: str | None = None) -> Appointment:

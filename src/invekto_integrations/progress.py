@@ -185,12 +185,13 @@ class TqdmProgress(_Closing):
     def update(self, update: ProgressUpdate) -> None:
         bar = self._bars.get(update.key)
         if bar is None:
-            bar = self._tqdm(total=update.total, desc=update.label, position=len(self._bars), file=self._file,
-                             leave=self._leave, unit="%")
+            bar = self._tqdm(total=round(update.total), desc=update.label, position=len(self._bars),
+                             file=self._file, leave=self._leave,
+                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total} {postfix}")
             self._bars[update.key] = bar
         bar.set_description(update.label, refresh=False)
         bar.set_postfix(update.counts, refresh=False)
-        bar.n = update.total if update.done else update.completed
+        bar.n = round(update.total if update.done else update.completed)
         bar.refresh()
 
     def close(self) -> None:

@@ -13,9 +13,11 @@ import html
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-__all__ = ["ConciseRepr", "fields_repr", "html_table", "short"]
+T = TypeVar("T")
+
+__all__ = ["ConciseRepr", "ResultList", "fields_repr", "html_table", "short"]
 
 _MAX_TEXT = 48
 
@@ -101,3 +103,20 @@ def _cell(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     return str(value)
+
+
+class ResultList(list[T], Generic[T]):
+    """A list returned by the front door: its repr names the first few items and counts the rest,
+    and a notebook shows it as a table (one row per item)."""
+
+    _SHOWN: ClassVar[int] = 5
+
+    def __repr__(self) -> str:
+        if len(self) <= self._SHOWN:
+            return super().__repr__()
+        head = ", ".join(repr(x) for x in self[: self._SHOWN])
+        return f"[{head}, … {len(self) - self._SHOWN} more]"
+
+    def _repr_html_(self) -> str:
+        kind = type(self[0]).__name__ if self else "item"
+        return html_table(f"{len(self)} × {kind}", ["#", kind], ((i, repr(x)) for i, x in enumerate(self)))

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from invekto_integrations.core.reprs import fields_repr
+from invekto_integrations.models.shipments import ShipmentStatus
 
 __all__ = [
     "CachedOrder",
@@ -128,7 +129,7 @@ class TrackedShipment(BaseModel):
     order_provider: str | None = None
     external_order_id: str | None = None
     customer_phone: str | None = None
-    status: str = "pending"
+    status: ShipmentStatus = ShipmentStatus.PENDING
     raw_status_code: str | None = None
     raw_status_text: str | None = None
     status_at: datetime | None = None
@@ -141,6 +142,11 @@ class TrackedShipment(BaseModel):
     error_count: int = 0
     created_at: datetime
     updated_at: datetime
+
+    def __repr__(self) -> str:
+        return fields_repr(self, "carrier", "tracking_number", "status", "source", "next_poll_at")
+
+    __str__ = __repr__
 
 
 class ShipmentHistoryEntry(BaseModel):

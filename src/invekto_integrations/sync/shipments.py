@@ -137,6 +137,10 @@ class PollReport:
     failures: dict[str, str] = field(default_factory=dict)  # tracking number -> error
     skipped: int = 0  # rescheduled without asking: the carrier account's login was refused
 
+    def __repr__(self) -> str:
+        return (f"<PollReport polled={self.polled} changed={self.changed} events={self.events} errors={self.errors} "
+                f"stopped={self.stopped} skipped={self.skipped}>")
+
 
 CarrierFactory = Callable[[str, str], Carrier | None]
 AsyncCarrierFactory = Callable[[str, str], AsyncCarrier | None]
