@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from .protocols import TenantMismatch
 from .runtime_protocols import LeaseRecord, TimerRecord, TimerState
 
 __all__ = ["MemoryLeases", "MemoryTimers"]
 
 
-class MemoryLeases:
+class MemoryLeases(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], LeaseRecord] = {}
         self._lock = threading.Lock()
@@ -61,7 +63,7 @@ class MemoryLeases:
             return sorted((r for (t, _), r in self._rows.items() if t == tenant_id), key=lambda r: r.name)
 
 
-class MemoryTimers:
+class MemoryTimers(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, str], TimerRecord] = {}
         self._lock = threading.Lock()

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .protocols import TenantMismatch
 from .runtime_protocols import LeaseRecord, TimerRecord, TimerState
@@ -23,7 +25,7 @@ def _opt(value: datetime | None) -> str | None:
     return to_ts(value) if value else None
 
 
-class SQLiteLeases:
+class SQLiteLeases(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -100,7 +102,7 @@ class SQLiteLeases:
             "SELECT * FROM runtime_leases WHERE tenant_id = ? ORDER BY name", (tenant_id,))]
 
 
-class SQLiteTimers:
+class SQLiteTimers(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
