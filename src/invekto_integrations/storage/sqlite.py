@@ -22,6 +22,17 @@ from .memory import raw_record_hash
 from .protocols import TenantMismatch, UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
 from .sqlite_appointments import SQLiteAppointments, SQLiteDoctors, SQLiteServicePricing, SQLiteWaitlist
+from .sqlite_attribution import (
+    SQLiteAdCache,
+    SQLiteAttributionReports,
+    SQLiteCapiDeliveries,
+    SQLiteConversions,
+    SQLiteLeads,
+    SQLiteSpend,
+    SQLiteTagRules,
+    SQLiteTouches,
+    SQLiteTrackedLinks,
+)
 from .sqlite_calendar import SQLiteCalendarSync
 from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts, SQLiteOutbox
 from .sqlite_runtime import SQLiteLeases, SQLiteTimers
@@ -416,6 +427,17 @@ class SQLiteStore:
         # engine runtime
         self.leases = SQLiteLeases(self.db)
         self.timers = SQLiteTimers(self.db)
+        # attribution (issue 15)
+        self.tracked_links = SQLiteTrackedLinks(self.db)
+        self.touches = SQLiteTouches(self.db)
+        self.leads = SQLiteLeads(self.db)
+        self.conversions = SQLiteConversions(self.db)
+        self.ad_spend = SQLiteSpend(self.db)
+        self.tag_rules = SQLiteTagRules(self.db)
+        self.ad_cache = SQLiteAdCache(self.db)
+        self.capi_deliveries = SQLiteCapiDeliveries(self.db)
+        self.attribution_reports = SQLiteAttributionReports(self.db)
+
 
     def atomic(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One BEGIN IMMEDIATE transaction on this thread's connection: every repository call made
