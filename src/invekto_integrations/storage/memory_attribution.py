@@ -283,11 +283,12 @@ class MemoryAttributionReports:
         self._spend = spend
 
     def credit(self, tenant_id: str, *, since: datetime, until: datetime, model: AttributionModel,
-               lookback: timedelta, half_life: timedelta, currency: str = "TRY") -> list[CreditRow]:
+               lookback: timedelta, half_life: timedelta, currency: str = "TRY",
+               kinds: Sequence[ConversionKind] = (ConversionKind.PURCHASE,)) -> list[CreditRow]:
         conv_sum: dict[SourceKey, float] = defaultdict(float)
         rev_sum: dict[SourceKey, float] = defaultdict(float)
         for c in self._conversions.find(tenant_id, since=since, until=until, counted=True):
-            if c.currency != currency or c.contact is None:
+            if c.currency != currency or c.contact is None or c.kind not in kinds:
                 continue
             value = float(c.value or 0)
             touches = self._touches.find(tenant_id, c.contact, since=c.occurred_at - lookback,

@@ -138,8 +138,9 @@ class AttributionReportQueries(Protocol):
     """The aggregates behind the reports (the SQLite store computes them in SQL)."""
 
     def credit(self, tenant_id: str, *, since: datetime, until: datetime, model: AttributionModel,
-               lookback: timedelta, half_life: timedelta, currency: str = "TRY") -> list[CreditRow]:
-        """Conversions (counted, in ``currency``) occurred in [since, until), split over the
+               lookback: timedelta, half_life: timedelta, currency: str = "TRY",
+               kinds: Sequence[ConversionKind] = (ConversionKind.PURCHASE,)) -> list[CreditRow]:
+        """Conversions (counted, of ``kinds``, in ``currency``) occurred in [since, until), split over the
         contact's touches in [conversion - lookback, conversion] by ``model``, grouped by source.
         Conversions with no touch in the window form the ``unattributed`` row."""
         ...

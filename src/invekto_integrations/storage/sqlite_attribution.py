@@ -508,7 +508,7 @@ WITH conv AS (
     SELECT conversion_id, contact, at_us, COALESCE(value_minor, 0) AS value_minor
     FROM attribution_conversions
     WHERE tenant_id = :tenant AND counted = 1 AND at_us >= :since AND at_us < :until
-      AND currency = :currency AND contact IS NOT NULL
+      AND currency = :currency AND contact IS NOT NULL AND kind IN (:kinds)
 ),
 path AS (
     SELECT c.conversion_id, c.value_minor, c.at_us - t.at_us AS age_us,
@@ -579,12 +579,17 @@ class SQLiteAttributionReports:
         return conn
 
     def credit(self, tenant_id: str, *, since: datetime, until: datetime, model: AttributionModel,
-               lookback: timedelta, half_life: timedelta, currency: str = "TRY") -> list[CreditRow]:
-        params = {"tenant": tenant_id, "since": us(since), "until": us(until), "currency": currency,
+               lookback: timedelta, half_life: timedelta, currency: str = "TRY",
+               kinds: Sequence[ConversionKind] = (ConversionKind.PURCHASE,)) -> list[CreditRow]:
+        if not kinds:
+            return []
+        kind_params = {f"kind{i}": k.value for i, k in enumerate(kinds)}
+        sql = _CREDIT_SQL.replace(":kinds", ", ".join(f":{k}" for k in kind_params))
+        params = {**kind_params, "tenant": tenant_id, "since": us(since), "until": us(until), "currency": currency,
                   "lookback": int(lookback.total_seconds() * 1_000_000), "model": model.value,
                   "half_life": int(half_life.total_seconds() * 1_000_000)}
         try:
-            rows = self._conn().execute(_CREDIT_SQL, params).fetchall()
+            rows = self._conn().execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise StorageError(f"SQLite error: {exc}") from exc
         return [CreditRow(source=_source(r), conversions=Decimal(repr(float(r["conversions"]))).quantize(_CREDIT),
