@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AdAccount",
     "AdInfo",
     "AdsLevel",
     "AutomaticEvent",
@@ -30,6 +31,18 @@ class AdsLevel(StrEnum):
     CAMPAIGN = "campaign"
     ADSET = "adset"
     AD = "ad"
+
+
+class AdAccount(BaseModel):
+    """An ad account the token can read (``act_...``), with the currency and time zone its spend
+    and days are in."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str | None = None
+    currency: str | None = None
+    timezone: str | None = None
 
 
 class AdInfo(BaseModel):

@@ -1,5 +1,6 @@
 """Meta Graph / Marketing API endpoints, described once, and the thin sync and async clients.
 
+    GET  /{v}/me/adaccounts                          the ad accounts the token can read
     GET  /{v}/{ad-id}?fields=...                     an ad with its ad set and campaign
     GET  /{v}/act_{account}/insights                 spend per day and level (cursor paging)
     POST /{v}/act_{account}/insights                 start an async report run → report_run_id
@@ -31,6 +32,7 @@ from invekto_integrations.core.paging import Page, aiter_items, iter_items
 from invekto_integrations.core.ratelimit import RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.ads import (
+    AdAccount,
     AdInfo,
     AdsLevel,
     ConversionEvent,
@@ -45,6 +47,7 @@ from invekto_integrations.providers.base import Environment
 from .mapping import PROVIDER, ad_info, error_from_meta, insights_row, usage_retry_after
 from .wire import (
     WireAd,
+    WireAdAccount,
     WireDataset,
     WireErrorBody,
     WireEventsResponse,
@@ -169,6 +172,23 @@ class MetaEndpoints:
     def _path(self, *parts: str) -> str:
         return "/" + "/".join((self.settings.api_version, *parts))
 
+    def list_ad_accounts(self, *, limit: int = 100, after: str | None = None) -> Call[Page[AdAccount]]:
+        """One page of ``GET /me/adaccounts`` (the ad accounts the token can read)."""
+        def parse(response: httpx.Response) -> Page[AdAccount]:
+            _raise_for_graph(response, "list_ad_accounts")
+            body = WireInsightsPage.model_validate(response.json())
+            items = []
+            for raw in body.data:
+                w = WireAdAccount.model_validate(raw)
+                items.append(AdAccount(id=w.id, name=w.name, currency=w.currency, timezone=w.timezone_name))
+            cursor = body.paging.cursors.after if body.paging and body.paging.cursors else None
+            more = bool(body.paging and body.paging.next) and cursor is not None and bool(items)
+            return Page(items=items, next_call=self.list_ad_accounts(limit=limit, after=cursor) if more else None)
+
+        return Call("list_ad_accounts", "GET", self._path("me", "adaccounts"), parse,
+                    params={"fields": "id,name,currency,timezone_name", "limit": limit, "after": after},
+                    ok_statuses=_ALL_ERRORS)
+
     def get_ad(self, ad_id: str) -> Call[AdInfo]:
         ad = check_identifier(PROVIDER, "ad_id", ad_id)
 
@@ -287,6 +307,10 @@ class MetaClient(SyncConnector):
                                  timeout=timeout, rate_limit=rate_limit)
         self._runner = SyncRunner(config, transport=transport)
 
+    def list_ad_accounts(self) -> list[AdAccount]:
+        """Every ad account the token can read (``GET /me/adaccounts``, paged to the end)."""
+        return list(iter_items(self._runner.run, self.endpoints.list_ad_accounts()))
+
     def get_ad(self, ad_id: str) -> AdInfo:
         """The ad with its ad set and campaign. Raises `PermissionDenied`/`InvalidParameter` (code
         10/100) when the token cannot read the ad's account, `NotFound` for an unknown id."""
@@ -343,6 +367,9 @@ class AsyncMetaClient(AsyncConnector):
                                  base_url=base_url, clock=self.clock, retry=retry, limiter_registry=limiter_registry,
                                  timeout=timeout, rate_limit=rate_limit)
         self._runner = AsyncRunner(config, transport=transport)
+
+    async def list_ad_accounts(self) -> list[AdAccount]:
+        return [a async for a in aiter_items(self._runner.run, self.endpoints.list_ad_accounts())]
 
     async def get_ad(self, ad_id: str) -> AdInfo:
         return await self._runner.run(self.endpoints.get_ad(ad_id))

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 __all__ = [
     "WireAd",
+    "WireAdAccount",
     "WireCursors",
     "WireDataset",
     "WireError",
@@ -38,6 +39,13 @@ class WireError(_Wire):
 
 class WireErrorBody(_Wire):
     error: WireError
+
+
+class WireAdAccount(_Wire):
+    id: str
+    name: str | None = None
+    currency: str | None = None
+    timezone_name: str | None = None
 
 
 class WireNamed(_Wire):

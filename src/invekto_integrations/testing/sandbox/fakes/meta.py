@@ -151,7 +151,8 @@ class MetaFake(FakeProvider):
             self.unreadable_ads.clear()
             self._init_state()
 
-    def _next(self, prefix: int) -> str:
+    def next_id(self, prefix: int) -> str:
+        """A fresh numeric id (Graph ids are digit strings)."""
         with self._lock:
             self._seq += 1
             return str(prefix + self._seq)
@@ -197,6 +198,7 @@ class MetaFake(FakeProvider):
 
     def routes(self) -> list[BaseRoute]:
         return [
+            Route("/{version}/me/adaccounts", self._ad_accounts, methods=["GET"]),
             Route("/{version}/{account:str}/insights", self._insights, methods=["GET", "POST"]),
             Route("/{version}/{waba}/dataset", self._dataset, methods=["POST"]),
             Route("/{version}/{dataset}/events", self._events, methods=["POST"]),
@@ -207,6 +209,17 @@ class MetaFake(FakeProvider):
         if not _VERSION.match(request.path_params["version"]):
             return _error(400, 2635, f"Unknown API version {request.path_params['version']}")
         return None
+
+    async def _ad_accounts(self, request: Request) -> Response:
+        if (bad := self._check_version(request)) is not None:
+            return bad
+        state = self.accounts.get(self.account_of(request))
+        row: dict[str, Any] = {"id": state.account_id, "account_id": state.account_id.removeprefix("act_"),
+                               "name": f"Sandbox {state.account_id}", "currency": "TRY",
+                               "timezone_name": "Europe/Istanbul"}
+        if self.maybe_malformed():
+            row.pop("id")
+        return self._page(request, [row], int(request.query_params.get("limit", "25")), malform=False)
 
     async def _object(self, request: Request) -> Response:
         if (bad := self._check_version(request)) is not None:
@@ -270,7 +283,7 @@ class MetaFake(FakeProvider):
             day += timedelta(days=1)
         return rows
 
-    def _page(self, request: Request, rows: list[dict[str, Any]], limit: int) -> Response:
+    def _page(self, request: Request, rows: list[dict[str, Any]], limit: int, *, malform: bool = True) -> Response:
         start = _offset(request.query_params.get("after"))
         if start < 0:
             return _error(400, 100, "Invalid parameter: after cursor")
@@ -278,7 +291,7 @@ class MetaFake(FakeProvider):
         data: list[dict[str, Any]] = []
         for row in chunk:
             row = dict(row)
-            if self.maybe_malformed():
+            if malform and self.maybe_malformed():
                 row["spend"] = {"amount": row["spend"]}  # not a string: a broken record
                 row.pop("date_start")
             data.append(row)
@@ -336,7 +349,7 @@ class MetaFake(FakeProvider):
                 return parsed
             level, since, until = parsed
             if request.method == "POST":
-                run_id = self._next(6023000000000000)
+                run_id = self.next_id(6023000000000000)
                 with self._lock:
                     state.runs[run_id] = _Run(run_id, level, since, until)
                 return JSONResponse({"report_run_id": run_id})
@@ -358,7 +371,7 @@ class MetaFake(FakeProvider):
         with self._lock:
             dataset = state.datasets.get(waba)
             if dataset is None:
-                dataset = self._next(1400000000000000)
+                dataset = self.next_id(1400000000000000)
                 state.datasets[waba] = dataset
         return JSONResponse({"id": dataset})
 
@@ -411,4 +424,4 @@ class MetaFake(FakeProvider):
                 self.received_events.setdefault(dataset, []).append(
                     {**e, "test_event_code": body.get("test_event_code")})
         return JSONResponse({"events_received": len(data), "messages": [],
-                             "fbtrace_id": f"AbCdEf{self._next(0)}"})
+                             "fbtrace_id": f"AbCdEf{self.next_id(0)}"})
