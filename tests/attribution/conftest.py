@@ -43,7 +43,7 @@ def meta_sandbox(meta_fake: MetaFake, clock: FrozenClock) -> Sandbox:
 
 def meta_client(sandbox: Sandbox, clock: FrozenClock, token: str = "meta-token-a", attempts: int = 3) -> MetaClient:
     return MetaClient(SecretStr(token), base_url=sandbox.inprocess_url("meta"), transport=sandbox.transport(),
-                      clock=clock, retry=RetryPolicy(max_attempts=attempts, clock=clock),
+                      clock=clock, retry=RetryPolicy(max_attempts=attempts, max_total_seconds=600, clock=clock),
                       limiter_registry=RateLimiterRegistry(clock))
 
 
