@@ -105,3 +105,16 @@ def test_spend_manual_wins_and_tenants_are_apart(kind: str) -> None:
         store.ad_spend.upsert_many("t", [entry(d1, "1", SpendOrigin.MANUAL, tenant="u")])
     assert store.conversions.find("u") == [] and store.leads.find("u") == []
     store.close()
+
+
+def test_reports_to_pandas() -> None:
+    pd = pytest.importorskip("pandas")
+    from invekto_integrations.attribution import funnel, leads_per_campaign
+
+    store = MemoryStore()
+    _fill([store], 3)
+    report = funnel(store, "t", date(2026, 3, 10), date(2026, 3, 31))
+    frame = report.to_pandas()
+    assert isinstance(frame, pd.DataFrame) and len(frame) == len(report.rows)
+    assert {"level", "campaign_id", "spend", "leads", "conversions", "revenue", "cpl", "roas"} <= set(frame.columns)
+    assert leads_per_campaign(store, "t", date(2026, 3, 10), date(2026, 3, 10)).to_pandas()["leads"].sum() == 40
