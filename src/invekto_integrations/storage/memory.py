@@ -259,7 +259,6 @@ class MemoryStore:
         self.capi_deliveries = MemoryCapiDeliveries()
         self.attribution_reports = MemoryAttributionReports(self.touches, self.leads, self.conversions, self.ad_spend)
 
-
     def atomic(self) -> contextlib.AbstractContextManager[None]:
         """A unit of work (nothing to roll back in memory; a crash loses everything anyway)."""
         return contextlib.nullcontext()

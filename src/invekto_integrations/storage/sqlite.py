@@ -438,7 +438,6 @@ class SQLiteStore:
         self.capi_deliveries = SQLiteCapiDeliveries(self.db)
         self.attribution_reports = SQLiteAttributionReports(self.db)
 
-
     def atomic(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One BEGIN IMMEDIATE transaction on this thread's connection: every repository call made
         inside it on this thread commits or rolls back together."""
