@@ -12,10 +12,9 @@ events changes nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -29,6 +28,7 @@ from invekto_integrations.models.attribution import (
     contact_key,
 )
 from invekto_integrations.models.events import DomainEvent
+from invekto_integrations.runtime import BaseEngine, EngineContext
 
 from ._store import AttributionStore
 from .ctwa import referral_info
@@ -37,19 +37,11 @@ from .leads import InboundTouch, LeadOutcome, LeadTracker
 __all__ = [
     "AttributionEngine",
     "ConversionRecorder",
-    "EngineContextLike",
     "record_automatic_events",
 ]
 
 # Meta's event names → our kinds (business-messaging allowlist: Purchase, LeadSubmitted).
 _META_KINDS = {"Purchase": ConversionKind.PURCHASE, "LeadSubmitted": ConversionKind.LEAD_SUBMITTED}
-
-
-class EngineContextLike(Protocol):
-    """What the engine reads of the runtime's `EngineContext`."""
-
-    @property
-    def tenant_id(self) -> str: ...
 
 
 def _amount(event: DomainEvent) -> tuple[Decimal | None, str]:
@@ -156,17 +148,17 @@ def record_automatic_events(store: AttributionStore, tenant_id: str, events: Seq
     return stored
 
 
-@dataclass(frozen=True)
-class _Ctx:
-    tenant_id: str
-
-
-class AttributionEngine:
+class AttributionEngine(BaseEngine):
     """The attribution engine: touches and leads from inbound messages, conversions from orders,
-    appointments and replies. Register it with the runtime; ``process`` runs one event directly."""
+    appointments and replies. Register it with the runtime (replies are dated in the tenant's
+    timezone from its settings); ``process`` runs one event directly.
+
+    Not ``transactional``: resolving a CTWA ad may call the ads API (slow I/O must not hold the
+    database's write lock); every effect is idempotent by its natural key instead."""
 
     name = "attribution"
     consumes = frozenset({"message.inbound", "order.created", "appointment.booked"})
+    transactional = False
 
     def __init__(self, store: AttributionStore, tracker: LeadTracker, *, timezone: str = "Europe/Istanbul",
                  record_replies: bool = True, match_window: timedelta = timedelta(days=7)) -> None:
@@ -176,19 +168,14 @@ class AttributionEngine:
         self.record_replies = record_replies
         self.recorder = ConversionRecorder(store, match_window=match_window)
 
-    def handle(self, ctx: EngineContextLike, event: DomainEvent) -> None:
-        self.process(ctx.tenant_id, event)
+    def handle(self, ctx: EngineContext, event: DomainEvent) -> None:
+        self.process(ctx.tenant_id, event, timezone=ctx.timezone)
 
-    def on_timer(self, ctx: EngineContextLike, timer: object) -> None:
-        return None  # no timers: everything follows from events
-
-    def schedules(self, settings: object) -> Sequence[object]:
-        return ()
-
-    def process(self, tenant_id: str, event: DomainEvent) -> None:
+    def process(self, tenant_id: str, event: DomainEvent, *, timezone: ZoneInfo | None = None) -> None:
+        """Handle one event for ``tenant_id`` (``timezone``: the tenant's, else the engine's default)."""
         kind = type(event).TYPE
         if kind == "message.inbound":
-            self._inbound(tenant_id, event)
+            self._inbound(tenant_id, event, timezone or self.timezone)
         elif kind == "order.created":
             value, currency = _amount(event)
             self.recorder.record_order(
@@ -203,7 +190,7 @@ class AttributionEngine:
                                              phone=str(getattr(event, "patient_phone", "")), at=event.occurred_at,
                                              value=value)
 
-    def _inbound(self, tenant_id: str, event: DomainEvent) -> None:
+    def _inbound(self, tenant_id: str, event: DomainEvent, timezone: ZoneInfo) -> None:
         sender = getattr(event, "from_phone", None) or getattr(event, "from_wa_id", None)
         if not sender:
             return
@@ -214,10 +201,4 @@ class AttributionEngine:
             message_id=getattr(event, "provider_message_id", None) or event.event_id,
             text=text if isinstance(text, str) else None, referral=ref))
         if self.record_replies and "message already seen" not in outcome.notes:
-            self.recorder.record_reply(tenant_id, outcome, event.occurred_at, self.timezone)
-
-    def run_events(self, tenant_id: str, events: Sequence[DomainEvent]) -> int:
-        """Process events in order (what the runtime does per tenant); returns how many."""
-        for event in events:
-            self.handle(_Ctx(tenant_id), event)
-        return len(events)
+            self.recorder.record_reply(tenant_id, outcome, event.occurred_at, timezone)
