@@ -14,6 +14,7 @@ from invekto_integrations.models.events import DomainEvent
 
 from .memory_appointments import MemoryAppointments, MemoryDoctors, MemoryServicePricing, MemoryWaitlist
 from .memory_calendar import MemoryCalendarSync
+from .memory_dashboard import MemoryReportReader, MemoryReturnCases, MemoryReviewCases
 from .memory_messaging import MemoryConsentCache, MemoryMessagingContacts, MemoryOutbox
 from .memory_runtime import MemoryLeases, MemoryTimers
 from .memory_shipments import MemoryCargoNotifications, MemoryShipments
@@ -237,6 +238,11 @@ class MemoryStore:
         # engine runtime
         self.leases = MemoryLeases()
         self.timers = MemoryTimers()
+        # dashboard: return/review cases and the panels' range reads
+        self.return_cases = MemoryReturnCases()
+        self.review_cases = MemoryReviewCases()
+        self.reports = MemoryReportReader(self.orders, self.shipments, self.appointments, self.waitlist,
+                                          self.service_pricing)
 
     def atomic(self) -> contextlib.AbstractContextManager[None]:
         """A unit of work (nothing to roll back in memory; a crash loses everything anyway)."""

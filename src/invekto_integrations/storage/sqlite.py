@@ -23,6 +23,7 @@ from .protocols import TenantMismatch, UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
 from .sqlite_appointments import SQLiteAppointments, SQLiteDoctors, SQLiteServicePricing, SQLiteWaitlist
 from .sqlite_calendar import SQLiteCalendarSync
+from .sqlite_dashboard import SQLiteReportReader, SQLiteReturnCases, SQLiteReviewCases
 from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts, SQLiteOutbox
 from .sqlite_runtime import SQLiteLeases, SQLiteTimers
 from .sqlite_shipments import SQLiteCargoNotifications, SQLiteShipments
@@ -416,6 +417,11 @@ class SQLiteStore:
         # engine runtime
         self.leases = SQLiteLeases(self.db)
         self.timers = SQLiteTimers(self.db)
+        # dashboard: return/review cases and the panels' range reads
+        self.return_cases = SQLiteReturnCases(self.db)
+        self.review_cases = SQLiteReviewCases(self.db)
+        self.reports = SQLiteReportReader(self.db, orders=self.orders, shipments=self.shipments,
+                                          service_pricing=self.service_pricing)
 
     def atomic(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One BEGIN IMMEDIATE transaction on this thread's connection: every repository call made
