@@ -21,7 +21,14 @@ from .clinic import ClinicPanel, clinic_panel
 from .ecommerce import EcommercePanel, ecommerce_panel
 from .report import DashboardReport, DashboardStore, Niche, build_panels, build_report
 from .returns import ReturnsPanel, open_return_cases, record_contact, record_return_outcome, returns_panel
-from .reviews import ReviewInput, ReviewsPanel, ingest_reviews, record_follow_up, reviews_panel
+from .reviews import (
+    ReviewInput,
+    ReviewsPanel,
+    ingest_reviews,
+    record_follow_up,
+    record_review_outcome,
+    reviews_panel,
+)
 
 __all__ = [
     "RECOVERED_RETURN_OUTCOMES",
@@ -55,6 +62,7 @@ __all__ = [
     "record_contact",
     "record_follow_up",
     "record_return_outcome",
+    "record_review_outcome",
     "render_panel",
     "render_report",
     "returns_panel",

@@ -204,7 +204,7 @@ def clinic_panel(reader: ReportReader, period: ReportPeriod, *,
             revenue_max=money(price.price_max * done) if price else Decimal("0.00"),
             revenue=money(mid * done) if mid is not None else Decimal("0.00"), price_band=_band(mid),
         ))
-    rows.sort(key=lambda r: (-r.revenue, r.service))
+    rows.sort(key=lambda r: (-r.revenue, fold_name(r.service)))
     bands: list[PriceBandRow] = []
     for _, label in [*PRICE_BANDS, (None, UNPRICED)]:
         in_band = [r for r in rows if r.price_band == label]
@@ -225,7 +225,7 @@ def clinic_panel(reader: ReportReader, period: ReportPeriod, *,
         (LeadRow(treatment=names[k], leads=len(v["appointment"] | v["waitlist"]),
                  from_appointments=len(v["appointment"]), from_waitlist=len(v["waitlist"]))
          for k, v in lead_phones.items()),
-        key=lambda r: (-r.leads, r.treatment),
+        key=lambda r: (-r.leads, fold_name(r.treatment)),
     )
 
     per_day: dict[date, Counter[str]] = defaultdict(Counter)

@@ -28,7 +28,8 @@ from ._base import Chart, Kpi, L, Panel, Rate, Series, Table, mean
 from ._format import fmt_decimal
 from ._period import ReportPeriod
 
-__all__ = ["ReviewInput", "ReviewsPanel", "ReviewsRow", "ingest_reviews", "record_follow_up", "reviews_panel"]
+__all__ = ["ReviewInput", "ReviewsPanel", "ReviewsRow", "ingest_reviews", "record_follow_up",
+           "record_review_outcome", "reviews_panel"]
 
 
 class ReviewInput(BaseModel):
@@ -103,6 +104,29 @@ def record_follow_up(repo: ReviewCaseRepository, tenant_id: str, platform: str, 
         raise InvalidArgument("follow-up time is naive", provider=platform, field="at", record=review_id)
     case = ReviewCase.model_validate({**found.model_dump(), "followed_up_at": found.followed_up_at or at,
                                       "updated_at": at})
+    repo.save(tenant_id, case)
+    return case
+
+
+def record_review_outcome(repo: ReviewCaseRepository, tenant_id: str, platform: str, review_id: str,
+                          outcome: ReviewOutcome, *, at: datetime, rating_after: int | None = None) -> ReviewCase:
+    """Close a followed-up negative review by hand (e.g. ``unchanged`` when the follow-up window ends)."""
+    found = repo.get(tenant_id, platform, review_id)
+    if found is None:
+        raise InvalidArgument(f"no review {review_id}", provider=platform, field="review_id", record=review_id)
+    if not found.negative or found.followed_up_at is None:
+        raise InvalidArgument("only a followed-up negative review gets an outcome", provider=platform,
+                              field="outcome", record=review_id)
+    if outcome is ReviewOutcome.PENDING:
+        raise InvalidArgument("an outcome cannot be set back to pending", provider=platform, field="outcome",
+                              record=review_id)
+    update: dict[str, object] = {"outcome": outcome, "outcome_at": at, "updated_at": at}
+    if rating_after is not None:
+        update["rating_after"] = rating_after
+    try:
+        case = ReviewCase.model_validate({**found.model_dump(), **update})
+    except ValueError as exc:
+        raise InvalidArgument(str(exc), provider=platform, field="rating_after", record=review_id) from exc
     repo.save(tenant_id, case)
     return case
 
