@@ -163,7 +163,7 @@ def seed_clinic(store: Any) -> None:
     for s in (_service("Diş Beyazlatma", 3000, 5000), _service("İmplant", 20000, 30000),
               _service("Muayene", 500, 500)):
         store.service_pricing.add(s)
-    S = AppointmentStatus  # noqa: N806
+    S = AppointmentStatus
     for a in [
         _appt("a1", "Muayene", P[1], z("2026-03-02T07:00"), S.COMPLETED, z("2026-02-25T10:00")),
         _appt("a2", "Muayene", P[2], z("2026-03-02T08:00"), S.NO_SHOW, z("2026-03-01T22:00")),  # 03-02 local

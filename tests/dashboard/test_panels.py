@@ -22,7 +22,7 @@ from invekto_integrations.dashboard import (
 from .seed import PERIOD
 
 
-def R(n: int, d: int) -> Rate:  # noqa: N802
+def R(n: int, d: int) -> Rate:
     return Rate(numerator=n, denominator=d)
 
 
@@ -100,7 +100,7 @@ def test_clinic_panel(seeded: Any) -> None:
     assert set(services) == {"Muayene", "İmplant", "Diş Beyazlatma", "Kanal Tedavisi"}
     assert (services["Diş Beyazlatma"].appointments, services["Diş Beyazlatma"].completed) == (2, 1)
     assert services["Muayene"].no_show == 1 and services["Kanal Tedavisi"].price_band == "fiyatsız / unpriced"
-    assert [r.service for r in p.by_service][0] == "İmplant"
+    assert p.by_service[0].service == "İmplant"
     assert [(b.band, b.completed, b.revenue) for b in p.by_price_band] == [
         ("< 1.000", 1, Decimal("500.00")), ("1.000–5.000", 1, Decimal("4000.00")),
         ("20.000+", 1, Decimal("25000.00")), ("fiyatsız / unpriced", 1, Decimal("0.00"))]

@@ -35,7 +35,7 @@ def chart_svg(chart: Chart) -> str:
     """The chart as an ``<svg>`` element (no XML prolog), ready to inline in HTML."""
     import matplotlib
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": chart.key, "font.size": 9,
                                 "font.family": "DejaVu Sans", "axes.spines.top": False,
@@ -91,6 +91,9 @@ def chart_svg(chart: Chart) -> str:
             ax.set_xticks(x[::step], [c[5:] if len(c) == 10 and c[4] == "-" else c for c in cats[::step]])
             ax.yaxis.set_major_formatter(fmt)
             ax.grid(axis="y", alpha=0.3)
+        if chart.value_format == "count" and chart.kind != "pie":
+            axis = ax.xaxis if chart.kind == "barh" else ax.yaxis
+            axis.set_major_locator(MaxNLocator(integer=True))
         if len(chart.series) > 1:
             ax.legend(fontsize=8, frameon=False)
         buf = io.StringIO()

@@ -30,6 +30,22 @@ _BUCKETS: list[tuple[int | None, str]] = [(24, "<1 gün/day"), (48, "1–2"), (7
                                           (None, "5+")]
 
 
+#: Display names of the unified order and cargo statuses (Turkish / English).
+STATUS_LABELS: dict[str, str] = {
+    "created": "Yeni / New", "processing": "Hazırlanıyor / Processing", "shipped": "Kargoda / Shipped",
+    "delivered": "Teslim edildi / Delivered", "undelivered": "Teslim edilemedi / Undelivered",
+    "cancelled": "İptal / Cancelled", "returned": "İade / Returned", "unknown": "Bilinmiyor / Unknown",
+    "pending": "Kargoya verilecek / Pending", "picked_up": "Kargoya verildi / Picked up",
+    "in_transit": "Yolda / In transit", "out_for_delivery": "Dağıtımda / Out for delivery",
+    "delivery_failed": "Teslim edilemedi / Delivery failed", "on_hold": "Bekletiliyor / On hold",
+    "return_to_sender": "Göndericiye iade / Returned to sender",
+}
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
 class PlatformRow(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -111,7 +127,10 @@ class EcommercePanel(Panel):
                          r.return_rate.value] for r in self.by_platform]),
             Table(key="cargo_status", title=L("Kargo durumu", "Cargo status"),
                   columns=[("status", L("Durum", "Status")), ("count", L("Kargo", "Parcels"))],
-                  rows=[[r.key, r.count] for r in self.cargo_status]),
+                  rows=[[status_label(r.key), r.count] for r in self.cargo_status]),
+            Table(key="order_status", title=L("Sipariş durumu", "Order status"),
+                  columns=[("status", L("Durum", "Status")), ("count", L("Sipariş", "Orders"))],
+                  rows=[[status_label(r.key), r.count] for r in self.order_status]),
             Table(key="daily", title=L("Günlük", "Daily"),
                   columns=[("day", L("Gün", "Day")), ("orders", L("Sipariş", "Orders")),
                            ("revenue", L("Ciro", "Revenue"))],
@@ -124,7 +143,7 @@ class EcommercePanel(Panel):
                   kind="bar", categories=[r.provider for r in self.by_platform],
                   series=[Series(label=L("Sipariş", "Orders"), values=[Decimal(r.orders) for r in self.by_platform])]),
             Chart(key="ecommerce_cargo", title=L("Kargo durumu", "Cargo status mix"), kind="pie",
-                  categories=[r.key for r in self.cargo_status],
+                  categories=[status_label(r.key) for r in self.cargo_status],
                   series=[Series(label=L("Kargo", "Parcels"), values=[Decimal(r.count) for r in self.cargo_status])]),
             Chart(key="ecommerce_delivery", title=L("Teslim süresi (gün)", "Delivery time (days)"), kind="bar",
                   categories=[b.key for b in self.delivery.buckets],
