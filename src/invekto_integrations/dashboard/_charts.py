@@ -40,7 +40,7 @@ def chart_svg(chart: Chart) -> str:
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": chart.key, "font.size": 9,
                                 "font.family": "DejaVu Sans", "axes.spines.top": False,
                                 "axes.spines.right": False}):
-        fig = Figure(figsize=(6.4, 3.4) if chart.kind != "pie" else (5.2, 3.4), dpi=100)
+        fig = Figure(figsize=(6.4, 3.4), dpi=100)
         ax = fig.add_subplot()
         cats = chart.categories
         series = [[float(v) for v in s.values] for s in chart.series]
@@ -50,9 +50,14 @@ def chart_svg(chart: Chart) -> str:
             values = series[0]
             shown = [(c, v, _PALETTE[i % len(_PALETTE)]) for i, (c, v) in enumerate(zip(cats, values, strict=True))
                      if v > 0]
-            ax.pie([v for _, v, _ in shown], labels=[c for c, _, _ in shown], colors=[k for _, _, k in shown],
-                   autopct=lambda p: f"%{p:.0f}", startangle=90, counterclock=False,
-                   wedgeprops={"width": 0.45, "edgecolor": "white"}, textprops={"fontsize": 8})
+            total = sum(v for _, v, _ in shown)
+            wedges, _texts, _autotexts = ax.pie(
+                [v for _, v, _ in shown], colors=[k for _, _, k in shown], startangle=90, counterclock=False,
+                autopct=lambda p: f"%{p:.0f}" if p >= 5 else "", pctdistance=0.78,
+                wedgeprops={"width": 0.45, "edgecolor": "white"}, textprops={"fontsize": 8, "color": "white"})
+            # Names go to a legend (small slices' labels would overlap round the ring).
+            ax.legend(wedges, [f"{c} ({_fmt(v, chart.value_format)}, %{100 * v / total:.0f})" for c, v, _ in shown],
+                      loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
             ax.set_aspect("equal")
         elif chart.kind == "line":
             x = list(range(len(cats)))
@@ -94,7 +99,7 @@ def chart_svg(chart: Chart) -> str:
         if chart.value_format == "count" and chart.kind != "pie":
             axis = ax.xaxis if chart.kind == "barh" else ax.yaxis
             axis.set_major_locator(MaxNLocator(integer=True))
-        if len(chart.series) > 1:
+        if len(chart.series) > 1 and chart.kind != "pie":
             ax.legend(fontsize=8, frameon=False)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})

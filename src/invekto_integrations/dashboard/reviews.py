@@ -213,7 +213,7 @@ class ReviewsPanel(Panel):
             Chart(key="reviews_outcomes", title=L("Olumsuz yorumların sonucu", "Negative reviews: outcome"),
                   kind="barh",
                   categories=["Puanı yükselen / Improved", "Kaldırılan / Removed", "Değişmeyen / Unchanged",
-                              "Takipte / Pending"],
+                              "Sonuç yok / No outcome yet"],
                   series=[Series(label=L("Yorum", "Reviews"), values=[
                       Decimal(self.totals.improved), Decimal(self.totals.removed), Decimal(self.totals.unchanged),
                       Decimal(self.totals.negative - self.totals.improved - self.totals.removed
