@@ -84,17 +84,17 @@ def _orders(store: Any, period: ReportPeriod, rng: random.Random, data: TurkishD
         carrier = rng.choice(["aras", "yurtici"])
         registered = order.ordered_at + timedelta(hours=rng.randint(2, 30))
         delivered = None
-        status = "in_transit"
+        parcel = "in_transit"
         if order.status in (OrderStatus.DELIVERED, OrderStatus.RETURNED):
             delivered = registered + timedelta(hours=rng.choice([8, 14, 20, 26, 30, 40, 52, 70, 96, 130]))
-            status = "delivered"
+            parcel = "delivered"
         elif order.status is OrderStatus.UNDELIVERED:
-            status = rng.choice(["delivery_failed", "return_to_sender"])
+            parcel = rng.choice(["delivery_failed", "return_to_sender"])
         elif rng.random() < 0.3:
-            status = "out_for_delivery"
+            parcel = "out_for_delivery"
         store.shipments.add(period.tenant_id, TrackedShipment(
             tenant_id=period.tenant_id, carrier=carrier, tracking_number=f"T{order.external_id}", source="order",
-            order_provider=order.provider, external_order_id=order.external_id, status=status,
+            order_provider=order.provider, external_order_id=order.external_id, status=parcel,
             delivered_at=delivered, active=delivered is None, created_at=registered, updated_at=registered))
     return orders
 
@@ -199,13 +199,13 @@ def _clinic(store: Any, period: ReportPeriod, rng: random.Random, data: TurkishD
                                   created_at=created, updated_at=created)
             store.waitlist.add(entry)
             if rng.random() < 0.7:
-                status = rng.choices([OfferStatus.ACCEPTED, OfferStatus.DECLINED, OfferStatus.EXPIRED],
+                answer = rng.choices([OfferStatus.ACCEPTED, OfferStatus.DECLINED, OfferStatus.EXPIRED],
                                      weights=[55, 20, 25])[0]
                 store.waitlist.add_offer(WaitlistOffer(
                     id=f"of-{count:05d}", tenant_id=t, entry_id=entry.id, patient_phone=entry.patient_phone,
                     doctor_id="dr-1", service_name=entry.service_type, starts_at=created + timedelta(days=2),
                     ends_at=created + timedelta(days=2, minutes=40), source_appointment_id=f"src-{count}",
-                    status=status, expires_at=created + timedelta(hours=2), created_at=created + timedelta(hours=1)))
+                    status=answer, expires_at=created + timedelta(hours=2), created_at=created + timedelta(hours=1)))
 
 
 def seed_dashboard_demo(store: Any, period: ReportPeriod, *, niche: Literal["ecommerce", "dental", "aesthetic"],
