@@ -17,8 +17,10 @@ from invekto_integrations.storage.dashboard_records import (
 from ._base import Chart, Kpi, Label, Panel, Rate, Series, Table
 from ._period import ReportPeriod
 from ._render import render_panel, render_report
+from .attribution import AttributionPanel, attribution_panel
 from .clinic import ClinicPanel, clinic_panel
 from .ecommerce import EcommercePanel, ecommerce_panel
+from .outbound import OutboundPanel, outbound_panel
 from .report import DashboardReport, DashboardStore, Niche, build_panels, build_report
 from .returns import ReturnsPanel, open_return_cases, record_contact, record_return_outcome, returns_panel
 from .reviews import (
@@ -33,6 +35,7 @@ from .reviews import (
 __all__ = [
     "RECOVERED_RETURN_OUTCOMES",
     "RECOVERED_REVIEW_OUTCOMES",
+    "AttributionPanel",
     "Chart",
     "ClinicPanel",
     "DashboardReport",
@@ -41,6 +44,7 @@ __all__ = [
     "Kpi",
     "Label",
     "Niche",
+    "OutboundPanel",
     "Panel",
     "Rate",
     "ReportPeriod",
@@ -53,12 +57,14 @@ __all__ = [
     "ReviewsPanel",
     "Series",
     "Table",
+    "attribution_panel",
     "build_panels",
     "build_report",
     "clinic_panel",
     "ecommerce_panel",
     "ingest_reviews",
     "open_return_cases",
+    "outbound_panel",
     "record_contact",
     "record_follow_up",
     "record_return_outcome",

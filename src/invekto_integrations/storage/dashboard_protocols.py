@@ -13,7 +13,15 @@ from datetime import datetime
 from typing import Protocol
 
 from .dashboard_records import ReturnCase, ReviewCase
-from .records import Appointment, CachedOrder, ServicePricing, TrackedShipment, WaitlistEntry, WaitlistOffer
+from .records import (
+    Appointment,
+    CachedOrder,
+    OutboxRecord,
+    ServicePricing,
+    TrackedShipment,
+    WaitlistEntry,
+    WaitlistOffer,
+)
 
 __all__ = ["ReportReader", "ReturnCaseRepository", "ReviewCaseRepository"]
 
@@ -83,6 +91,10 @@ class ReportReader(Protocol):
 
     def waitlist_offers(self, tenant_id: str, start: datetime, end: datetime) -> list[WaitlistOffer]:
         """Offers made (``created_at``) in ``[start, end)``."""
+        ...
+
+    def campaign_messages(self, tenant_id: str, start: datetime, end: datetime) -> list[OutboxRecord]:
+        """Outbox rows of purpose ``campaign`` created in ``[start, end)``."""
         ...
 
     def services(self, tenant_id: str) -> Sequence[ServicePricing]:

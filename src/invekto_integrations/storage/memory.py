@@ -242,7 +242,7 @@ class MemoryStore:
         self.return_cases = MemoryReturnCases()
         self.review_cases = MemoryReviewCases()
         self.reports = MemoryReportReader(self.orders, self.shipments, self.appointments, self.waitlist,
-                                          self.service_pricing)
+                                          self.service_pricing, self.outbox)
 
     def atomic(self) -> contextlib.AbstractContextManager[None]:
         """A unit of work (nothing to roll back in memory; a crash loses everything anyway)."""

@@ -10,11 +10,20 @@ from typing import TYPE_CHECKING
 
 from .dashboard_records import ReturnCase, ReviewCase
 from .protocols import TenantMismatch
-from .records import Appointment, CachedOrder, ServicePricing, TrackedShipment, WaitlistEntry, WaitlistOffer
+from .records import (
+    Appointment,
+    CachedOrder,
+    OutboxRecord,
+    ServicePricing,
+    TrackedShipment,
+    WaitlistEntry,
+    WaitlistOffer,
+)
 
 if TYPE_CHECKING:
     from .memory import MemoryOrderCache
     from .memory_appointments import MemoryAppointments, MemoryServicePricing, MemoryWaitlist
+    from .memory_messaging import MemoryOutbox
     from .memory_shipments import MemoryShipments
 
 __all__ = ["MemoryReportReader", "MemoryReturnCases", "MemoryReviewCases"]
@@ -94,12 +103,13 @@ class MemoryReportReader:
     """Range reads over the memory repositories of one `MemoryStore` (reads their rows directly)."""
 
     def __init__(self, orders: MemoryOrderCache, shipments: MemoryShipments, appointments: MemoryAppointments,
-                 waitlist: MemoryWaitlist, service_pricing: MemoryServicePricing) -> None:
+                 waitlist: MemoryWaitlist, service_pricing: MemoryServicePricing, outbox: MemoryOutbox) -> None:
         self._orders = orders
         self._shipments = shipments
         self._appointments = appointments
         self._waitlist = waitlist
         self._pricing = service_pricing
+        self._outbox = outbox
 
     def orders(self, tenant_id: str, start: datetime, end: datetime) -> list[CachedOrder]:
         rows = [o for key, o in list(self._orders._rows.items())
@@ -130,6 +140,11 @@ class MemoryReportReader:
         rows = [o for (t, _), o in list(self._waitlist._offers.items())
                 if t == tenant_id and _within(o.created_at, start, end)]
         return sorted(rows, key=lambda o: (o.created_at, o.id))
+
+    def campaign_messages(self, tenant_id: str, start: datetime, end: datetime) -> list[OutboxRecord]:
+        rows = [m for (t, _), m in list(self._outbox._rows.items())
+                if t == tenant_id and m.purpose == "campaign" and _within(m.created_at, start, end)]
+        return sorted(rows, key=lambda m: (m.created_at, m.id))
 
     def services(self, tenant_id: str) -> Sequence[ServicePricing]:
         return self._pricing.find(tenant_id, active_only=False)

@@ -15,8 +15,18 @@ from typing import TYPE_CHECKING, Any
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .dashboard_records import ReturnCase, ReturnOutcome, ReviewCase, ReviewOutcome
 from .protocols import TenantMismatch
-from .records import Appointment, CachedOrder, ServicePricing, TrackedShipment, WaitlistEntry, WaitlistOffer
+from .records import (
+    Appointment,
+    CachedOrder,
+    OutboxRecord,
+    ServicePricing,
+    TrackedShipment,
+    WaitlistEntry,
+    WaitlistOffer,
+)
 from .sqlite_appointments import _APPT_SELECT, _OF_COLS, _WL_COLS, SQLiteAppointments, SQLiteWaitlist
+from .sqlite_messaging import _SELECT as _OUTBOX_SELECT
+from .sqlite_messaging import SQLiteOutbox
 
 if TYPE_CHECKING:
     from .sqlite import SQLiteOrderCache
@@ -224,6 +234,8 @@ class SQLiteReportReader:
                                "AND created_at >= ? AND created_at < ? ORDER BY created_at, id",
             "return_cases": f"SELECT {', '.join(_RC_COLS)} FROM return_cases WHERE tenant_id = ? "
                             "AND opened_at >= ? AND opened_at < ? ORDER BY opened_at, id",
+            "campaign_messages": f"{_OUTBOX_SELECT} WHERE tenant_id = ? AND purpose = 'campaign' "
+                                 "AND created_at >= ? AND created_at < ? ORDER BY created_at, id",
             "review_cases": f"SELECT {', '.join(_RV_COLS)} FROM review_cases WHERE tenant_id = ? "
                             "AND reviewed_at >= ? AND reviewed_at < ? ORDER BY reviewed_at, id",
         }
@@ -239,6 +251,8 @@ class SQLiteReportReader:
                 "CREATE INDEX IF NOT EXISTS ix_dash_offers_created ON waitlist_offers (tenant_id, created_at)",
             ],
         )
+        db.migrate("dashboard_0004_outbox_purpose_index",
+                   ["CREATE INDEX IF NOT EXISTS ix_dash_outbox_purpose ON outbox (tenant_id, purpose, created_at)"])
 
     def _rows(self, name: str, tenant_id: str, start: datetime, end: datetime) -> list[Any]:
         return list(self.db.execute(self.queries[name], (tenant_id, to_ts(start), to_ts(end))))
@@ -260,6 +274,9 @@ class SQLiteReportReader:
 
     def waitlist_offers(self, tenant_id: str, start: datetime, end: datetime) -> list[WaitlistOffer]:
         return [SQLiteWaitlist._offer(r) for r in self._rows("waitlist_offers", tenant_id, start, end)]
+
+    def campaign_messages(self, tenant_id: str, start: datetime, end: datetime) -> list[OutboxRecord]:
+        return [SQLiteOutbox._row(r) for r in self._rows("campaign_messages", tenant_id, start, end)]
 
     def services(self, tenant_id: str) -> Sequence[ServicePricing]:
         return self._pricing.find(tenant_id, active_only=False)
