@@ -69,6 +69,7 @@ def test_outbound_panel(store: Any) -> None:
 
     p = outbound_panel(PERIOD, REPORTS, reader=store.reports)
     k1a, k1b, k1, k2a = p.rows
+    assert (k1a.variant, k1a.delivery_rate) == ("A", R(90, 98))
     assert (k1.variant, k1.sent, k1.delivered, k1.read, k1.replied, k1.converted) == ("*", 195, 185, 130, 27, 15)
     assert k1.delivery_rate == R(185, 195) and k1.read_rate == R(130, 185) and k1.conversion_rate == R(15, 200)
     assert k1.revenue == Decimal("3750.50") and k1.cost == Decimal("83.25")
