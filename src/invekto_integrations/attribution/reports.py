@@ -4,7 +4,7 @@ ROAS under any attribution model (last touch by default) with a lookback window.
 
 The stores aggregate (the SQLite store in SQL): this module only rolls their grouped rows up to
 the three levels and computes the ratios. Rows are typed; ``to_pandas()`` needs the optional
-``pandas`` extra (``pip install invekto-integrations[reports]``).
+``pandas`` extra (``pip install invekto-integrations[pandas]``).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _pandas() -> Any:
     try:
         return importlib.import_module("pandas")
     except ImportError:
-        raise ConfigurationError("to_pandas() needs pandas: pip install 'invekto-integrations[reports]'") from None
+        raise ConfigurationError("to_pandas() needs pandas: pip install 'invekto-integrations[pandas]'") from None
 
 
 @dataclass(frozen=True)

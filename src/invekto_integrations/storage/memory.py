@@ -25,6 +25,7 @@ from .memory_attribution import (
     MemoryTrackedLinks,
 )
 from .memory_calendar import MemoryCalendarSync
+from .memory_dashboard import MemoryReportReader, MemoryReturnCases, MemoryReviewCases
 from .memory_messaging import MemoryConsentCache, MemoryMessagingContacts, MemoryOutbox
 from .memory_runtime import MemoryLeases, MemoryTimers
 from .memory_shipments import MemoryCargoNotifications, MemoryShipments
@@ -248,6 +249,11 @@ class MemoryStore:
         # engine runtime
         self.leases = MemoryLeases()
         self.timers = MemoryTimers()
+        # dashboard: return/review cases and the panels' range reads
+        self.return_cases = MemoryReturnCases()
+        self.review_cases = MemoryReviewCases()
+        self.reports = MemoryReportReader(self.orders, self.shipments, self.appointments, self.waitlist,
+                                          self.service_pricing, self.outbox)
         # attribution (issue 15)
         self.tracked_links = MemoryTrackedLinks()
         self.touches = MemoryTouches()

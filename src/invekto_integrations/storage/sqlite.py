@@ -34,6 +34,7 @@ from .sqlite_attribution import (
     SQLiteTrackedLinks,
 )
 from .sqlite_calendar import SQLiteCalendarSync
+from .sqlite_dashboard import SQLiteReportReader, SQLiteReturnCases, SQLiteReviewCases
 from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts, SQLiteOutbox
 from .sqlite_runtime import SQLiteLeases, SQLiteTimers
 from .sqlite_shipments import SQLiteCargoNotifications, SQLiteShipments
@@ -427,6 +428,11 @@ class SQLiteStore:
         # engine runtime
         self.leases = SQLiteLeases(self.db)
         self.timers = SQLiteTimers(self.db)
+        # dashboard: return/review cases and the panels' range reads
+        self.return_cases = SQLiteReturnCases(self.db)
+        self.review_cases = SQLiteReviewCases(self.db)
+        self.reports = SQLiteReportReader(self.db, orders=self.orders, shipments=self.shipments,
+                                          service_pricing=self.service_pricing)
         # attribution (issue 15)
         self.tracked_links = SQLiteTrackedLinks(self.db)
         self.touches = SQLiteTouches(self.db)
