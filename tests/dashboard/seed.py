@@ -7,18 +7,22 @@ period (local midnight edges) and rows of tenant ``t2`` must never count.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from invekto_integrations.core.clock import FrozenClock
 from invekto_integrations.dashboard import (
+    Panel,
     ReportPeriod,
     ReturnOutcome,
     ReviewInput,
     ReviewOutcome,
+    attribution_panel,
     ingest_reviews,
     open_return_cases,
+    outbound_panel,
     record_contact,
     record_follow_up,
     record_return_outcome,
@@ -31,6 +35,8 @@ from invekto_integrations.storage.records import (
     AppointmentStatus,
     CachedOrder,
     OfferStatus,
+    OutboxRecord,
+    OutboxStatus,
     ServicePricing,
     TrackedShipment,
     WaitlistEntry,
@@ -193,9 +199,108 @@ def seed_clinic(store: Any) -> None:
             created_at=z(created)))
 
 
+def _message(i: int, created: str, status: OutboxStatus, purpose: str = "campaign", tenant: str = "t1") -> OutboxRecord:
+    at = z(created)
+    return OutboxRecord(id=f"m{i}", tenant_id=tenant, idempotency_key=f"k{i}", purpose=purpose, category="MARKETING",
+                        to_phone="+905551112233", message_json="{}", status=status, due_at=at, created_at=at,
+                        updated_at=at)
+
+
+def seed_outbox(store: Any) -> None:
+    for i, (created, status, purpose) in enumerate([
+        ("2026-03-02T08:00", OutboxStatus.READ, "campaign"), ("2026-03-02T09:00", OutboxStatus.DELIVERED, "campaign"),
+        ("2026-03-02T10:00", OutboxStatus.FAILED, "campaign"), ("2026-03-03T08:00", OutboxStatus.SENT, "campaign"),
+        ("2026-03-03T09:00", OutboxStatus.ACCEPTED, "campaign"), ("2026-03-03T10:00", OutboxStatus.READ, "cargo"),
+        ("2026-03-08T21:30", OutboxStatus.READ, "campaign"),  # 03-09 local: out
+    ]):
+        store.outbox.insert_if_absent("t1", _message(i, created, status, purpose))
+    store.outbox.insert_if_absent("t2", _message(99, "2026-03-02T08:00", OutboxStatus.READ, tenant="t2"))
+
+
 def seed_all(store: Any, clock: FrozenClock) -> None:
     seed_orders(store)
     seed_shipments(store)
     seed_returns(store, clock)
     seed_reviews(store, clock)
     seed_clinic(store)
+    seed_outbox(store)
+
+
+# --- report-shaped rows of the campaigns and attribution areas (same field names) -------------
+@dataclass(frozen=True)
+class Variant:
+    variant: str
+    recipients: int
+    sent: int
+    delivered: int
+    read: int
+    replied: int
+    converted: int
+    revenue: Decimal
+    cost: Decimal
+    is_holdout: bool = False
+    currency: str = "TRY"
+
+
+@dataclass(frozen=True)
+class Campaign:
+    campaign_id: str
+    name: str
+    rows: list[Variant]
+    holdout: Variant | None = None
+
+
+REPORTS = [
+    Campaign("k1", "Bahar indirimi", [
+        Variant("A", 100, 98, 90, 60, 12, 6, Decimal("1500.00"), Decimal("40.50")),
+        Variant("B", 100, 97, 95, 70, 15, 9, Decimal("2250.50"), Decimal("42.75")),
+    ], holdout=Variant("holdout", 20, 0, 0, 0, 0, 1, Decimal("100"), Decimal(0), is_holdout=True)),
+    Campaign("k2", "Sepet hatırlatma", [Variant("A", 50, 50, 49, 40, 10, 5, Decimal("990"), Decimal("20"))]),
+]
+
+
+@dataclass
+class FunnelRow:
+    level: str
+    channel: str
+    campaign_id: str | None = None
+    campaign_name: str | None = None
+    spend: Decimal | None = None
+    leads: int = 0
+    conversions: Decimal = Decimal(0)
+    revenue: Decimal = Decimal(0)
+
+
+@dataclass
+class Funnel:
+    currency: str = "TRY"
+    rows: list[FunnelRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    channel: str
+    campaign_id: str | None
+    campaign_name: str | None
+    leads: int
+
+
+@dataclass
+class Leads:
+    rows: list[LeadRow]
+
+
+
+FUNNEL = Funnel(rows=[
+    FunnelRow("campaign", "ctwa", "c1", "Bahar CTWA", Decimal("1000"), 40, Decimal("8"), Decimal("6400")),
+    FunnelRow("adset", "ctwa", "c1", "Bahar CTWA", Decimal("600"), 25, Decimal("5"), Decimal("4000")),
+    FunnelRow("campaign", "link", "utm:insta", None, None, 10, Decimal("2.5"), Decimal("900")),
+    FunnelRow("channel", "organic", None, None, None, 30, Decimal("3"), Decimal("1200")),
+])
+LEADS = Leads([LeadRow("ctwa", "c1", "Bahar CTWA", 40), LeadRow("ctwa", "c9", "Eski kampanya", 2)])
+
+
+def extra_panels(store: Any) -> list[Panel]:
+    """The outbound and attribution panels over the report-shaped rows above."""
+    return [outbound_panel(PERIOD, REPORTS, reader=store.reports),
+            attribution_panel(PERIOD, FUNNEL, model="last_touch", leads=LEADS)]

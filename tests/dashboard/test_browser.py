@@ -19,7 +19,7 @@ from invekto_integrations.core.clock import FrozenClock
 from invekto_integrations.dashboard import build_report
 from invekto_integrations.storage import SQLiteStore
 
-from .seed import NOW, PERIOD, seed_all
+from .seed import NOW, PERIOD, extra_panels, seed_all
 
 LAUNCH_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -96,9 +96,10 @@ def test_report_renders_every_panel_and_chart(browser: Any, tmp_path: Path, nich
     try:
         clock = FrozenClock(NOW)
         seed_all(store, clock)
-        report = build_report(store, PERIOD, clock=clock, niche=niche)
+        report = build_report(store, PERIOD, clock=clock, niche=niche, extra=extra_panels(store))
     finally:
         store.close()
+    assert len(report.panels) == (5 if niche == "ecommerce" else 4)
     html = tmp_path / "report.html"
     html.write_text(report.to_html(), encoding="utf-8")
     shot = tmp_path / f"{niche}-{viewport}.png"

@@ -3,69 +3,21 @@ areas' reports (plain records with the same field names), and the outbox's daily
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from invekto_integrations.dashboard import Rate, attribution_panel, outbound_panel
-from invekto_integrations.storage.records import OutboxRecord, OutboxStatus
 
-from .seed import PERIOD, z
-
-
-@dataclass(frozen=True)
-class Variant:
-    variant: str
-    recipients: int
-    sent: int
-    delivered: int
-    read: int
-    replied: int
-    converted: int
-    revenue: Decimal
-    cost: Decimal
-    is_holdout: bool = False
-    currency: str = "TRY"
-
-
-@dataclass(frozen=True)
-class Campaign:
-    campaign_id: str
-    name: str
-    rows: list[Variant]
-    holdout: Variant | None = None
+from .seed import FUNNEL, LEADS, PERIOD, REPORTS, Funnel, seed_outbox
 
 
 def R(n: int, d: int) -> Rate:
     return Rate(numerator=n, denominator=d)
 
 
-REPORTS = [
-    Campaign("k1", "Bahar indirimi", [
-        Variant("A", 100, 98, 90, 60, 12, 6, Decimal("1500.00"), Decimal("40.50")),
-        Variant("B", 100, 97, 95, 70, 15, 9, Decimal("2250.50"), Decimal("42.75")),
-    ], holdout=Variant("holdout", 20, 0, 0, 0, 0, 1, Decimal("100"), Decimal(0), is_holdout=True)),
-    Campaign("k2", "Sepet hatırlatma", [Variant("A", 50, 50, 49, 40, 10, 5, Decimal("990"), Decimal("20"))]),
-]
-
-
-def _message(i: int, created: str, status: OutboxStatus, purpose: str = "campaign", tenant: str = "t1") -> OutboxRecord:
-    at = z(created)
-    return OutboxRecord(id=f"m{i}", tenant_id=tenant, idempotency_key=f"k{i}", purpose=purpose, category="MARKETING",
-                        to_phone="+905551112233", message_json="{}", status=status, due_at=at, created_at=at,
-                        updated_at=at)
-
-
 def test_outbound_panel(store: Any) -> None:
-    for i, (created, status, purpose) in enumerate([
-        ("2026-03-02T08:00", OutboxStatus.READ, "campaign"), ("2026-03-02T09:00", OutboxStatus.DELIVERED, "campaign"),
-        ("2026-03-02T10:00", OutboxStatus.FAILED, "campaign"), ("2026-03-03T08:00", OutboxStatus.SENT, "campaign"),
-        ("2026-03-03T09:00", OutboxStatus.ACCEPTED, "campaign"), ("2026-03-03T10:00", OutboxStatus.READ, "cargo"),
-        ("2026-03-08T21:30", OutboxStatus.READ, "campaign"),  # 03-09 local: out
-    ]):
-        store.outbox.insert_if_absent("t1", _message(i, created, status, purpose))
-    store.outbox.insert_if_absent("t2", _message(99, "2026-03-02T08:00", OutboxStatus.READ, tenant="t2"))
+    seed_outbox(store)
 
     p = outbound_panel(PERIOD, REPORTS, reader=store.reports)
     k1a, k1b, k1, k2a = p.rows
@@ -92,46 +44,8 @@ def test_outbound_panel_empty(store: Any) -> None:
     assert p.is_empty and p.rows == [] and p.daily == [] and p.totals.delivery_rate.value is None
 
 
-@dataclass
-class FunnelRow:
-    level: str
-    channel: str
-    campaign_id: str | None = None
-    campaign_name: str | None = None
-    spend: Decimal | None = None
-    leads: int = 0
-    conversions: Decimal = Decimal(0)
-    revenue: Decimal = Decimal(0)
-
-
-@dataclass
-class Funnel:
-    currency: str = "TRY"
-    rows: list[FunnelRow] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class LeadRow:
-    channel: str
-    campaign_id: str | None
-    campaign_name: str | None
-    leads: int
-
-
-@dataclass
-class Leads:
-    rows: list[LeadRow]
-
-
 def test_attribution_panel() -> None:
-    funnel = Funnel(rows=[
-        FunnelRow("campaign", "ctwa", "c1", "Bahar CTWA", Decimal("1000"), 40, Decimal("8"), Decimal("6400")),
-        FunnelRow("adset", "ctwa", "c1", "Bahar CTWA", Decimal("600"), 25, Decimal("5"), Decimal("4000")),
-        FunnelRow("campaign", "link", "utm:insta", None, None, 10, Decimal("2.5"), Decimal("900")),
-        FunnelRow("channel", "organic", None, None, None, 30, Decimal("3"), Decimal("1200")),
-    ])
-    leads = Leads([LeadRow("ctwa", "c1", "Bahar CTWA", 40), LeadRow("ctwa", "c9", "Eski kampanya", 2)])
-    p = attribution_panel(PERIOD, funnel, model="linear", leads=leads)
+    p = attribution_panel(PERIOD, FUNNEL, model="linear", leads=LEADS)
     by = {r.name: r for r in p.rows}
     assert list(by) == ["Bahar CTWA", "organic", "utm:insta", "Eski kampanya"]  # adset rows left out
     assert by["Bahar CTWA"].cpl == Decimal("25.00") and by["Bahar CTWA"].roas == Decimal("6.40")

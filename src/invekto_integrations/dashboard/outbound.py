@@ -152,7 +152,7 @@ class OutboundPanel(Panel):
         t = self.totals
         variants = [r for r in self.rows if r.variant != "*"]
         return [
-            Chart(key="outbound_funnel", title=L("Huni", "Funnel"), kind="bar",
+            Chart(key="outbound_funnel", title=L("Huni", "Funnel"), kind="barh",
                   categories=["Gönderilen / Sent", "İletilen / Delivered", "Okunan / Read", "Yanıtlayan / Replied",
                               "Dönüşen / Converted"],
                   series=[Series(label=L("Mesaj", "Messages"),
