@@ -23,7 +23,19 @@ from .memory import raw_record_hash
 from .protocols import TenantMismatch, UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
 from .sqlite_appointments import SQLiteAppointments, SQLiteDoctors, SQLiteServicePricing, SQLiteWaitlist
+from .sqlite_attribution import (
+    SQLiteAdCache,
+    SQLiteAttributionReports,
+    SQLiteCapiDeliveries,
+    SQLiteConversions,
+    SQLiteLeads,
+    SQLiteSpend,
+    SQLiteTagRules,
+    SQLiteTouches,
+    SQLiteTrackedLinks,
+)
 from .sqlite_calendar import SQLiteCalendarSync
+from .sqlite_dashboard import SQLiteReportReader, SQLiteReturnCases, SQLiteReviewCases
 from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts, SQLiteOutbox
 from .sqlite_runtime import SQLiteLeases, SQLiteTimers
 from .sqlite_shipments import SQLiteCargoNotifications, SQLiteShipments
@@ -417,6 +429,21 @@ class SQLiteStore(ConciseRepr, fields=("db.path",)):
         # engine runtime
         self.leases = SQLiteLeases(self.db)
         self.timers = SQLiteTimers(self.db)
+        # dashboard: return/review cases and the panels' range reads
+        self.return_cases = SQLiteReturnCases(self.db)
+        self.review_cases = SQLiteReviewCases(self.db)
+        self.reports = SQLiteReportReader(self.db, orders=self.orders, shipments=self.shipments,
+                                          service_pricing=self.service_pricing)
+        # attribution (issue 15)
+        self.tracked_links = SQLiteTrackedLinks(self.db)
+        self.touches = SQLiteTouches(self.db)
+        self.leads = SQLiteLeads(self.db)
+        self.conversions = SQLiteConversions(self.db)
+        self.ad_spend = SQLiteSpend(self.db)
+        self.tag_rules = SQLiteTagRules(self.db)
+        self.ad_cache = SQLiteAdCache(self.db)
+        self.capi_deliveries = SQLiteCapiDeliveries(self.db)
+        self.attribution_reports = SQLiteAttributionReports(self.db)
 
     def atomic(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One BEGIN IMMEDIATE transaction on this thread's connection: every repository call made
