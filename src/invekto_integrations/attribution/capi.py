@@ -21,6 +21,7 @@ from typing import Protocol
 
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import InvalidRequest, ProviderError, RateLimited
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.ads import ConversionEvent
 from invekto_integrations.models.attribution import (
     CapiDelivery,
@@ -52,7 +53,7 @@ class ConsentCheck(Protocol):
         ...
 
 
-class AllowAll:
+class AllowAll(ConciseRepr):
     def allows(self, tenant_id: str, contact: str) -> bool:
         return True
 
@@ -76,7 +77,7 @@ class _Candidate:
     event: ConversionEvent
 
 
-class ConversionsSender:
+class ConversionsSender(ConciseRepr, fields=("clock",)):
     """Sends a tenant's unsent purchases and CTWA leads to its dataset."""
 
     def __init__(self, store: AttributionStore, api: ConversionsApi, *, dataset_id: str, waba_id: str,

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from invekto_integrations.core.money import to_decimal
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.ads import AutomaticEvent
 from invekto_integrations.models.attribution import (
     Conversion,
@@ -55,7 +56,7 @@ def _amount(event: DomainEvent) -> tuple[Decimal | None, str]:
     return to_decimal(total), str(currency or "TRY")
 
 
-class ConversionRecorder:
+class ConversionRecorder(ConciseRepr, fields=("clock",)):
     """Stores conversions once and keeps Meta's automatic events from counting twice."""
 
     def __init__(self, store: AttributionStore, *, match_window: timedelta = timedelta(days=7)) -> None:

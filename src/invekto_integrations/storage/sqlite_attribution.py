@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from invekto_integrations.core.errors import StorageError
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.ads import AdsLevel
 from invekto_integrations.models.attribution import (
     AdCacheEntry,
@@ -101,7 +102,7 @@ def _utm(r: Any) -> Utm:
     return Utm(**{c.removeprefix("utm_"): r[c] for c in _UTM_COLS})
 
 
-class SQLiteTrackedLinks:
+class SQLiteTrackedLinks(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate("attribution_0001_links", [
@@ -164,7 +165,7 @@ def _touch(r: Any) -> Touch:
                  referral=json.loads(r["referral_json"]) if r["referral_json"] else None, message_id=r["message_id"])
 
 
-class SQLiteTouches:
+class SQLiteTouches(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate("attribution_0002_touches", [
@@ -224,7 +225,7 @@ def _lead(r: Any) -> Lead:
                 tag_explanation=tuple(json.loads(r["explanation_json"])))
 
 
-class SQLiteLeads:
+class SQLiteLeads(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate("attribution_0003_leads", [
@@ -301,7 +302,7 @@ def _conv(r: Any) -> Conversion:
                       duplicate_of=r["duplicate_of"])
 
 
-class SQLiteConversions:
+class SQLiteConversions(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate("attribution_0004_conversions", [
@@ -357,7 +358,7 @@ class SQLiteConversions:
 _SPEND_COLS = ("tenant_id", "origin", "level", "object_id", "day", *_AD_COLS, "amount_minor", "currency")
 
 
-class SQLiteSpend:
+class SQLiteSpend(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate("attribution_0005_spend", [
@@ -441,7 +442,7 @@ def _json_ddl(table: str, key: str) -> list[str]:
                 data_json TEXT NOT NULL, PRIMARY KEY (tenant_id, {key}))"""]
 
 
-class SQLiteTagRules(_JsonTable):
+class SQLiteTagRules(_JsonTable, ConciseRepr, fields=("db",)):
     table, key = "attribution_tag_rules", "rule_id"
 
     def __init__(self, db: SQLiteDatabase) -> None:
@@ -463,7 +464,7 @@ class SQLiteTagRules(_JsonTable):
         return [TagRule.model_validate_json(d) for d in self._all(tenant_id)]
 
 
-class SQLiteAdCache(_JsonTable):
+class SQLiteAdCache(_JsonTable, ConciseRepr, fields=("db",)):
     table, key = "attribution_ad_cache", "ad_id"
 
     def __init__(self, db: SQLiteDatabase) -> None:
@@ -479,7 +480,7 @@ class SQLiteAdCache(_JsonTable):
         self._put(tenant_id, entry.ad_id, entry.model_dump_json())
 
 
-class SQLiteCapiDeliveries(_JsonTable):
+class SQLiteCapiDeliveries(_JsonTable, ConciseRepr, fields=("db",)):
     table, key = "attribution_capi_deliveries", "event_id"
 
     def __init__(self, db: SQLiteDatabase) -> None:
@@ -567,7 +568,7 @@ def _source(r: Any) -> SourceKey:
                      ad_id=r["ad_id"], ad_name=r["ad_name"])
 
 
-class SQLiteAttributionReports:
+class SQLiteAttributionReports(ConciseRepr, fields=("db",)):
     """The report aggregates computed by SQLite (one query each; nothing per row in Python)."""
 
     def __init__(self, db: SQLiteDatabase) -> None:
