@@ -9,15 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from invekto_integrations.accounts import AccountService
+from invekto_integrations.attribution import AttributionStore
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.crypto import CredentialCipher, KeyRing
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.core.retry import RetryPolicy
+from invekto_integrations.dashboard import DashboardStore
 from invekto_integrations.events import EventBus
 from invekto_integrations.messaging.pipeline import MessagingSettings
 from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
 from invekto_integrations.providers.base import ConnectOptions
 from invekto_integrations.providers.registry import ProviderRegistry
+from invekto_integrations.runtime import RuntimeStore
 from invekto_integrations.storage.protocols import (
     AccountRepository,
     AppointmentRepository,
@@ -39,8 +42,9 @@ from invekto_integrations.sync.orders import SyncSettings
 __all__ = ["NOT_GIVEN", "ClientSettings", "ConnectOptionsFor", "FrontStore", "NotGiven"]
 
 
-class FrontStore(Protocol):
-    """The repositories the front door uses (`SQLiteStore` and `MemoryStore` both fit).
+class FrontStore(AttributionStore, DashboardStore, RuntimeStore, Protocol):
+    """The repositories the front door uses (`SQLiteStore` and `MemoryStore` both fit): its own
+    and those of the attribution, dashboard and runtime areas.
 
     Read-only properties, so a store whose attributes are concrete repository classes matches."""
 

@@ -51,6 +51,13 @@ from invekto_integrations._resources import (
     Orders,
     Shipments,
 )
+from invekto_integrations._resources_more import (
+    AsyncAttribution,
+    AsyncDashboard,
+    Attribution,
+    Dashboard,
+    runtime_kwargs,
+)
 from invekto_integrations.core.clock import Clock, FrozenClock
 from invekto_integrations.core.crypto import KeyRing, generate_key
 from invekto_integrations.core.errors import ConfigurationError
@@ -59,6 +66,7 @@ from invekto_integrations.providers.registry import ProviderRegistry
 from invekto_integrations.sync.orders import SyncSettings
 
 if TYPE_CHECKING:
+    from invekto_integrations.runtime import AsyncRuntime, Engine, Runtime
     from invekto_integrations.testing.sandbox import Sandbox
 
 __all__ = ["AsyncIntegrations", "AsyncSandboxIntegrations", "Integrations", "SandboxIntegrations"]
@@ -164,6 +172,8 @@ class Integrations(_Client):
     consent: Consent
     calendar: Calendar
     appointments: Appointments
+    attribution: Attribution
+    dashboard: Dashboard
 
     def _build(self) -> None:
         ctx = self._ctx
@@ -174,6 +184,15 @@ class Integrations(_Client):
         self.consent = Consent(ctx)
         self.calendar = Calendar(ctx)
         self.appointments = Appointments(ctx)
+        self.attribution = Attribution(ctx)
+        self.dashboard = Dashboard(ctx)
+
+    def runtime(self, engines: Sequence[Engine], *, owner: str | None = None, **kw: Any) -> Runtime:
+        """A `Runtime` hosting ``engines`` over this client's store, on its clock and event bus
+        (further `Runtime` options by keyword); ``run_once()``, ``run_forever()``, ``status()``."""
+        from invekto_integrations.runtime import Runtime
+
+        return Runtime(self._ctx.store, engines, **runtime_kwargs(self._ctx, owner, kw))
 
     def close(self) -> None:
         """Close the connectors and engines this client built (and the store, if it opened it)."""
@@ -234,6 +253,8 @@ class AsyncIntegrations(_Client):
     consent: AsyncConsent
     calendar: AsyncCalendar
     appointments: AsyncAppointments
+    attribution: AsyncAttribution
+    dashboard: AsyncDashboard
 
     def _build(self) -> None:
         ctx = self._ctx
@@ -244,6 +265,14 @@ class AsyncIntegrations(_Client):
         self.consent = AsyncConsent(ctx)
         self.calendar = AsyncCalendar(ctx)
         self.appointments = AsyncAppointments(ctx)
+        self.attribution = AsyncAttribution(ctx)
+        self.dashboard = AsyncDashboard(ctx)
+
+    def runtime(self, engines: Sequence[Engine], *, owner: str | None = None, **kw: Any) -> AsyncRuntime:
+        """An `AsyncRuntime` hosting ``engines`` over this client's store, clock and event bus."""
+        from invekto_integrations.runtime import AsyncRuntime
+
+        return AsyncRuntime(self._ctx.store, engines, **runtime_kwargs(self._ctx, owner, kw))
 
     async def aclose(self) -> None:
         await self._ctx.aclose()
