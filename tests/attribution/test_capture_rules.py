@@ -145,3 +145,13 @@ def test_retagging_is_explicit(store: Any, clock: FrozenClock) -> None:
     assert store.leads.latest(T, lead.contact).labels == ("implant-2",)
     assert "v2" in store.leads.latest(T, lead.contact).tag_explanation[0]
     assert retag_leads(store, T) == []
+
+
+def test_the_public_redirect_knows_only_the_code(store: Any, clock: FrozenClock) -> None:
+    a = create_link(store.tracked_links, "tenant-a", "+90 850 123 45 67", utm_campaign="kis", clock=clock)
+    b = create_link(store.tracked_links, "tenant-b", "+90 850 765 43 21", utm_campaign="bahar", clock=clock)
+    assert record_click(store.tracked_links, None, b.code.lower(), query={"gclid": "G1"}, clock=clock) == b
+    assert [c.gclid for c in store.tracked_links.clicks("tenant-b", b.code)] == ["G1"]
+    assert store.tracked_links.clicks("tenant-a", a.code) == []
+    assert record_click(store.tracked_links, "tenant-a", b.code, clock=clock) is None  # not tenant-a's code
+    assert record_click(store.tracked_links, None, "../etc/passwd", clock=clock) is None
