@@ -155,3 +155,17 @@ def test_the_public_redirect_knows_only_the_code(store: Any, clock: FrozenClock)
     assert store.tracked_links.clicks("tenant-a", a.code) == []
     assert record_click(store.tracked_links, "tenant-a", b.code, clock=clock) is None  # not tenant-a's code
     assert record_click(store.tracked_links, None, "../etc/passwd", clock=clock) is None
+
+
+def test_referral_from_the_typed_model_or_the_raw_dict() -> None:
+    from invekto_integrations.models.messaging import Referral
+
+    typed = referral_info(Referral(source_id="120", source_type="ad", headline="Kış", ctwa_clid="C9"))
+    raw = referral_info({"source_id": "120", "source_type": "ad", "headline": "Kış", "ctwa_clid": "C9",
+                         "welcome_message": {"text": "Merhaba!"}})
+    assert typed is not None and raw is not None
+    assert (typed.source_id, typed.is_ad, typed.ctwa_clid) == (raw.source_id, raw.is_ad, raw.ctwa_clid) == \
+        ("120", True, "C9")
+    assert raw.raw["welcome_message"] == {"text": "Merhaba!"}
+    assert referral_info(None) is None and referral_info({}) is None
+    assert referral_info({}, ctwa_clid="C1") is not None
