@@ -128,7 +128,8 @@ def test_cancel_move_emit_events_and_free_the_slot(clinic: Clinic) -> None:
     assert clinic.book.move("t1", a.id, ist(MON, 11)).starts_at == ist(MON, 11)
     events = clinic.store.events.read("t1")
     assert [e.type for e in events] == ["appointment.booked", "appointment.moved", "appointment.booked",
-                                        "appointment.cancelled", "appointment.moved"]
+                                        "appointment.cancelled", "appointment.status_changed",
+                                        "appointment.moved"]
     assert events[3].data["source"] == "local" and events[3].data["appointment_id"] == b.id
     assert events[1].data["old_starts_at"] == ist(MON, 9).isoformat().replace("+00:00", "Z")
 

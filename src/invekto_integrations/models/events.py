@@ -291,6 +291,8 @@ class _ClaimEvent(DomainEvent):
     customer_phone: str | None = None  # from the cached order, when it is known
     reasons: list[str] = Field(default_factory=list)
     quantity: int = 0  # items claimed, over all lines
+    # True when found by the account's first claim sync (history), not as a fresh change.
+    backfill: bool = False
 
 
 class ReturnClaimOpened(_ClaimEvent):
@@ -304,6 +306,7 @@ class ReturnClaimUpdated(_ClaimEvent):
 
     TYPE: ClassVar[str] = "return_claim.updated"
     old_status: str
+    old_raw_status: str
 
 
 # --- waitlist ----------------------------------------------------------------------------------
