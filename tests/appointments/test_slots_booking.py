@@ -145,8 +145,9 @@ def test_google_side_changes_go_through_the_same_path(clinic: Clinic) -> None:
     assert moved.version == 2 and moved.synced_version == 2 and moved.calendar_etag == '"e2"'
     gone = clinic.book.cancel("t1", a.id, source="google", mark_synced=True)
     assert gone.synced_version == gone.version == 3
-    last = clinic.store.events.read("t1")[-1]
+    last, status = clinic.store.events.read("t1")[-2:]
     assert last.type == "appointment.cancelled" and last.data["source"] == "google"
+    assert status.type == "appointment.status_changed" and status.data["source"] == "google"
     assert not clinic.book.record_sync("t1", a.id, version=2, calendar_event_id="ev1", calendar_etag='"x"')
 
 
