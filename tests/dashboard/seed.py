@@ -10,10 +10,11 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 from invekto_integrations.attribution import AttributionEngine, LeadTracker, add_manual_spend, create_link
 from invekto_integrations.core.clock import FrozenClock
+from invekto_integrations.core.money import Money
 from invekto_integrations.dashboard import (
     Panel,
     ReportPeriod,
@@ -218,14 +219,6 @@ def seed_outbox(store: Any) -> None:
     store.outbox.insert_if_absent("t2", _message(99, "2026-03-02T08:00", OutboxStatus.READ, tenant="t2"))
 
 
-class OrderWithTotal(OrderCreated):
-    """An order event carrying its total (event contract v2 adds the field to OrderCreated)."""
-
-    VERSION: ClassVar[int] = 97
-    total: Decimal
-    currency: str = "TRY"
-
-
 def seed_attribution(store: Any, clock: FrozenClock) -> None:
     """Two leads through an Instagram tracked link (A, C), one organic (B); 300 TRY of manual spend
     on the link campaign; A buys for 1.200 TRY. Last touch: CPL 150, ROAS 4."""
@@ -240,9 +233,9 @@ def seed_attribution(store: Any, clock: FrozenClock) -> None:
     engine.process(T, inbound(P[1], "2026-03-03T09:00", f"Merhaba ref:{link.code}"))
     engine.process(T, inbound(P[2], "2026-03-03T10:00", "Merhaba"))
     engine.process(T, inbound(P[3], "2026-03-04T10:00", f"fiyat? ref:{link.code}"))
-    engine.process(T, OrderWithTotal(tenant_id=T, occurred_at=z("2026-03-05T10:00"), provider="trendyol",
+    engine.process(T, OrderCreated(tenant_id=T, occurred_at=z("2026-03-05T10:00"), provider="trendyol",
                                      account_id="acc-trendyol", external_order_id="o-att", customer_phone=P[1],
-                                     order_status="Created", total=Decimal("1200.00")))
+                                     order_status="Created", total=Money(amount=Decimal("1200.00"))))
     add_manual_spend(store.ad_spend, T, date(2026, 3, 3), "utm:implant-mart", "300,00", campaign_name="implant-mart")
 
 
