@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from invekto_integrations.accounts import AccountService
-from invekto_integrations.attribution import AttributionStore
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.crypto import CredentialCipher, KeyRing
 from invekto_integrations.core.errors import ConfigurationError
@@ -42,7 +41,7 @@ from invekto_integrations.sync.orders import SyncSettings
 __all__ = ["NOT_GIVEN", "ClientSettings", "ConnectOptionsFor", "FrontStore", "NotGiven"]
 
 
-class FrontStore(AttributionStore, DashboardStore, RuntimeStore, Protocol):
+class FrontStore(DashboardStore, RuntimeStore, Protocol):
     """The repositories the front door uses (`SQLiteStore` and `MemoryStore` both fit): its own
     and those of the attribution, dashboard and runtime areas.
 

@@ -7,7 +7,7 @@ the store are passed in). See docs/attribution.md.
 from __future__ import annotations
 
 from ._store import AttributionStore
-from .capi import AllowAll, ConsentCheck, ConversionsSender, SendReport, hash_phone
+from .capi import AllowAll, ConsentCheck, ConversionsSender, OptOutConsent, SendReport, hash_phone
 from .conversions import AttributionEngine, ConversionRecorder, record_automatic_events
 from .ctwa import AdResolver, ReferralInfo, referral_info
 from .leads import InboundTouch, LeadOutcome, LeadSettings, LeadTracker, OtherChannel
@@ -61,6 +61,7 @@ __all__ = [
     "LeadTracker",
     "LeadsPerCampaignReport",
     "LeadsPerCampaignRow",
+    "OptOutConsent",
     "OtherChannel",
     "ReferralInfo",
     "RetagChange",

@@ -114,6 +114,10 @@ class SQLiteTrackedLinks(ConciseRepr, fields=("db",)):
                 fbclid TEXT, gclid TEXT, user_agent TEXT, PRIMARY KEY (tenant_id, click_id))""",
             "CREATE INDEX ix_attribution_clicks_code ON attribution_clicks (tenant_id, code, at_us)",
         ])
+        # The public redirect knows only the code: codes are unique across tenants.
+        db.migrate("attribution_0009_link_code_unique", [
+            "CREATE UNIQUE INDEX ux_attribution_links_code ON attribution_links (code)",
+        ])
 
     def add(self, tenant_id: str, link: TrackedLink) -> None:
         _check(tenant_id, link.tenant_id, "link")
@@ -126,6 +130,10 @@ class SQLiteTrackedLinks(ConciseRepr, fields=("db",)):
     def get_by_code(self, tenant_id: str, code: str) -> TrackedLink | None:
         r = self.db.execute("SELECT data_json FROM attribution_links WHERE tenant_id = ? AND code = ?",
                             (tenant_id, code)).fetchone()
+        return TrackedLink.model_validate_json(r[0]) if r else None
+
+    def resolve_code(self, code: str) -> TrackedLink | None:
+        r = self.db.execute("SELECT data_json FROM attribution_links WHERE code = ?", (code,)).fetchone()
         return TrackedLink.model_validate_json(r[0]) if r else None
 
     def find(self, tenant_id: str) -> list[TrackedLink]:
