@@ -43,7 +43,7 @@ def test_runtime_feeds_the_engine(store: Any, clock: FrozenClock) -> None:
 def test_daily_insights_pull_and_capi_send_on_timers(store: Any, clock: FrozenClock) -> None:
     from datetime import date
 
-    from invekto_integrations.attribution import ConversionsSender, ConversionsSendEngine, SpendPullEngine
+    from invekto_integrations.attribution import ConversionsSendEngine, ConversionsSender, SpendPullEngine
     from invekto_integrations.models.attribution import Lead
     from invekto_integrations.testing.sandbox import Sandbox
     from invekto_integrations.testing.sandbox.fakes.meta import MetaFake
