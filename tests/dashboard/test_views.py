@@ -25,7 +25,7 @@ def test_report_is_self_contained_and_bilingual(seeded: Any) -> None:
     assert not re.search(r"""(src|href)\s*=\s*["'](?!#)""", html)
     assert "<script" not in html and "<link" not in html and "@import" not in html
     assert "default-src 'none'" in html
-    assert html.count("<section") == 3 and html.count("<svg") >= 8
+    assert html.count("<section") == 4 and html.count("<svg") >= 11
     for tr, en in (("İade çevirme", "Returns recovered"), ("Yorum kurtarma", "Reviews recovered"),
                    ("E-ticaret", "E-commerce"), ("Çevirme oranı", "Recovery rate")):
         assert tr in html and en in html

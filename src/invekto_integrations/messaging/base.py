@@ -15,6 +15,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from invekto_integrations.models.correlation import Correlation
+
 __all__ = [
     "MessageCategory",
     "MessageDelivery",
@@ -57,7 +59,9 @@ class OutboundMessage(BaseModel):
     ``quiet_hours_applied`` says the sender already applied its own quiet hours (its setting is the
     specific one, e.g. the cargo option), so the pipeline does not apply the tenant's again;
     ``purpose`` says which engine sent it (``cargo_status``, ``campaign``, ``waitlist_offer``,
-    ``appointment_reminder``) for reports.
+    ``appointment_reminder``) for reports; ``correlation`` names the campaign and variant it is
+    counted under (stored as outbox columns, carried on every message event, echoed by the
+    provider's status webhooks).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -73,6 +77,7 @@ class OutboundMessage(BaseModel):
     quiet_hours_applied: bool = False
     metadata: dict[str, Any] = Field(default_factory=dict)
     recipient_type: str | None = None  # İYS BIREYSEL (default) or TACIR; None = the tenant's policy default
+    correlation: Correlation | None = None
 
 
 class SubmitResult(BaseModel):

@@ -15,7 +15,9 @@ Provider failures:
   automatically, because the message may have been delivered.
 
 Status webhooks move a row forward only (accepted → sent → delivered → read; failed before
-delivery); each one is also appended to the event log as `MessageStatusChanged`. A status that
+delivery); each one is also appended to the event log as `MessageStatusChanged`. A message that
+enters the outbox publishes `MessageSubmitted`, a refusal `MessageRefused` (with the reason); all
+three carry the purpose, the recipient and the campaign `Correlation`. A status that
 arrives before the send stored the provider's message id (the webhook raced the HTTP answer, or a
 webhook receiver in another process) is stored in ``pending_statuses`` and applied, atomically,
 when the id is recorded.
@@ -33,6 +35,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal, NamedTuple, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
@@ -49,7 +52,14 @@ from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.consent import RecipientType
-from invekto_integrations.models.events import DomainEvent, InboundMessageReceived, MessageStatusChanged
+from invekto_integrations.models.correlation import Correlation
+from invekto_integrations.models.events import (
+    DomainEvent,
+    InboundMessageReceived,
+    MessageRefused,
+    MessageStatusChanged,
+    MessageSubmitted,
+)
 from invekto_integrations.models.messaging import DeliveryStatus, InboundMessage, StatusUpdate
 from invekto_integrations.providers.base import MessagingProvider
 from invekto_integrations.storage.protocols import DurableOutboxRepository, MessagingContactRepository
@@ -60,6 +70,7 @@ from .consent import ConsentDecision, ConsentService
 from .quiet_hours import QuietHours
 
 __all__ = [
+    "CorrelationKey",
     "DeliveryCounts",
     "DispatchReport",
     "FrequencyCap",
@@ -123,6 +134,21 @@ class DeliveryCounts(BaseModel):
     delivered: int = 0
     read: int = 0
     failed: int = 0
+
+    @classmethod
+    def of(cls, by_status: Mapping[str, int]) -> DeliveryCounts:
+        """Fold outbox rows counted by status into the funnel."""
+        def n(*statuses: OutboxStatus) -> int:
+            return sum(by_status.get(s.value, 0) for s in statuses)
+
+        return cls(
+            total=sum(by_status.values()), refused=n(OutboxStatus.REFUSED),
+            pending=n(OutboxStatus.SCHEDULED, OutboxStatus.QUEUED, OutboxStatus.SENDING),
+            uncertain=n(OutboxStatus.UNCERTAIN),
+            sent=n(OutboxStatus.ACCEPTED, OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.READ),
+            delivered=n(OutboxStatus.DELIVERED, OutboxStatus.READ), read=n(OutboxStatus.READ),
+            failed=n(OutboxStatus.FAILED),
+        )
 
 
 @dataclass
@@ -213,7 +239,7 @@ class SendPipeline:
             log.warning("consent check deferred for %s: %s", message.idempotency_key, exc)
             decision = None
         if decision is not None and not decision.allowed:
-            return self._refuse(message, existing, phone, decision.reason, now)
+            return self._refuse(message, existing, phone, decision.reason, now, detail=decision.detail)
         cfg = self.settings(message.tenant_id)
         due = self._release_time(message, now)
         if decision is None:
@@ -224,7 +250,7 @@ class SendPipeline:
             idempotency_key=message.idempotency_key, purpose=message.purpose, category=message.category.value,
             to_phone=phone, message_json=message.model_dump_json(), status=status, due_at=due,
             created_at=existing.created_at if existing else now, updated_at=now,
-            reason=None if decision is not None else "consent_check_pending",
+            reason=None if decision is not None else "consent_check_pending", **_correlation_columns(message),
         )
         if existing is not None:
             # A refused key is evaluated afresh: only this path turns it into a live row.
@@ -237,6 +263,10 @@ class SendPipeline:
             row, created = self.outbox.insert_if_absent(message.tenant_id, row)
             if not created:
                 return SubmitResult(message_id=row.id, status="duplicate", reason=row.status.value)
+        self._publish(message.tenant_id, [MessageSubmitted(
+            tenant_id=message.tenant_id, occurred_at=now, dedupe_key=f"message.submitted:{row.id}",
+            message_id=row.id, idempotency_key=row.idempotency_key, purpose=row.purpose, recipient=phone,
+            correlation=message.correlation, category=row.category, status=status.value, due_at=due)])
         if status == OutboxStatus.QUEUED and self.send_immediately:
             return self._dispatch_one(row)
         return SubmitResult(message_id=row.id, status=status.value, reason=row.reason)
@@ -275,12 +305,13 @@ class SendPipeline:
         return decision
 
     def _refuse(self, message: OutboundMessage, existing: OutboxRecord | None, phone: str, reason: str,
-                now: datetime) -> SubmitResult:
+                now: datetime, *, detail: str | None = None) -> SubmitResult:
         row = OutboxRecord(
             id=existing.id if existing else new_id(), tenant_id=message.tenant_id,
             idempotency_key=message.idempotency_key, purpose=message.purpose, category=message.category.value,
             to_phone=phone, message_json=message.model_dump_json(), status=OutboxStatus.REFUSED, reason=reason,
             due_at=now, created_at=existing.created_at if existing else now, updated_at=now,
+            **_correlation_columns(message),
         )
         if existing is not None:
             self.outbox.save(message.tenant_id, row)
@@ -288,7 +319,16 @@ class SendPipeline:
             row, created = self.outbox.insert_if_absent(message.tenant_id, row)
             if not created:
                 return SubmitResult(message_id=row.id, status="duplicate", reason=row.status.value)
+        self._publish_refused(row, reason, detail, "submit", now)
         return SubmitResult(message_id=row.id, status="refused", reason=reason)
+
+    def _publish_refused(self, row: OutboxRecord, reason: str, detail: str | None,
+                         stage: Literal["submit", "dispatch"], now: datetime) -> None:
+        # One event per (row, stage, reason): a key refused again for the same reason is one fact.
+        self._publish(row.tenant_id, [MessageRefused(
+            tenant_id=row.tenant_id, occurred_at=now, dedupe_key=f"message.refused:{row.id}:{stage}:{reason}",
+            message_id=row.id, idempotency_key=row.idempotency_key, purpose=row.purpose, recipient=row.to_phone,
+            correlation=_correlation(row), category=row.category, reason=reason, detail=detail, stage=stage)])
 
     # -- dispatch -----------------------------------------------------------------------------
     def dispatch_due(self, tenant_id: str | None = None, *, limit: int = 100) -> DispatchReport:
@@ -352,6 +392,7 @@ class SendPipeline:
         if not decision.allowed:
             self.outbox.save(row.tenant_id, claimed.model_copy(update={
                 "status": OutboxStatus.REFUSED, "reason": decision.reason, "updated_at": now}))
+            self._publish_refused(claimed, decision.reason, decision.detail, "dispatch", now)
             return SubmitResult(message_id=row.id, status="refused", reason=decision.reason)
         attempts = claimed.attempts + 1
         try:
@@ -389,7 +430,7 @@ class SendPipeline:
             self._publish(row.tenant_id, [MessageStatusChanged(
                 tenant_id=row.tenant_id, occurred_at=now, message_id=row.id, provider_message_id=None,
                 status=DeliveryStatus.FAILED.value, error_code=code, error_title=title,
-                dedupe_key=f"outbox:{row.id}:failed")])
+                dedupe_key=f"outbox:{row.id}:failed", **_about(claimed))])
             return SubmitResult(message_id=row.id, status="failed", reason=f"{type(exc).__name__}: {code or title}")
         accepted = claimed.model_copy(update={
             "status": OutboxStatus.ACCEPTED, "attempts": attempts, "reason": sent.message_status,
@@ -402,7 +443,7 @@ class SendPipeline:
         self._publish(row.tenant_id, [MessageStatusChanged(
             tenant_id=row.tenant_id, occurred_at=now, message_id=row.id,
             provider_message_id=sent.provider_message_id, status=DeliveryStatus.ACCEPTED.value,
-            dedupe_key=f"{provider.provider}:{sent.provider_message_id}:accepted")])
+            dedupe_key=f"{provider.provider}:{sent.provider_message_id}:accepted", **_about(claimed))])
         return SubmitResult(message_id=row.id, status="sent", reason=sent.provider_message_id)
 
     def _provider_opt_out(self, tenant_id: str, phone: str, code: str | None, at: datetime) -> None:
@@ -443,11 +484,14 @@ class SendPipeline:
                 try_normalize_phone("+" + update.recipient_id.lstrip("+")) if update.recipient_id else None)
             if phone is not None:
                 self._provider_opt_out(tenant_id, phone, err.code, update.timestamp)
+        about: _About = _about(row) if row is not None else {
+            "purpose": None, "correlation": None,
+            "recipient": try_normalize_phone("+" + update.recipient_id.lstrip("+")) if update.recipient_id else None}
         self._publish(tenant_id, [MessageStatusChanged(
             tenant_id=tenant_id, occurred_at=update.timestamp, message_id=row.id if row else update.provider_message_id,
             provider_message_id=update.provider_message_id, status=update.status.value,
             error_code=err.code if err else None, error_title=err.title if err else None,
-            dedupe_key=f"{provider}:{update.provider_message_id}:{update.status.value}")])
+            dedupe_key=f"{provider}:{update.provider_message_id}:{update.status.value}", **about)])
         return row
 
     def _advance(self, row: OutboxRecord, update: StatusUpdate) -> OutboxRecord:
@@ -484,8 +528,7 @@ class SendPipeline:
         self._publish(tenant_id, [InboundMessageReceived(
             tenant_id=tenant_id, occurred_at=message.timestamp, from_phone=message.from_phone,
             provider_message_id=message.provider_message_id, kind=message.kind, text=message.text,
-            ctwa_clid=message.ctwa_clid,
-            referral=message.referral.raw or message.referral.model_dump(exclude={"raw"}) if message.referral else None,
+            ctwa_clid=message.ctwa_clid, referral=message.referral,
             dedupe_key=f"{provider}:in:{message.provider_message_id}")])
         return keyword is not None
 
@@ -498,15 +541,41 @@ class SendPipeline:
         """purpose → funnel counts (sent ⊇ delivered ⊇ read) for the dashboard."""
         out: dict[str, DeliveryCounts] = {}
         for p, by_status in self.outbox.status_counts(tenant_id, purpose=purpose).items():
-            def n(*statuses: OutboxStatus, src: dict[str, int] = by_status) -> int:
-                return sum(src.get(s.value, 0) for s in statuses)
-
-            out[p] = DeliveryCounts(
-                total=sum(by_status.values()), refused=n(OutboxStatus.REFUSED),
-                pending=n(OutboxStatus.SCHEDULED, OutboxStatus.QUEUED, OutboxStatus.SENDING),
-                uncertain=n(OutboxStatus.UNCERTAIN),
-                sent=n(OutboxStatus.ACCEPTED, OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.READ),
-                delivered=n(OutboxStatus.DELIVERED, OutboxStatus.READ), read=n(OutboxStatus.READ),
-                failed=n(OutboxStatus.FAILED),
-            )
+            out[p] = DeliveryCounts.of(by_status)
         return out
+
+    def correlation_counts(self, tenant_id: str, *, purpose: str | None = None,
+                           campaign_id: str | None = None) -> dict[CorrelationKey, DeliveryCounts]:
+        """(purpose, campaign id, variant) → funnel counts: a campaign's variants side by side."""
+        grouped: dict[CorrelationKey, dict[str, int]] = {}
+        for c in self.outbox.grouped_counts(tenant_id, purpose=purpose, campaign_id=campaign_id):
+            bucket = grouped.setdefault(CorrelationKey(c.purpose, c.campaign_id, c.variant), {})
+            bucket[c.status.value] = bucket.get(c.status.value, 0) + c.count
+        return {key: DeliveryCounts.of(by_status) for key, by_status in grouped.items()}
+
+
+class CorrelationKey(NamedTuple):
+    purpose: str
+    campaign_id: str | None
+    variant: str | None
+
+
+class _About(TypedDict):
+    purpose: str | None
+    recipient: str | None
+    correlation: Correlation | None
+
+
+def _correlation(row: OutboxRecord) -> Correlation | None:
+    if row.campaign_id is None and row.variant is None:
+        return None
+    return Correlation(campaign_id=row.campaign_id, variant=row.variant)
+
+
+def _about(row: OutboxRecord) -> _About:
+    return {"purpose": row.purpose, "recipient": row.to_phone, "correlation": _correlation(row)}
+
+
+def _correlation_columns(message: OutboundMessage) -> dict[str, str | None]:
+    c = message.correlation
+    return {"campaign_id": c.campaign_id if c else None, "variant": c.variant if c else None}

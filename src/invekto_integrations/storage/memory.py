@@ -25,6 +25,7 @@ from .memory_attribution import (
     MemoryTrackedLinks,
 )
 from .memory_calendar import MemoryCalendarSync
+from .memory_claims import MemoryReturnClaims
 from .memory_dashboard import MemoryReportReader, MemoryReturnCases, MemoryReviewCases
 from .memory_messaging import MemoryConsentCache, MemoryMessagingContacts, MemoryOutbox
 from .memory_runtime import MemoryLeases, MemoryTimers
@@ -264,6 +265,8 @@ class MemoryStore:
         self.ad_cache = MemoryAdCache()
         self.capi_deliveries = MemoryCapiDeliveries()
         self.attribution_reports = MemoryAttributionReports(self.touches, self.leads, self.conversions, self.ad_spend)
+        # marketplace return claims
+        self.return_claims = MemoryReturnClaims()
 
     def atomic(self) -> contextlib.AbstractContextManager[None]:
         """A unit of work (nothing to roll back in memory; a crash loses everything anyway)."""

@@ -34,6 +34,7 @@ from .sqlite_attribution import (
     SQLiteTrackedLinks,
 )
 from .sqlite_calendar import SQLiteCalendarSync
+from .sqlite_claims import SQLiteReturnClaims
 from .sqlite_dashboard import SQLiteReportReader, SQLiteReturnCases, SQLiteReviewCases
 from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts, SQLiteOutbox
 from .sqlite_runtime import SQLiteLeases, SQLiteTimers
@@ -443,6 +444,8 @@ class SQLiteStore:
         self.ad_cache = SQLiteAdCache(self.db)
         self.capi_deliveries = SQLiteCapiDeliveries(self.db)
         self.attribution_reports = SQLiteAttributionReports(self.db)
+        # marketplace return claims
+        self.return_claims = SQLiteReturnClaims(self.db)
 
     def atomic(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One BEGIN IMMEDIATE transaction on this thread's connection: every repository call made
