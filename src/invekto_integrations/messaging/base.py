@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from invekto_integrations.core.reprs import ConciseRepr
+from invekto_integrations.models.consent import MessageCategory
 from invekto_integrations.models.correlation import Correlation
 from invekto_integrations.storage.records import OutboxStatus
 
@@ -31,15 +32,6 @@ __all__ = [
     "SubmitStatus",
     "TemplateRef",
 ]
-
-
-class MessageCategory(StrEnum):
-    """Legal/commercial category. MARKETING needs İYS consent; the others are transactional."""
-
-    MARKETING = "marketing"
-    UTILITY = "utility"  # cargo status, appointment reminders, waitlist offers for a booked service
-    AUTHENTICATION = "authentication"
-    SERVICE = "service"  # free-form reply inside the 24-hour customer-service window
 
 
 class TemplateRef(BaseModel):

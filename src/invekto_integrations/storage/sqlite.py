@@ -39,6 +39,7 @@ from .sqlite_claims import SQLiteReturnClaims
 from .sqlite_dashboard import SQLiteReportReader, SQLiteReturnCases, SQLiteReviewCases
 from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts, SQLiteOutbox
 from .sqlite_runtime import SQLiteLeases, SQLiteTimers
+from .sqlite_settings import SQLiteTenantSettings
 from .sqlite_shipments import SQLiteCargoNotifications, SQLiteShipments
 
 __all__ = [
@@ -447,6 +448,8 @@ class SQLiteStore(ConciseRepr, fields=("db.path",)):
         self.attribution_reports = SQLiteAttributionReports(self.db)
         # marketplace return claims
         self.return_claims = SQLiteReturnClaims(self.db)
+        # per-tenant settings
+        self.tenant_settings = SQLiteTenantSettings(self.db)
 
     def atomic(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One BEGIN IMMEDIATE transaction on this thread's connection: every repository call made
