@@ -98,3 +98,20 @@ def validate_trigger(trigger: object, tenant_timezone: str) -> None:
             raise InvalidArgument(f"not a cron expression: {trigger.cron!r}", field="trigger.cron")
     if isinstance(trigger, OneShotTrigger) and trigger.at.tzinfo is None:  # pragma: no cover - model refuses it
         raise InvalidArgument("one_shot.at must be timezone-aware", field="trigger.at")
+
+
+_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def to_rrule(trigger: RecurringTrigger) -> str:
+    """The RFC 5545 RRULE of a ``frequency`` trigger (what the runtime's recurring timer evaluates)."""
+    hour, minute = _hm(trigger.at)
+    parts = [f"FREQ={(trigger.frequency or 'daily').upper()}", f"BYHOUR={hour}", f"BYMINUTE={minute}", "BYSECOND=0"]
+    if trigger.frequency == "weekly":
+        parts.append("BYDAY=" + ",".join(_DAYS[d] for d in (trigger.weekdays or [0])))
+    if trigger.frequency == "monthly":
+        day = trigger.month_day or 1
+        parts.append(f"BYMONTHDAY={day}" if day <= 28 else f"BYMONTHDAY={day},-1;BYSETPOS=1")
+    if trigger.max_occurrences is not None:
+        parts.append(f"COUNT={trigger.max_occurrences}")
+    return ";".join(parts)

@@ -18,21 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from types import SimpleNamespace
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from invekto_integrations.core.errors import ConfigurationError, InvalidArgument
-
-try:
-    from scipy import integrate
-    from scipy import stats as sps
-    from statsmodels.stats.multitest import multipletests
-    from statsmodels.stats.power import NormalIndPower
-    from statsmodels.stats.proportion import proportion_confint, proportion_effectsize, proportions_ztest
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ConfigurationError(
-        "campaign statistics need scipy and statsmodels: pip install 'invekto-integrations[campaigns]'") from exc
 
 __all__ = [
     "ArmResult",
@@ -45,6 +36,18 @@ __all__ = [
 ]
 
 
+def _libs() -> Any:
+    """scipy and statsmodels, imported on first use (importing the campaigns package stays cheap)."""
+    try:
+        from scipy import integrate
+        from scipy import stats as sps
+        from statsmodels.stats import multitest, power, proportion
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ConfigurationError("campaign statistics need scipy and statsmodels: "
+                                 "pip install 'invekto-integrations[campaigns]'") from exc
+    return SimpleNamespace(integrate=integrate, sps=sps, multitest=multitest, power=power, proportion=proportion)
+
+
 def _check(successes: int, n: int, what: str) -> None:
     if n < 0 or successes < 0 or successes > n:
         raise InvalidArgument(f"{what}: need 0 <= successes <= n, got {successes}/{n}", field=what)
@@ -55,7 +58,7 @@ def wilson_interval(successes: int, n: int, *, alpha: float = 0.05) -> tuple[flo
     _check(successes, n, "wilson_interval")
     if n == 0:
         return 0.0, 1.0
-    lo, hi = proportion_confint(successes, n, alpha=alpha, method="wilson")
+    lo, hi = _libs().proportion.proportion_confint(successes, n, alpha=alpha, method="wilson")
     return max(0.0, float(lo)), min(1.0, float(hi))
 
 
@@ -69,7 +72,7 @@ def two_proportion_test(s1: int, n1: int, s2: int, n2: int, *,
     _check(s2, n2, "two_proportion_test")
     if n1 == 0 or n2 == 0 or s1 + s2 == 0 or s1 + s2 == n1 + n2:
         return 0.0, 1.0
-    z, p = proportions_ztest([s1, s2], [n1, n2], alternative=alternative)
+    z, p = _libs().proportion.proportions_ztest([s1, s2], [n1, n2], alternative=alternative)
     return float(z), float(p)
 
 
@@ -80,7 +83,8 @@ def probability_to_be_best(arms: Sequence[tuple[int, int]], *, prior: tuple[floa
     for s, n in arms:
         _check(s, n, "probability_to_be_best")
     a0, b0 = prior
-    dists = [sps.beta(a0 + s, b0 + n - s) for s, n in arms]
+    lib = _libs()
+    dists = [lib.sps.beta(a0 + s, b0 + n - s) for s, n in arms]
     if len(dists) == 1:
         return [1.0]
     out = []
@@ -95,7 +99,7 @@ def probability_to_be_best(arms: Sequence[tuple[int, int]], *, prior: tuple[floa
 
         # Split at the posterior means, where the mass concentrates, so quad does not miss narrow peaks.
         points = sorted({min(max(float(d.mean()), 1e-9), 1 - 1e-9) for d in dists})
-        value, _ = integrate.quad(integrand, 0.0, 1.0, points=points, limit=200, epsabs=1e-10)
+        value, _ = lib.integrate.quad(integrand, 0.0, 1.0, points=points, limit=200, epsabs=1e-10)
         out.append(float(value))
     total = sum(out)
     return [v / total for v in out] if total > 0 else [1.0 / len(out)] * len(out)
@@ -107,8 +111,10 @@ def sample_size_per_variant(baseline: float, effect: float, *, alpha: float = 0.
     if not 0 < baseline < 1 or not 0 < baseline + effect < 1 or effect == 0:
         raise InvalidArgument(f"baseline {baseline} and effect {effect} must give rates strictly between 0 and 1",
                               field="minimum_detectable_effect")
-    h = abs(float(proportion_effectsize(baseline + effect, baseline)))
-    n = NormalIndPower().solve_power(effect_size=h, alpha=alpha, power=power, ratio=ratio, alternative="two-sided")
+    lib = _libs()
+    h = abs(float(lib.proportion.proportion_effectsize(baseline + effect, baseline)))
+    n = lib.power.NormalIndPower().solve_power(effect_size=h, alpha=alpha, power=power, ratio=ratio,
+                                               alternative="two-sided")
     return math.ceil(float(n))
 
 
@@ -178,7 +184,7 @@ class FixedHorizonRule(BaseModel):
         best = max(arms, key=lambda a: (a[2] / a[1], -arms.index(a)))
         pvalues = [two_proportion_test(best[2], best[1], s, n, alternative="larger")[1]
                    for name, n, s in arms if name != best[0]]
-        reject, corrected, _, _ = multipletests(pvalues, alpha=self.alpha, method="holm")
+        reject, corrected, _, _ = _libs().multitest.multipletests(pvalues, alpha=self.alpha, method="holm")
         worst_p = float(max(corrected))
         if all(bool(r) for r in reject):
             return Decision(ready=True, winner=best[0], p_value=worst_p,

@@ -27,7 +27,7 @@ from invekto_integrations.core.errors import StorageError
 
 from .protocols import ConsentCacheRepository, MessagingContactRepository, TenantMismatch
 
-__all__ = ["MemoryCampaigns", "MemoryContactProfiles", "MemoryConversions", "MemoryRecipients"]
+__all__ = ["MemoryCampaignConversions", "MemoryCampaigns", "MemoryContactProfiles", "MemoryRecipients"]
 
 _SENT = frozenset({"accepted", "sent", "delivered", "read"})
 
@@ -170,7 +170,7 @@ def _count_keys(r: Recipient) -> list[str]:
     return keys
 
 
-class MemoryConversions:
+class MemoryCampaignConversions:
     def __init__(self) -> None:
         self._rows: list[Conversion] = []
         self._refs: set[tuple[str, str, str]] = set()

@@ -63,7 +63,7 @@ from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts
 __all__ = [
     "SQLiteCampaigns",
     "SQLiteContactProfiles",
-    "SQLiteConversions",
+    "SQLiteCampaignConversions",
     "SQLiteRecipients",
     "compile_criteria",
 ]
@@ -304,7 +304,8 @@ class SQLiteRecipients:
         reasons: dict[str, dict[str, int]] = {}
         for r in self.db.execute(
                 "SELECT variant, COALESCE(reason, 'unknown') AS reason, COUNT(*) AS n "
-                "FROM outbound_campaign_recipients WHERE tenant_id = ? AND campaign_id = ? AND status = 'refused' GROUP BY 1, 2",
+                "FROM outbound_campaign_recipients WHERE tenant_id = ? AND campaign_id = ? AND status = 'refused' "
+                "GROUP BY 1, 2",
                 (tenant_id, campaign_id)):
             reasons.setdefault(r["variant"], {})[r["reason"]] = r["n"]
         keys = ("entered", "holdout", "waiting", "submitted", "refused", "failed", "skipped", "sent", "delivered",
@@ -313,7 +314,7 @@ class SQLiteRecipients:
                                               **{k: int(r[k] or 0) for k in keys}) for r in rows}
 
 
-class SQLiteConversions:
+class SQLiteCampaignConversions:
     _COLS = ("id, tenant_id, message_id, campaign_id, conversion_type, value_amount, created_at, variant, occurrence, "
              "phone, currency, source_ref, occurred_at")
 
