@@ -99,8 +99,8 @@ class OpenAIChatFake(FakeProvider):
         prompt_tokens = sum(len(str(m["content"]).split()) for m in messages)
         completion_tokens = len(content.split())
         return JSONResponse({
-            "id": f"chatcmpl-sandbox{seq:06d}", "object": "chat.completion", "created": int(self.clock.now().timestamp()),
-            "model": model,
+            "id": f"chatcmpl-sandbox{seq:06d}", "object": "chat.completion",
+            "created": int(self.clock.now().timestamp()), "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens}})
