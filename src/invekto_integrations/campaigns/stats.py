@@ -171,8 +171,8 @@ class FixedHorizonRule(BaseModel):
     alpha: float = 0.05
 
     def decide(self, arms: Sequence[tuple[str, int, int]], *, window_closed: bool) -> Decision:
-        """``arms``: (variant, recipients, conversions). The best arm wins only if it beats every
-        other arm (one-sided z-tests, Holm-corrected at ``alpha``)."""
+        """``arms``: (variant, recipients, conversions). The best arm wins only if it differs from every
+        other arm (two-sided z-tests, Holm-corrected at ``alpha``)."""
         if len(arms) < 2:
             return Decision(ready=True, winner=arms[0][0] if arms else None, reason="a single variant")
         short = [name for name, n, _ in arms if n < self.min_per_variant]
@@ -182,11 +182,15 @@ class FixedHorizonRule(BaseModel):
         if not window_closed:
             return Decision(ready=False, reason="the conversion window has not closed")
         best = max(arms, key=lambda a: (a[2] / a[1], -arms.index(a)))
-        pvalues = [two_proportion_test(best[2], best[1], s, n, alternative="larger")[1]
-                   for name, n, s in arms if name != best[0]]
-        reject, corrected, _, _ = _libs().multitest.multipletests(pvalues, alpha=self.alpha, method="holm")
-        worst_p = float(max(corrected))
-        if all(bool(r) for r in reject):
+        # Two-sided: the best arm is picked after looking, so a one-sided test of "best > other" would
+        # double the false-winner rate of an A/A test (10 % at alpha 5 %).
+        pvalues = [two_proportion_test(best[2], best[1], s, n)[1] for name, n, s in arms if name != best[0]]
+        if len(pvalues) == 1:  # Holm's correction of a single test is the test itself
+            worst_p, rejected = pvalues[0], pvalues[0] <= self.alpha
+        else:
+            reject, corrected, _, _ = _libs().multitest.multipletests(pvalues, alpha=self.alpha, method="holm")
+            worst_p, rejected = float(max(corrected)), all(bool(r) for r in reject)
+        if rejected:
             return Decision(ready=True, winner=best[0], p_value=worst_p,
                             reason=f"{best[0]} beats every other variant (Holm-adjusted p <= {worst_p:.4g})")
         return Decision(ready=True, winner=None, p_value=worst_p,
