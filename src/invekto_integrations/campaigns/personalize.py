@@ -125,7 +125,9 @@ class CustomerContext(BaseModel):
         for amount in (self.last_order_total, self.price_min, self.price_max):
             if amount is not None:
                 allowed.add(_digits(format_try(amount)))
-                allowed.add(_digits(f"{amount:f}".rstrip("0").rstrip(".")))
+                plain = f"{amount:f}"
+                allowed.add(_digits(plain.rstrip("0").rstrip(".") if "." in plain else plain))
+                allowed.add(_digits(format_try(amount, decimals=True)))
         for at in (self.last_order_at, self.next_appointment_at):
             if at is not None:
                 local = at.astimezone(zone(self.timezone))
