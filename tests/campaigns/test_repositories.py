@@ -81,7 +81,7 @@ def _recipient(phone: str, **kw: Any) -> Recipient:
 def test_recipients_enter_once_per_occurrence(store: Any) -> None:
     rows = [_recipient("+905320000001"), _recipient("+905320000002")]
     assert len(store.campaign_recipients.enter_many("t1", rows)) == 2
-    again = store.campaign_recipients.enter_many("t1", rows + [_recipient("+905320000003")])
+    again = store.campaign_recipients.enter_many("t1", [*rows, _recipient("+905320000003")])
     assert [r.phone for r in again] == ["+905320000003"]
     assert len(store.campaign_recipients.enter_many("t1", [_recipient("+905320000001", occurrence="o2")])) == 1
     r = store.campaign_recipients.get("t1", "c1", "once", "+905320000001")

@@ -41,7 +41,7 @@ def test_two_proportion_test_worked_example() -> None:
     z, p = two_proportion_test(140, 200, 255, 340, alternative="smaller")
     assert z == pytest.approx(-1.266015, abs=1e-6)
     assert p == pytest.approx(0.1028, abs=1e-4)
-    z2, p2 = two_proportion_test(140, 200, 255, 340)
+    _z2, p2 = two_proportion_test(140, 200, 255, 340)
     assert p2 == pytest.approx(2 * p, rel=1e-9)
     assert two_proportion_test(0, 10, 0, 10) == (0.0, 1.0)
 
