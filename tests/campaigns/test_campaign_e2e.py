@@ -109,7 +109,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         campaigns=store.campaigns, recipients=store.campaign_recipients, conversions=store.campaign_conversions,
         profiles=store.contact_profiles, sink=pipeline, clock=clock,
         facts=CustomerFacts(contacts=store.messaging_contacts, clock=clock),
-        conversion_source=EventConversions(orders=store.orders))
+        conversion_source=EventConversions(orders=store.orders), consent=consent)
     # The audience projection as the order sync would have left it.
     for i, phone in enumerate(AUDIENCE):
         store.contact_profiles.record_order(T, phone, order_ref=f"trendyol:old{i}", at=NOW - timedelta(days=5 + i),

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import IntegrationError, InvalidArgument
 from invekto_integrations.core.phone import try_normalize_phone
-from invekto_integrations.messaging.base import MessageSink, OutboundMessage
+from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage
 from invekto_integrations.models.events import (
     AppointmentBooked,
     AppointmentCancelled,
@@ -78,6 +78,12 @@ class TimerContext(Protocol):
     def schedule(self, key: str, at: datetime, payload: Mapping[str, Any] | None = None) -> bool: ...
 
 
+class ConsentPrefetch(Protocol):
+    """`ConsentService.prefetch`: many recipients' MARKETING decisions with one İYS multi-query."""
+
+    def prefetch(self, tenant_id: str, phones: Sequence[str]) -> Mapping[str, Any]: ...
+
+
 class TimerLike(Protocol):
     @property
     def key(self) -> str: ...
@@ -121,6 +127,7 @@ class CampaignEngine:
         personalizer: Personalizer | None = None,
         guardrails: Guardrails | None = None,
         conversion_source: ConversionSource | None = None,
+        consent: ConsentPrefetch | None = None,
         appointments: AppointmentRepository | None = None,
         clock: Clock | None = None,
         timezone: str | Callable[[str], str] = "Europe/Istanbul",
@@ -139,6 +146,7 @@ class CampaignEngine:
         self.personalizer = personalizer
         self.guardrails = guardrails or Guardrails()
         self.source: ConversionSource = conversion_source or EventConversions()
+        self.consent = consent
         self.appointments = appointments
         self._timezone = timezone
         self._niche = niche or (lambda _t: None)
@@ -279,19 +287,42 @@ class CampaignEngine:
             fresh = self.recipients.enter_many(tenant_id, rows)
             report.entered += len(fresh)
             report.already_entered += len(rows) - len(fresh)
-            for r in fresh:
-                if r.status == RecipientStatus.HOLDOUT:
-                    report.holdout += 1
-                elif r.status == RecipientStatus.WAITING:
-                    report.waiting += 1
-                else:
-                    self._send(campaign, r, report)
+            to_send = [r for r in fresh if r.status == RecipientStatus.ENTERED]
+            report.holdout += sum(r.status == RecipientStatus.HOLDOUT for r in fresh)
+            report.waiting += sum(r.status == RecipientStatus.WAITING for r in fresh)
+            for r in self._consent_gate(campaign, to_send, report):
+                self._send(campaign, r, report)
         # Recipients a crashed run entered but never sent (the outbox key keeps this single-send).
-        for r in self.recipients.find(tenant_id, campaign_id, statuses=[RecipientStatus.ENTERED],
-                                      occurrence=occurrence, limit=100_000):
+        left = self.recipients.find(tenant_id, campaign_id, statuses=[RecipientStatus.ENTERED], occurrence=occurrence,
+                                    limit=100_000)
+        for r in self._consent_gate(campaign, left, report):
             self._send(campaign, r, report)
         self._after_occurrence(campaign, occurrence, report)
         return report
+
+    def _consent_gate(self, campaign: Campaign, rows: list[Recipient], report: OccurrenceReport) -> list[Recipient]:
+        """Ask İYS about a whole page at once (multi-query) before sending; recipients it refuses are
+        recorded as refused here, so a campaign does not cost one İYS call per customer without
+        consent. The pipeline still checks every message it is given (from the now-fresh cache)."""
+        if self.consent is None or not rows or campaign.category != MessageCategory.MARKETING:
+            return rows
+        try:
+            decisions = self.consent.prefetch(campaign.tenant_id, [r.phone for r in rows])
+        except IntegrationError as exc:  # İYS down: the pipeline holds and re-checks each message
+            log.warning("campaign %s: consent prefetch failed, the pipeline checks each message: %s", campaign.id, exc)
+            return rows
+        keep = []
+        now = self.clock.now()
+        for r in rows:
+            decision = decisions.get(r.phone)
+            if decision is not None and not getattr(decision, "allowed", True):
+                reason = str(getattr(decision, "reason", None) or "no_consent")
+                self.recipients.update(r.tenant_id, r.model_copy(update={
+                    "status": RecipientStatus.REFUSED, "reason": reason, "updated_at": now}))
+                report.refused[reason] = report.refused.get(reason, 0) + 1
+            else:
+                keep.append(r)
+        return keep
 
     def _new_recipient(self, campaign: Campaign, occurrence: str, phone: str, now: datetime) -> Recipient:
         variant = assign(campaign.id, phone, campaign.variants, holdout=campaign.ab.holdout)
