@@ -66,7 +66,7 @@ from .repository import (
     RecipientCounts,
     RecipientRepository,
 )
-from .schedule import next_occurrence, occurrence_key, to_rrule
+from .schedule import next_occurrence, occurrence_key, to_rrule, to_schedule
 
 __all__ = [
     "ABSettings",
@@ -136,4 +136,5 @@ __all__ = [
     "parse_criteria",
     "render",
     "to_rrule",
+    "to_schedule",
 ]

@@ -16,7 +16,6 @@ a host without the runtime.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -38,6 +37,7 @@ from invekto_integrations.models.events import (
     OrderStatusChanged,
     ShipmentStatusChanged,
 )
+from invekto_integrations.runtime import Schedule
 from invekto_integrations.storage.protocols import AppointmentRepository
 
 from .assignment import assign, in_test
@@ -57,7 +57,7 @@ from .models import (
 )
 from .personalize import CustomerFacts, Guardrails, Personalizer, render
 from .repository import CampaignRepository, ContactProfileRepository, ConversionRepository, RecipientRepository
-from .schedule import ONCE, occurrence_key, to_rrule
+from .schedule import ONCE, occurrence_key, to_schedule
 from .stats import FixedHorizonRule, sample_size_per_variant
 
 __all__ = ["CampaignEngine", "OccurrenceReport", "TimerContext"]
@@ -160,17 +160,13 @@ class CampaignEngine:
         return self._timezone(tenant_id) if callable(self._timezone) else self._timezone
 
     # -- runtime hooks ------------------------------------------------------------------------------
-    def schedules(self, ctx: TimerContext) -> Sequence[Any]:
+    def schedules(self, ctx: TimerContext) -> Sequence[Schedule]:
         """Recurring campaigns as the runtime's recurring timers (plus the maintenance tick);
         one-shot campaigns are (re)armed here as one-shot timers (idempotent by key)."""
-        schedule_cls = importlib.import_module("invekto_integrations.runtime").Schedule
-        Schedule: Any = schedule_cls  # the runtime hosts this engine
         out = [Schedule(key=TICK_KEY, cron=self.tick_cron, payload={"kind": "tick"})]
         for c in self.campaigns.find(ctx.tenant_id, statuses=_LIVE):
             if isinstance(c.trigger, RecurringTrigger):
-                cron, rule = (c.trigger.cron, None) if c.trigger.cron else (None, to_rrule(c.trigger))
-                out.append(Schedule(key=f"campaign:{c.id}", cron=cron, rrule=rule, timezone=c.trigger.timezone,
-                                    start=c.trigger.starts_at, payload={"kind": "recurring", "campaign_id": c.id}))
+                out.append(to_schedule(c.id, c.trigger, {"kind": "recurring", "campaign_id": c.id}))
             elif isinstance(c.trigger, OneShotTrigger) and not c.stats.get("ran_once"):
                 resumes = int(c.stats.get("resumes", 0))
                 ctx.schedule(f"campaign:{c.id}:once:{resumes}", max(c.trigger.at, ctx.now()),
@@ -259,7 +255,10 @@ class CampaignEngine:
             report.skipped = f"campaign is {campaign.status.value}"
             return report
         trig = campaign.trigger
-        if isinstance(trig, RecurringTrigger) and at is not None and trig.until is not None and at > trig.until:
+        runs = int(campaign.stats.get("occurrences", 0))
+        if isinstance(trig, RecurringTrigger) and (
+                (at is not None and trig.until is not None and at > trig.until)
+                or (trig.max_occurrences is not None and runs >= trig.max_occurrences)):
             self.manager.complete(tenant_id, campaign_id)
             report.skipped = "past the recurrence's end"
             return report

@@ -61,9 +61,9 @@ from .protocols import TenantMismatch
 from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts
 
 __all__ = [
+    "SQLiteCampaignConversions",
     "SQLiteCampaigns",
     "SQLiteContactProfiles",
-    "SQLiteCampaignConversions",
     "SQLiteRecipients",
     "compile_criteria",
 ]
