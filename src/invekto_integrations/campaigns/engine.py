@@ -218,8 +218,7 @@ class CampaignEngine:
 
     def _trigger_fact(self, event: DomainEvent) -> tuple[str | None, str | None, str]:
         if isinstance(event, OrderStatusChanged) and event.new_status == "delivered":
-            return "order_delivered", try_normalize_phone(event.customer_phone), \
-                f"order:{event.provider}:{event.external_order_id}"
+            return "order_delivered", try_normalize_phone(event.customer_phone), f"order:{event.external_order_id}"
         if isinstance(event, ShipmentStatusChanged) and event.new_status == "delivered":
             ref = (f"order:{event.external_order_id}" if event.external_order_id
                    else f"shipment:{event.carrier}:{event.tracking_number}")
