@@ -254,4 +254,8 @@ def test_two_variants_and_a_holdout_end_to_end(world: World) -> None:
     assert r_a0 is not None and r_a0.status == RecipientStatus.SUBMITTED
     # The outbox row carries the correlation (campaign, variant) for the messaging reports.
     row = w.store.outbox.get(T, r_a0.message_id or "")
-    assert row is not None and json.loads(row.message_json)["metadata"]["variant"] == "A"
+    assert row is not None and (row.campaign_id, row.variant) == (campaign.id, "A")
+    # The pipeline's own per-variant counts (outbox correlation columns) agree with the report.
+    grouped = {(k.campaign_id, k.variant): v for k, v in w.pipeline.correlation_counts(T, purpose="campaign").items()}
+    assert (grouped[(campaign.id, "A")].sent, grouped[(campaign.id, "B")].sent) == (ra.sent, rb.sent)
+    assert (grouped[(campaign.id, "A")].read, grouped[(campaign.id, "B")].delivered) == (ra.read, rb.delivered)

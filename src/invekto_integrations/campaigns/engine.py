@@ -27,6 +27,7 @@ from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import IntegrationError, InvalidArgument
 from invekto_integrations.core.phone import try_normalize_phone
 from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage
+from invekto_integrations.models.correlation import Correlation
 from invekto_integrations.models.events import (
     AppointmentBooked,
     AppointmentCancelled,
@@ -349,9 +350,9 @@ class CampaignEngine:
         message = OutboundMessage(
             tenant_id=r.tenant_id, to_phone=r.phone, idempotency_key=f"campaign:{campaign.id}:{r.occurrence}:{r.phone}",
             category=campaign.category, purpose="campaign", template=rendered.template, text=rendered.text,
+            # Outbox columns, message events and WhatsApp's biz_opaque_callback_data carry it.
+            correlation=Correlation(campaign_id=campaign.id, variant=r.variant),
             metadata={"campaign_id": campaign.id, "variant": r.variant, "occurrence": r.occurrence,
-                      # echoed by WhatsApp on every status webhook (max 512 characters)
-                      "biz_opaque_callback_data": f"campaign={campaign.id};variant={r.variant}",
                       "ai_used": rendered.ai_used, "ai_rejected": rendered.ai_rejected[:5]})
         try:
             result = self.sink.submit(message)
