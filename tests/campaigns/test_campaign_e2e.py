@@ -259,3 +259,11 @@ def test_two_variants_and_a_holdout_end_to_end(world: World) -> None:
     grouped = {(k.campaign_id, k.variant): v for k, v in w.pipeline.correlation_counts(T, purpose="campaign").items()}
     assert (grouped[(campaign.id, "A")].sent, grouped[(campaign.id, "B")].sent) == (ra.sent, rb.sent)
     assert (grouped[(campaign.id, "A")].read, grouped[(campaign.id, "B")].delivered) == (ra.read, rb.delivered)
+
+    # The dashboard's outbound panel renders these rows as they are (its structural protocol).
+    from invekto_integrations.dashboard.outbound import outbound_panel
+    from invekto_integrations.dashboard._period import ReportPeriod
+
+    panel = outbound_panel(ReportPeriod(T, NOW.date(), (NOW + timedelta(days=10)).date()), [rep])
+    shown = {(r.campaign_id, r.variant): r for r in panel.rows}
+    assert (shown[(campaign.id, "A")].sent, shown[(campaign.id, "A")].revenue) == (ra.sent, ra.revenue)

@@ -126,3 +126,26 @@ def test_t_plus_48h_after_delivery_enters_the_customer_once(tmp_path: Path) -> N
     assert m.to_phone == PHONES[0] and m.metadata["occurrence"] == "evt:order:TY-1"
     assert delivered_at + timedelta(hours=48) <= at < delivered_at + timedelta(hours=49)
     store.close()
+
+
+def test_one_shot_paused_past_its_time_sends_after_resume_once(tmp_path: Path) -> None:
+    from invekto_integrations.campaigns import CampaignStatus, OneShotTrigger
+
+    store, engine, sink, clock, runtimes = _world(tmp_path / "once.db")
+    c = engine.manager.create("t1", "Bir kez", variants=V, trigger=OneShotTrigger(at=NOW + timedelta(hours=1)))
+    engine.manager.schedule("t1", c.id)
+    runtimes[0].run_once()  # arms the one-shot timer
+    engine.manager.pause("t1", c.id)
+    for _ in range(3):
+        clock.advance(3600)
+        for rt in runtimes:
+            rt.run_once()
+    assert sink.calls == []  # it came due while paused
+    engine.manager.resume("t1", c.id)
+    for _ in range(3):
+        for rt in runtimes:
+            rt.run_once()
+        clock.advance(60)
+    assert sorted(m.to_phone for _, m in sink.calls) == PHONES
+    assert store.campaigns.get("t1", c.id).status == CampaignStatus.COMPLETED
+    store.close()

@@ -442,9 +442,9 @@ class CampaignEngine:
         converted = self.conversions.converted_phones(tenant_id, campaign_id, types)
         arms = [(v.name, counts[v.name].submitted if v.name in counts else 0, len(converted.get(v.name, set())))
                 for v in c.variants]
-        last_sent = max((r.submitted_at for v in c.variants for r in self.recipients.find(
-            tenant_id, campaign_id, statuses=[RecipientStatus.SUBMITTED], limit=1_000_000)
-            if r.variant == v.name and r.submitted_at is not None), default=None)
+        last_sent = max((r.submitted_at for r in self.recipients.find(
+            tenant_id, campaign_id, statuses=[RecipientStatus.SUBMITTED], limit=10_000_000)
+            if r.submitted_at is not None), default=None)
         closed = last_sent is not None and self.clock.now() >= last_sent + c.conversion_window
         decision = FixedHorizonRule(min_per_variant=planned, alpha=c.ab.alpha).decide(arms, window_closed=closed)
         if not decision.ready:

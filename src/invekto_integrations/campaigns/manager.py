@@ -147,6 +147,10 @@ class CampaignManager:
         self._allowed("resume", campaign)
         back = CampaignStatus(campaign.stats.get("paused_from", CampaignStatus.SCHEDULED.value))
         stats = {k: v for k, v in campaign.stats.items() if k != "paused_from"}
+        # A one-shot timer that fired while paused found nothing to do: the engine arms a new one
+        # (its key counts the resumes); one that had not fired yet fires too, harmlessly (the
+        # occurrence enters each customer once).
+        stats["resumes"] = int(stats.get("resumes", 0)) + 1
         return self._transition(campaign, back, stats=stats)
 
     def cancel(self, tenant_id: str, campaign_id: str) -> Campaign:
