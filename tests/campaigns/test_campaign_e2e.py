@@ -261,8 +261,8 @@ def test_two_variants_and_a_holdout_end_to_end(world: World) -> None:
     assert (grouped[(campaign.id, "A")].read, grouped[(campaign.id, "B")].delivered) == (ra.read, rb.delivered)
 
     # The dashboard's outbound panel renders these rows as they are (its structural protocol).
-    from invekto_integrations.dashboard.outbound import outbound_panel
     from invekto_integrations.dashboard._period import ReportPeriod
+    from invekto_integrations.dashboard.outbound import outbound_panel
 
     panel = outbound_panel(ReportPeriod(T, NOW.date(), (NOW + timedelta(days=10)).date()), [rep])
     shown = {(r.campaign_id, r.variant): r for r in panel.rows}
