@@ -28,7 +28,14 @@ from .audience import (
     matches,
     parse_criteria,
 )
-from .conversions import ConversionAttributor, ConversionSignal, ConversionSource, EventConversions
+from .conversions import (
+    AttributionConversionFeed,
+    ConversionAttributor,
+    ConversionFeed,
+    ConversionSignal,
+    ConversionSource,
+    EventConversions,
+)
 from .engine import CampaignEngine, OccurrenceReport
 from .manager import AudiencePreview, CampaignManager, CampaignStateError
 from .models import (
@@ -74,6 +81,7 @@ __all__ = [
     "AnyOf",
     "AppointmentCount",
     "AppointmentService",
+    "AttributionConversionFeed",
     "AudienceContext",
     "AudiencePreview",
     "Campaign",
@@ -89,6 +97,7 @@ __all__ = [
     "ContactProfileRepository",
     "Conversion",
     "ConversionAttributor",
+    "ConversionFeed",
     "ConversionRepository",
     "ConversionSignal",
     "ConversionSource",

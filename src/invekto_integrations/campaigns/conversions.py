@@ -14,7 +14,7 @@ source), a reply once per recipient and occurrence.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -31,7 +31,14 @@ from invekto_integrations.storage.protocols import OrderCacheRepository, Service
 from .models import Conversion, ConversionType
 from .repository import CampaignRepository, ConversionRepository, RecipientRepository
 
-__all__ = ["ConversionAttributor", "ConversionSignal", "ConversionSource", "EventConversions"]
+__all__ = [
+    "AttributionConversionFeed",
+    "ConversionAttributor",
+    "ConversionFeed",
+    "ConversionSignal",
+    "ConversionSource",
+    "EventConversions",
+]
 
 MAX_WINDOW = timedelta(days=90)
 
@@ -139,3 +146,59 @@ class ConversionAttributor:
             conversion_type=signal.conversion_type, value_amount=signal.value, currency=signal.currency,
             source_ref=ref, occurred_at=signal.occurred_at, created_at=self.clock.now())
         return conversion if self.conversions.add(signal.tenant_id, conversion) else None
+
+
+class ConversionFeed(Protocol):
+    """Conversions someone else detected, read in time windows (the attribution repository)."""
+
+    def signals_between(self, tenant_id: str, since: datetime, until: datetime) -> Sequence[ConversionSignal]: ...
+
+
+class _AttributionConversion(Protocol):
+    @property
+    def source_key(self) -> str: ...
+    @property
+    def contact(self) -> str | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def value(self) -> Decimal | None: ...
+    @property
+    def currency(self) -> str: ...
+
+
+class _AttributionRepository(Protocol):
+    def find(self, tenant_id: str, *, since: datetime | None = None, until: datetime | None = None,
+             counted: bool | None = None) -> Sequence[_AttributionConversion]: ...
+
+
+_ATTRIBUTION_KINDS: Mapping[str, ConversionType] = {
+    "purchase": ConversionType.PURCHASE, "appointment": ConversionType.APPOINTMENT, "reply": ConversionType.REPLY}
+
+
+class AttributionConversionFeed:
+    """The attribution area's conversion repository as a `ConversionFeed` (structural: no import of
+    ``attribution``). Attribution records conversions of *leads* (contacts that came in through an
+    ad, a tracked link or a message); `EventConversions` also covers existing customers. Both can
+    run: a fact converts once (the same natural key, ``order:…``/``appointment:…``, is one
+    ``source_ref``), although the two areas' order keys differ in shape, so run the feed for
+    replies and appointments and the event source for purchases, or one of them alone."""
+
+    def __init__(self, repository: _AttributionRepository, *, kinds: Sequence[str] = ("purchase", "appointment",
+                                                                                        "reply")) -> None:
+        self.repository = repository
+        self.kinds = frozenset(kinds)
+
+    def signals_between(self, tenant_id: str, since: datetime, until: datetime) -> Sequence[ConversionSignal]:
+        out = []
+        for c in self.repository.find(tenant_id, since=since, until=until, counted=True):
+            kind = _ATTRIBUTION_KINDS.get(str(c.kind))
+            phone = try_normalize_phone(c.contact) if c.contact else None
+            if kind is None or phone is None or str(c.kind) not in self.kinds:
+                continue
+            out.append(ConversionSignal(tenant_id=tenant_id, phone=phone, conversion_type=kind,
+                                        occurred_at=c.occurred_at, value=c.value or Decimal(0), currency=c.currency,
+                                        source_ref=c.source_key))
+        return out

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,7 +43,7 @@ from invekto_integrations.storage.protocols import AppointmentRepository
 
 from .assignment import assign, in_test
 from .audience import AudienceContext
-from .conversions import ConversionAttributor, ConversionSource, EventConversions
+from .conversions import ConversionAttributor, ConversionFeed, ConversionSource, EventConversions
 from .manager import CampaignManager
 from .models import (
     HOLDOUT,
@@ -129,6 +129,8 @@ class CampaignEngine:
         guardrails: Guardrails | None = None,
         conversion_source: ConversionSource | None = None,
         consent: ConsentPrefetch | None = None,
+        conversion_feed: ConversionFeed | None = None,
+        feed_window: timedelta = timedelta(days=2),
         appointments: AppointmentRepository | None = None,
         clock: Clock | None = None,
         timezone: str | Callable[[str], str] = "Europe/Istanbul",
@@ -148,6 +150,8 @@ class CampaignEngine:
         self.guardrails = guardrails or Guardrails()
         self.source: ConversionSource = conversion_source or EventConversions()
         self.consent = consent
+        self.feed = conversion_feed
+        self.feed_window = feed_window
         self.appointments = appointments
         self._timezone = timezone
         self._niche = niche or (lambda _t: None)
@@ -179,6 +183,7 @@ class CampaignEngine:
         kind = payload.get("kind")
         tenant = ctx.tenant_id
         if kind == "tick":
+            self.sweep_conversions(tenant)
             self.decide_winners(tenant)
         elif kind == "recurring":
             cid = str(payload["campaign_id"])
@@ -420,6 +425,16 @@ class CampaignEngine:
             if phone is not None:
                 self.profiles.record_appointment(event.tenant_id, phone, appointment_ref=event.appointment_id,
                                                  at=event.starts_at, service=event.service_name)
+
+    def sweep_conversions(self, tenant_id: str) -> int:
+        """Credit what the conversion feed recorded in the last ``feed_window`` (idempotent: a fact
+        converts once, so overlapping sweeps change nothing); returns how many were new."""
+        if self.feed is None:
+            return 0
+        now = self.clock.now()
+        return sum(self.attributor.attribute(s) is not None
+                   for s in self.feed.signals_between(tenant_id, now - self.feed_window,
+                                                      now + timedelta(microseconds=1)))  # [since, until)
 
     # -- A/B winners --------------------------------------------------------------------------------------
     def decide_winners(self, tenant_id: str) -> list[WinnerDecision]:
