@@ -137,3 +137,21 @@ def test_the_dashboard_panel_reads_the_real_reports() -> None:
                                                                                                  "channel"))
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("model", list(AttributionModel))
+def test_credit_weights_sum_to_one(model: AttributionModel) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from invekto_integrations.models.attribution import credit_weights
+
+    @settings(deadline=None, max_examples=60)
+    @given(st.lists(st.integers(min_value=0, max_value=30 * 86_400), min_size=1, max_size=12))
+    def check(ages_s: list[int]) -> None:
+        ages = [timedelta(seconds=a) for a in sorted(ages_s, reverse=True)]  # oldest first
+        weights = credit_weights(model, ages, timedelta(days=7))
+        assert len(weights) == len(ages) and all(w >= 0 for w in weights)
+        assert abs(sum(weights) - 1) < 1e-9
+
+    check()

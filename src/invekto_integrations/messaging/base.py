@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from invekto_integrations.models.consent import MessageCategory
 from invekto_integrations.models.correlation import Correlation
 
 __all__ = [
@@ -27,15 +27,6 @@ __all__ = [
     "SubmitResult",
     "TemplateRef",
 ]
-
-
-class MessageCategory(StrEnum):
-    """Legal/commercial category. MARKETING needs İYS consent; the others are transactional."""
-
-    MARKETING = "marketing"
-    UTILITY = "utility"  # cargo status, appointment reminders, waitlist offers for a booked service
-    AUTHENTICATION = "authentication"
-    SERVICE = "service"  # free-form reply inside the 24-hour customer-service window
 
 
 class TemplateRef(BaseModel):

@@ -61,9 +61,11 @@ from invekto_integrations.models.events import (
     MessageSubmitted,
 )
 from invekto_integrations.models.messaging import DeliveryStatus, InboundMessage, StatusUpdate
+from invekto_integrations.models.settings import FrequencyCap
 from invekto_integrations.providers.base import MessagingProvider
 from invekto_integrations.storage.protocols import DurableOutboxRepository, MessagingContactRepository
 from invekto_integrations.storage.records import OutboxRecord, OutboxStatus, PendingStatusRecord
+from invekto_integrations.storage.settings import TenantSettingsRepository
 
 from .base import MessageCategory, MessageDelivery, OutboundMessage, SubmitResult
 from .consent import ConsentDecision, ConsentService
@@ -87,16 +89,6 @@ _RANK = {
 _PENDING = (OutboxStatus.SCHEDULED, OutboxStatus.QUEUED)
 
 
-class FrequencyCap(BaseModel):
-    """At most ``max_messages`` of ``categories`` to one recipient per rolling ``per``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    max_messages: int = 3
-    per: timedelta = timedelta(days=7)
-    categories: frozenset[MessageCategory] = frozenset({MessageCategory.MARKETING})
-
-
 class MessagingSettings(BaseModel):
     """One tenant's send rules (consent rules live in `ConsentPolicy`)."""
 
@@ -107,6 +99,7 @@ class MessagingSettings(BaseModel):
     quiet_hours_categories: frozenset[MessageCategory] = frozenset({MessageCategory.MARKETING,
                                                                     MessageCategory.UTILITY})
     frequency_cap: FrequencyCap | None = FrequencyCap()
+    frequency_caps: tuple[FrequencyCap, ...] = ()  # further caps, all enforced (e.g. per day and per week)
     max_attempts: int = 5
     retry_delay: timedelta = timedelta(minutes=1)
     # Provider error codes that mean "this user opted out of marketing" (WhatsApp 131050, unverified):
@@ -181,7 +174,10 @@ class SendPipeline:
         settings: Mapping[str, MessagingSettings] | None = None,
         default_settings: MessagingSettings | None = None,
         send_immediately: bool = True,
+        settings_repository: TenantSettingsRepository | None = None,
     ) -> None:
+        """``settings_repository`` gives each tenant's quiet hours (in its timezone) and frequency
+        caps from its `TenantSettings`; ``settings`` / `configure` still override per tenant."""
         self.outbox = outbox
         self.contacts = contacts
         self.consent = consent
@@ -191,15 +187,27 @@ class SendPipeline:
         self._settings = dict(settings or {})
         self.default_settings = default_settings or MessagingSettings()
         self.send_immediately = send_immediately
+        self.settings_repository = settings_repository
         # Serializes read-advance-save of one row inside this process; across processes the
         # repository's atomic `buffer_status` / `save_taking_statuses` pair keeps early statuses.
         self._status_lock = threading.RLock()
 
     # -- configuration ------------------------------------------------------------------------
     def settings(self, tenant_id: str) -> MessagingSettings:
-        return self._settings.get(tenant_id, self.default_settings)
+        """The tenant's send rules: a `configure` override, else its stored `TenantSettings` over
+        ``default_settings``, else ``default_settings``."""
+        configured = self._settings.get(tenant_id)
+        if configured is not None:
+            return configured
+        stored = self.settings_repository.get(tenant_id) if self.settings_repository is not None else None
+        if stored is None:
+            return self.default_settings
+        return self.default_settings.model_copy(update={
+            "quiet_hours": stored.quiet_hours_rule(), "frequency_cap": None, "frequency_caps": stored.frequency_caps})
 
     def configure(self, tenant_id: str, settings: MessagingSettings) -> None:
+        """Override the tenant's send rules in this process (kept for compatibility; prefer
+        storing `TenantSettings`)."""
         self._settings[tenant_id] = settings
 
     def _provider(self, tenant_id: str) -> MessagingProvider:
@@ -295,8 +303,11 @@ class SendPipeline:
         decision = self.consent.check(message.tenant_id, phone, message.category, recipient_type=rtype)
         if not decision.allowed or not count_cap:
             return decision
-        cap = self.settings(message.tenant_id).frequency_cap
-        if cap is not None and message.category in cap.categories:
+        cfg = self.settings(message.tenant_id)
+        caps = ((cfg.frequency_cap,) if cfg.frequency_cap is not None else ()) + cfg.frequency_caps
+        for cap in caps:
+            if message.category not in cap.categories:
+                continue
             sent = self.outbox.count_recent(message.tenant_id, phone, [c.value for c in cap.categories],
                                             now - cap.per)
             if sent >= cap.max_messages:

@@ -29,6 +29,7 @@ from .memory_claims import MemoryReturnClaims
 from .memory_dashboard import MemoryReportReader, MemoryReturnCases, MemoryReviewCases
 from .memory_messaging import MemoryConsentCache, MemoryMessagingContacts, MemoryOutbox
 from .memory_runtime import MemoryLeases, MemoryTimers
+from .memory_settings import MemoryTenantSettings
 from .memory_shipments import MemoryCargoNotifications, MemoryShipments
 from .protocols import DuplicateRecord, TenantMismatch, UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
@@ -267,6 +268,8 @@ class MemoryStore:
         self.attribution_reports = MemoryAttributionReports(self.touches, self.leads, self.conversions, self.ad_spend)
         # marketplace return claims
         self.return_claims = MemoryReturnClaims()
+        # per-tenant settings
+        self.tenant_settings = MemoryTenantSettings()
         # campaigns (issue 16); imported here: the campaigns package imports messaging, which imports storage
         from .memory_campaigns import (
             MemoryCampaignConversions,

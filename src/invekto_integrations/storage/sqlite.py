@@ -38,6 +38,7 @@ from .sqlite_claims import SQLiteReturnClaims
 from .sqlite_dashboard import SQLiteReportReader, SQLiteReturnCases, SQLiteReviewCases
 from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts, SQLiteOutbox
 from .sqlite_runtime import SQLiteLeases, SQLiteTimers
+from .sqlite_settings import SQLiteTenantSettings
 from .sqlite_shipments import SQLiteCargoNotifications, SQLiteShipments
 
 __all__ = [
@@ -446,6 +447,8 @@ class SQLiteStore:
         self.attribution_reports = SQLiteAttributionReports(self.db)
         # marketplace return claims
         self.return_claims = SQLiteReturnClaims(self.db)
+        # per-tenant settings
+        self.tenant_settings = SQLiteTenantSettings(self.db)
         # campaigns (issue 16); imported here: the campaigns package imports messaging, which imports storage
         from .sqlite_campaigns import (
             SQLiteCampaignConversions,
