@@ -8,9 +8,10 @@ import phonenumbers
 
 from .errors import InvalidArgument
 
-__all__ = ["is_masked", "normalize_phone", "try_normalize_phone"]
+__all__ = ["e164_shaped", "is_masked", "normalize_phone", "try_normalize_phone"]
 
 _MASK = re.compile(r"[*xX•]{2,}")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 def is_masked(raw: str) -> bool:
@@ -54,3 +55,14 @@ def try_normalize_phone(raw: str | None, region: str = "TR") -> str | None:
         return normalize_phone(raw, region)
     except ValueError:
         return None
+
+
+def e164_shaped(raw: str | None) -> str | None:
+    """``raw`` if it already has the E.164 shape (``+``, 7-15 digits, no leading zero), else ``None``.
+
+    For ids a provider vouches for (a WhatsApp id) that libphonenumber calls invalid (test numbers,
+    ranges allocated after its data): usable as a key, not proof of a dialable number.
+    """
+    if raw is None or not _E164.fullmatch(raw):
+        return None
+    return raw

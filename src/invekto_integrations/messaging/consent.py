@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import ProviderError
 from invekto_integrations.core.ids import new_id
-from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
+from invekto_integrations.core.phone import e164_shaped, normalize_phone, try_normalize_phone
 from invekto_integrations.models.consent import (
     ConsentChangeProblem,
     ConsentRecord,
@@ -312,7 +312,14 @@ class ConsentService:
         (only where İYS already holds a record: a first record cannot be RET, H175)."""
         t = self._tenant(tenant_id)
         when = at or self.clock.now()
-        recipient = normalize_phone(phone)
+        # a WhatsApp id libphonenumber calls invalid is still a customer who asked to stop
+        recipient = try_normalize_phone(phone) or e164_shaped(phone) or normalize_phone(phone)
+        before = self.contacts.get(tenant_id, recipient)
+        last = (before.opt_changed_at or before.opted_out_at) if before is not None else None
+        if last is not None and (last > when or (last == when and before is not None and before.opted_out_at)):
+            # This opt-out (a redelivered message) or a later opt-out/opt-in is already on record:
+            # applying it again would move the state back in time or upload a second RET.
+            return
         self.contacts.set_opt_out(tenant_id, recipient, when, keyword)
         if not (t.policy.register_opt_out_in_iys and t.source is not None):
             return

@@ -121,7 +121,8 @@ class MessageStatusChanged(DomainEvent):
 
 class InboundMessageReceived(DomainEvent):
     TYPE: ClassVar[str] = "message.inbound"
-    from_phone: str
+    from_phone: str  # E.164; empty when the provider withheld the sender's number (see from_wa_id)
+    from_wa_id: str | None = None  # the sender's provider id (WhatsApp id), always kept
     provider_message_id: str
     kind: str
     text: str | None = None

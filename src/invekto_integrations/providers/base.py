@@ -199,12 +199,14 @@ class MessagingProvider(Protocol):
         button_params: Sequence[str] = (),
         button_sub_type: str = "url",
         body_param_names: Sequence[str] = (),
+        biz_opaque_callback_data: str | None = None,
     ) -> SentMessage:
-        """Send an approved template; returns the provider's message id."""
+        """Send an approved template; returns the provider's message id. ``biz_opaque_callback_data``
+        is echoed by the provider's status webhooks (`StatusUpdate.biz_opaque_callback_data`)."""
         ...
 
     def send_text(self, to: str, body: str, *, last_inbound_at: datetime | None,
-                  preview_url: bool = False) -> SentMessage:
+                  preview_url: bool = False, biz_opaque_callback_data: str | None = None) -> SentMessage:
         """Send free-form text; raises `OutsideServiceWindow` before any call outside the window."""
         ...
 

@@ -239,6 +239,7 @@ class MessagingContact(BaseModel):
     ctwa_clid: str | None = None
     ctwa_at: datetime | None = None
     referral_json: str | None = None
+    opt_changed_at: datetime | None = None  # when the opt-out state last changed (set or cleared)
     updated_at: datetime
 
 
