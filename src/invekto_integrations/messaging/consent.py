@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import ProviderError
 from invekto_integrations.core.ids import new_id
-from invekto_integrations.core.phone import e164_shaped, normalize_phone, try_normalize_phone
+from invekto_integrations.core.phone import e164_shaped, normalize_phone, tr_phone_by_format, try_normalize_phone
 from invekto_integrations.models.consent import (
     ConsentChangeProblem,
     ConsentRecord,
@@ -238,6 +238,9 @@ class ConsentService:
         changed = 0
         for record in records:
             cached = self.cache.get(tenant_id, t.brand_code, record.recipient, record.type.value)
+            if cached is not None and cached.creation_date is not None and record.creation_date is not None \
+                    and record.creation_date < cached.creation_date:
+                continue  # İYS recorded the cached one later (its creationDate orders consent changes)
             if record.status == ConsentStatus.ONAY and cached is not None and cached.status == ConsentStatus.RET:
                 # An ONAY replaces a RET only when it is provably later (a re-consent); with either
                 # time unknown the RET stays (fail safe).
@@ -285,11 +288,15 @@ class ConsentService:
                        recipient_type: RecipientType | None = None, register: bool = True) -> ConsentRecord:
         """A consent collected by the business: upload it to İYS (3 business days at most) and cache it."""
         t = self._tenant(tenant_id)
-        record = ConsentRecord(recipient=normalize_phone(phone), type=t.policy.consent_type,
+        # İYS judges a recipient by format (+90 and ten digits), not by libphonenumber's ranges
+        recipient = try_normalize_phone(phone) or tr_phone_by_format(phone) or normalize_phone(phone)
+        record = ConsentRecord(recipient=recipient, type=t.policy.consent_type,
                                recipient_type=recipient_type or t.policy.default_recipient_type, status=status,
                                source=source_code, consent_date=consent_date or self.clock.now())
         if register and t.source is not None:
-            record = record.model_copy(update={"transaction_id": t.source.add_consent(record)})
+            receipt = t.source.add_consent(record)
+            record = record.model_copy(update={"transaction_id": receipt.transaction_id,
+                                               "creation_date": receipt.creation_date})
         self._store(tenant_id, t.brand_code, record, "local", self.clock.now())
         if status == ConsentStatus.ONAY:
             self.contacts.clear_opt_out(tenant_id, record.recipient, self.clock.now())
@@ -330,7 +337,9 @@ class ConsentService:
                             recipient_type=t.policy.default_recipient_type, status=ConsentStatus.RET,
                             source=t.policy.opt_out_iys_source, consent_date=when)
         try:
-            ret = ret.model_copy(update={"transaction_id": t.source.add_consent(ret)})
+            receipt = t.source.add_consent(ret)
+            ret = ret.model_copy(update={"transaction_id": receipt.transaction_id,
+                                         "creation_date": receipt.creation_date})
         except ProviderError as exc:  # the local opt-out already blocks sends; the upload is retried by ops
             log.warning("İYS RET upload failed for tenant %s: %s", tenant_id, exc)
             return

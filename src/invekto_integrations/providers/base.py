@@ -21,7 +21,13 @@ from invekto_integrations.core.errors import PayloadError
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
-from invekto_integrations.models.consent import ConsentChanges, ConsentRecord, ConsentType, RecipientType
+from invekto_integrations.models.consent import (
+    ConsentChanges,
+    ConsentReceipt,
+    ConsentRecord,
+    ConsentType,
+    RecipientType,
+)
 from invekto_integrations.models.messaging import SentMessage, WebhookBatch
 from invekto_integrations.models.orders import Order
 from invekto_integrations.models.shipments import Shipment
@@ -235,8 +241,8 @@ class ConsentSource(Protocol):
         """The registry's record for a recipient, or ``None`` when it has none (no consent)."""
         ...
 
-    def add_consent(self, consent: ConsentRecord) -> str:
-        """Register one consent or rejection; returns the registry's transaction id."""
+    def add_consent(self, consent: ConsentRecord) -> ConsentReceipt:
+        """Register one consent or rejection; returns the registry's transaction id and creation date."""
         ...
 
     def pull_changes(self, *, source: str = "IYS", after: str | None = None, limit: int = 100) -> ConsentChanges:

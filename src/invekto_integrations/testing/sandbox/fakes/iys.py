@@ -4,7 +4,9 @@
   per API user answers ``{"code":"H084",...}``; tokens expire by the sandbox clock.
 - ``/sps/{iysCode}/brands/{brandCode}/consents[...]`` with ``Authorization: Bearer``; a missing or
   expired token is a 401 with H351. Consent records live per (iysCode, brandCode).
-- Validation: recipient ``+905XXXXXXXXX``, enums, ``consentDate`` ``YYYY-MM-DD HH:mm:ss`` (Turkey
+- Validation: recipient ``+90`` and ten digits (by format, as İYS does; its own examples use ranges
+  libphonenumber calls unallocated), enums, optional ``retailerCode`` / ``retailerAccess`` (a list),
+  ``consentDate`` ``YYYY-MM-DD HH:mm:ss`` (Turkey
   time), not in the future and not older than 3 business days; the first record of a recipient
   cannot be RET (H175). Errors use ``{"message","status","errors":[{index,location,value,code,message}]}``.
 - Batches are answered ``enqueue`` on the first poll and with per-item results after.
@@ -33,7 +35,7 @@ __all__ = ["IysFake"]
 
 _TR = ZoneInfo("Europe/Istanbul")
 _FMT = "%Y-%m-%d %H:%M:%S"
-_PHONE = re.compile(r"^\+90\d{10}$")
+_PHONE = re.compile(r"\+90[0-9]{10}")
 _TYPES = ("MESAJ", "ARAMA", "EPOSTA")
 _RTYPES = ("BIREYSEL", "TACIR")
 _SOURCES = ("HS_FIZIKSEL_ORTAM", "HS_ISLAK_IMZA", "HS_WEB", "HS_CAGRI_MERKEZI", "HS_SOSYAL_MEDYA", "HS_EPOSTA",
@@ -160,7 +162,7 @@ class IysFake(FakeProvider):
             stored = dict(record)
             stored["creationDate"] = self.now_tr().strftime(_FMT)
             stored["transactionId"] = secrets.token_hex(16)
-            stored["retailerAccessCount"] = 0
+            stored["retailerAccessCount"] = len(record.get("retailerAccess") or [])
             self.consents.setdefault((iys, brand), {})[(record["type"], record["recipient"])] = stored
             self.changes.setdefault((iys, brand), []).append((self._seq, origin, stored))
             return stored
@@ -189,8 +191,13 @@ class IysFake(FakeProvider):
         if c.get("source") not in _SOURCES:
             return bad("source", "Geçersiz kaynak (source).")
         recipient = str(c.get("recipient", ""))
-        if c["type"] != "EPOSTA" and not _PHONE.match(recipient):
-            return bad("recipient", "recipient +905XXXXXXXXX biçiminde olmalıdır.")
+        if c["type"] != "EPOSTA" and not _PHONE.fullmatch(recipient):  # by format: +90 and ten digits
+            return bad("recipient", "recipient +90XXXXXXXXXX biçiminde olmalıdır.")
+        if c.get("retailerCode") is not None and not isinstance(c["retailerCode"], str):
+            return bad("retailerCode", "retailerCode metin olmalıdır.")
+        access = c.get("retailerAccess")
+        if access is not None and not (isinstance(access, list) and all(isinstance(x, str) for x in access)):
+            return bad("retailerAccess", "retailerAccess bayi kodlarından oluşan bir liste olmalıdır.")
         try:
             when = datetime.strptime(str(c.get("consentDate")), _FMT).replace(tzinfo=_TR)
         except ValueError:
@@ -252,7 +259,9 @@ class IysFake(FakeProvider):
         if problem is not None:
             return problem
         stored = self._store(*ok, {k: body[k] for k in ("recipient", "type", "source", "status", "consentDate")}
-                             | {"recipientType": body.get("recipientType", "BIREYSEL")}, "HS")
+                             | {"recipientType": body.get("recipientType", "BIREYSEL")}
+                             | {k: body[k] for k in ("retailerCode", "retailerAccess") if body.get(k) is not None},
+                             "HS")
         return JSONResponse({"transactionId": stored["transactionId"], "creationDate": stored["creationDate"]})
 
     async def _batch(self, request: Request) -> Response:
@@ -274,7 +283,9 @@ class IysFake(FakeProvider):
                                 "error": {"code": err["code"], "message": err["message"]}})
             else:
                 stored = self._store(*ok, {k: c[k] for k in ("recipient", "type", "source", "status", "consentDate")}
-                                     | {"recipientType": c.get("recipientType", "BIREYSEL")}, "HS")
+                                     | {"recipientType": c.get("recipientType", "BIREYSEL")}
+                                     | {k: c[k] for k in ("retailerCode", "retailerAccess") if c.get(k) is not None},
+                                     "HS")
                 results.append({"subRequestId": sub, "index": i, "status": "success",
                                 "transactionId": stored["transactionId"], "creationDate": stored["creationDate"]})
             subs.append({**(c if isinstance(c, dict) else {}), "subRequestId": sub,
