@@ -618,7 +618,7 @@ class CalendarConflict(BaseModel):
     calendar_id: str
     event_id: str | None
     appointment_id: str | None
-    kind: str  # moved | cancelled | precondition_failed | slot_taken | unsupported
+    kind: str  # moved | cancelled | precondition_failed | slot_taken | unsupported | forbidden
     resolution: str  # calendar_wins | clinic_wins | manual
     detail: str = ""
     local_version: int | None = None
