@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import base64
-import os
 import logging
+import os
 
 import pytest
 from pydantic import SecretStr

@@ -269,7 +269,7 @@ class ConsentService:
             if self.checkpoints is not None and page.after:
                 self.checkpoints.put(tenant_id, Checkpoint(tenant_id=tenant_id, account_id=t.brand_code, stream=stream,
                                                 cursor=page.after, updated_at=self.clock.now()))
-            if not page.items or page.after == after:
+            if not (page.items or page.problems) or page.after == after:
                 return applied
             after = page.after
 

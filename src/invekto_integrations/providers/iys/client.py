@@ -374,7 +374,7 @@ class IysClient:
         while True:
             page = self.pull_changes(source=source, after=after, limit=limit)
             yield page
-            if not page.items or page.after == after:
+            if not (page.items or page.problems) or page.after == after:
                 return
             after = page.after
 
@@ -437,7 +437,7 @@ class AsyncIysClient:
         while True:
             page = await self.pull_changes(source=source, after=after, limit=limit)
             yield page
-            if not page.items or page.after == after:
+            if not (page.items or page.problems) or page.after == after:
                 return
             after = page.after
 

@@ -42,6 +42,16 @@ _SOURCES = ("HS_FIZIKSEL_ORTAM", "HS_ISLAK_IMZA", "HS_WEB", "HS_CAGRI_MERKEZI", 
             "HS_MESAJ", "HS_MOBIL", "HS_EORTAM", "HS_ETKINLIK", "HS_2015", "HS_ATM", "HS_KARAR")
 
 
+def _token_form(request: Request, raw: bytes) -> dict[str, str]:
+    """The token request's fields, form-encoded or JSON (clients send either)."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            return {k: str(v) for k, v in json.loads(raw).items()}
+        except (ValueError, AttributeError):
+            return {}
+    return {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
+
+
 def _business_days_between(start: datetime, end: datetime) -> int:
     days = 0
     day = start.date()
@@ -54,12 +64,17 @@ def _business_days_between(start: datetime, end: datetime) -> int:
 
 class IysFake(FakeProvider):
     name: ClassVar[str] = "iys"
-    published_rate_limit: ClassVar[RateLimit | None] = RateLimit(100, 60.0)
+    # ~100 requests/minute (query-one; unverified), bursts of 10 as the connector assumes.
+    published_rate_limit: ClassVar[RateLimit | None] = RateLimit(100, 60.0, burst=10)
 
     def __init__(self, *, users: dict[str, tuple[str, str]] | None = None,
                  brands: dict[str, list[str]] | None = None, token_limit_per_hour: int = 50,
-                 token_ttl: int = 7200, refresh_ttl: int = 14400, **kw: Any) -> None:
+                 token_ttl: int = 7200, refresh_ttl: int = 14400, faults_on_token_endpoint: bool = True,
+                 **kw: Any) -> None:
         super().__init__(**kw)
+        # Fault injection reaches POST /oauth2/token too unless switched off (the conformance contract
+        # does: its probes are the API calls, the token exchange is set-up).
+        self.faults_on_token_endpoint = faults_on_token_endpoint
         # API user -> (password, iysCode)
         self.users = users or {"iys-api-a": ("iys-pass-a", "700001"), "iys-api-b": ("iys-pass-b", "700002")}
         self.brands = brands or {code: [code] for _, code in self.users.values()}
@@ -113,6 +128,22 @@ class IysFake(FakeProvider):
         return self.consents.get((iys_code, brand), {}).get((type, recipient))
 
     # -- framework hooks ------------------------------------------------------------------------
+    def authenticate_body(self, request: Request, body: bytes) -> str | Response:
+        """A password grant with a wrong password is the token endpoint's auth failure (recorded
+        ``auth_failed``, like any refused credentials)."""
+        if request.url.path.endswith("/oauth2/token"):
+            form = _token_form(request, body)
+            if form.get("grant_type") == "password" and (
+                    form.get("username") not in self.users
+                    or self.users[form.get("username", "")][0] != form.get("password")):
+                return JSONResponse({"code": "H002", "message": "Kullanıcı adı veya şifre hatalı."}, status_code=401)
+        return self.authenticate(request)
+
+    def _decide_outcome(self, account: str) -> str:
+        if account == "token-endpoint" and not self.faults_on_token_endpoint:
+            return "ok"
+        return super()._decide_outcome(account)
+
     def authenticate(self, request: Request) -> str | Response:
         if request.url.path.endswith("/oauth2/token"):
             return "token-endpoint"
@@ -215,14 +246,7 @@ class IysFake(FakeProvider):
 
     # -- routes ---------------------------------------------------------------------------------
     async def _token(self, request: Request) -> Response:
-        raw = await request.body()
-        if request.headers.get("content-type", "").startswith("application/json"):
-            try:
-                form = {k: str(v) for k, v in json.loads(raw).items()}
-            except (ValueError, AttributeError):
-                form = {}
-        else:
-            form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        form = _token_form(request, await request.body())
         grant = form.get("grant_type")
         now = self.clock.now()
         if grant == "password":
@@ -345,4 +369,5 @@ class IysFake(FakeProvider):
         rows = [(seq, rec) for seq, origin, rec in self.changes.get(ok, []) if origin == source and seq > start]
         page = rows[:limit]
         cursor = f"{int(self.clock.now().timestamp())}_{page[-1][0]:x}" if page else after
-        return JSONResponse({"after": cursor, "list": [rec for _, rec in page]})
+        out = [{**rec, "status": "BOZUK"} if self.maybe_malformed() else rec for _, rec in page]
+        return JSONResponse({"after": cursor, "list": out})

@@ -457,7 +457,8 @@ class WhatsAppCloudFake(FakeProvider):
                 if request.query_params.get("name") in (None, t.name)
                 and request.query_params.get("status") in (None, t.status)]
         page = rows[start:start + limit]
-        out: dict[str, Any] = {"data": [t.wire() for t in page]}
+        out: dict[str, Any] = {"data": [{**t.wire(), "name": None} if self.maybe_malformed() else t.wire()
+                                        for t in page]}
         if page:
             def cur(i: int) -> str:
                 return base64.urlsafe_b64encode(str(i).encode()).decode()
