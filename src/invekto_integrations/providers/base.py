@@ -455,3 +455,46 @@ __all__ += [
     "EventOrError",
     "WatchChannel",
 ]
+
+
+# --- ads protocol (issue 15) ------------------------------------------------------------------
+# Attribution (attribution/) depends on these; Meta implements them.
+
+from datetime import date as _date  # noqa: E402
+
+from invekto_integrations.models.ads import (  # noqa: E402
+    AdInfo,
+    AdsLevel,
+    ConversionEvent,
+    ConversionsResult,
+    InsightsRow,
+    ReportRun,
+)
+
+
+class AdLookup(Protocol):
+    """Resolves an ad id to its ad set and campaign."""
+
+    def get_ad(self, ad_id: str) -> AdInfo: ...
+
+
+class AdsInsightsSource(Protocol):
+    """Daily spend rows of an ad account, synchronously or through an async report run."""
+
+    def iter_insights(self, ad_account_id: str, since: _date, until: _date, *,
+                      level: AdsLevel = AdsLevel.AD, limit: int = 500) -> Iterator[InsightsRow]: ...
+    def start_report_run(self, ad_account_id: str, since: _date, until: _date, *,
+                         level: AdsLevel = AdsLevel.AD) -> str: ...
+    def get_report_run(self, run_id: str) -> ReportRun: ...
+    def iter_report_run_insights(self, run_id: str, *, level: AdsLevel = AdsLevel.AD,
+                                 limit: int = 500) -> Iterator[InsightsRow]: ...
+
+
+class ConversionsApi(Protocol):
+    """Sends conversion events back to the ads platform (idempotent by event id)."""
+
+    def send_events(self, dataset_id: str, events: Sequence[ConversionEvent], *, waba_id: str | None = None,
+                    test_event_code: str | None = None, partner_agent: str | None = None) -> ConversionsResult: ...
+
+
+__all__ += ["AdLookup", "AdsInsightsSource", "ConversionsApi"]

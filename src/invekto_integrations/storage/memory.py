@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import threading
@@ -12,8 +13,21 @@ from invekto_integrations.models.accounts import AccountStatus, IntegrationAccou
 from invekto_integrations.models.events import DomainEvent
 
 from .memory_appointments import MemoryAppointments, MemoryDoctors, MemoryServicePricing, MemoryWaitlist
+from .memory_attribution import (
+    MemoryAdCache,
+    MemoryAttributionReports,
+    MemoryCapiDeliveries,
+    MemoryConversions,
+    MemoryLeads,
+    MemorySpend,
+    MemoryTagRules,
+    MemoryTouches,
+    MemoryTrackedLinks,
+)
 from .memory_calendar import MemoryCalendarSync
+from .memory_dashboard import MemoryReportReader, MemoryReturnCases, MemoryReviewCases
 from .memory_messaging import MemoryConsentCache, MemoryMessagingContacts, MemoryOutbox
+from .memory_runtime import MemoryLeases, MemoryTimers
 from .memory_shipments import MemoryCargoNotifications, MemoryShipments
 from .protocols import DuplicateRecord, TenantMismatch, UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
@@ -232,6 +246,28 @@ class MemoryStore:
         self.service_pricing = MemoryServicePricing()
         self.waitlist = MemoryWaitlist()
         self.calendar_sync = MemoryCalendarSync()
+        # engine runtime
+        self.leases = MemoryLeases()
+        self.timers = MemoryTimers()
+        # dashboard: return/review cases and the panels' range reads
+        self.return_cases = MemoryReturnCases()
+        self.review_cases = MemoryReviewCases()
+        self.reports = MemoryReportReader(self.orders, self.shipments, self.appointments, self.waitlist,
+                                          self.service_pricing, self.outbox)
+        # attribution (issue 15)
+        self.tracked_links = MemoryTrackedLinks()
+        self.touches = MemoryTouches()
+        self.leads = MemoryLeads()
+        self.conversions = MemoryConversions()
+        self.ad_spend = MemorySpend()
+        self.tag_rules = MemoryTagRules()
+        self.ad_cache = MemoryAdCache()
+        self.capi_deliveries = MemoryCapiDeliveries()
+        self.attribution_reports = MemoryAttributionReports(self.touches, self.leads, self.conversions, self.ad_spend)
+
+    def atomic(self) -> contextlib.AbstractContextManager[None]:
+        """A unit of work (nothing to roll back in memory; a crash loses everything anyway)."""
+        return contextlib.nullcontext()
 
     def close(self) -> None:
         return None

@@ -6,7 +6,9 @@ and builds every repository over it.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -20,8 +22,21 @@ from .memory import raw_record_hash
 from .protocols import TenantMismatch, UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
 from .sqlite_appointments import SQLiteAppointments, SQLiteDoctors, SQLiteServicePricing, SQLiteWaitlist
+from .sqlite_attribution import (
+    SQLiteAdCache,
+    SQLiteAttributionReports,
+    SQLiteCapiDeliveries,
+    SQLiteConversions,
+    SQLiteLeads,
+    SQLiteSpend,
+    SQLiteTagRules,
+    SQLiteTouches,
+    SQLiteTrackedLinks,
+)
 from .sqlite_calendar import SQLiteCalendarSync
+from .sqlite_dashboard import SQLiteReportReader, SQLiteReturnCases, SQLiteReviewCases
 from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts, SQLiteOutbox
+from .sqlite_runtime import SQLiteLeases, SQLiteTimers
 from .sqlite_shipments import SQLiteCargoNotifications, SQLiteShipments
 
 __all__ = [
@@ -410,6 +425,29 @@ class SQLiteStore:
         self.service_pricing = SQLiteServicePricing(self.db)
         self.waitlist = SQLiteWaitlist(self.db)
         self.calendar_sync = SQLiteCalendarSync(self.db)
+        # engine runtime
+        self.leases = SQLiteLeases(self.db)
+        self.timers = SQLiteTimers(self.db)
+        # dashboard: return/review cases and the panels' range reads
+        self.return_cases = SQLiteReturnCases(self.db)
+        self.review_cases = SQLiteReviewCases(self.db)
+        self.reports = SQLiteReportReader(self.db, orders=self.orders, shipments=self.shipments,
+                                          service_pricing=self.service_pricing)
+        # attribution (issue 15)
+        self.tracked_links = SQLiteTrackedLinks(self.db)
+        self.touches = SQLiteTouches(self.db)
+        self.leads = SQLiteLeads(self.db)
+        self.conversions = SQLiteConversions(self.db)
+        self.ad_spend = SQLiteSpend(self.db)
+        self.tag_rules = SQLiteTagRules(self.db)
+        self.ad_cache = SQLiteAdCache(self.db)
+        self.capi_deliveries = SQLiteCapiDeliveries(self.db)
+        self.attribution_reports = SQLiteAttributionReports(self.db)
+
+    def atomic(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One BEGIN IMMEDIATE transaction on this thread's connection: every repository call made
+        inside it on this thread commits or rolls back together."""
+        return self.db.transaction()
 
     def close(self) -> None:
         self.db.close()

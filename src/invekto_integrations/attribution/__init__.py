@@ -1,0 +1,88 @@
+"""Ads attribution (issue 15): tracked WhatsApp links, Click-to-WhatsApp referrals, lead source,
+auto-tagging, ad spend and cost per lead, conversions, funnel reports under several attribution
+models, and conversions sent back to Meta. Domain logic only: no HTTP here (the ads provider and
+the store are passed in). See docs/attribution.md.
+"""
+
+from __future__ import annotations
+
+from ._store import AttributionStore
+from .capi import AllowAll, ConsentCheck, ConversionsSender, SendReport, hash_phone
+from .conversions import AttributionEngine, ConversionRecorder, record_automatic_events
+from .ctwa import AdResolver, ReferralInfo, referral_info
+from .leads import InboundTouch, LeadOutcome, LeadSettings, LeadTracker, OtherChannel
+from .links import CODE_ALPHABET, CODE_LENGTH, DEFAULT_TEXT, create_link, find_link_in_text, new_code, record_click
+from .reports import (
+    DEFAULT_LOOKBACK,
+    FunnelReport,
+    FunnelRow,
+    LeadsPerCampaignReport,
+    LeadsPerCampaignRow,
+    funnel,
+    leads_per_campaign,
+    local_bounds,
+)
+from .rules import RULE_FIELDS, RULE_OPS, RetagChange, TagResult, apply_rules, retag_leads, save_rule, validate_rule
+from .spend import (
+    CSV_COLUMNS,
+    CsvImportResult,
+    CsvLineError,
+    InsightsPullResult,
+    add_manual_spend,
+    import_spend_csv,
+    pull_insights,
+    rolling_window,
+    spend_entry,
+)
+
+__all__ = [
+    "CODE_ALPHABET",
+    "CODE_LENGTH",
+    "CSV_COLUMNS",
+    "DEFAULT_LOOKBACK",
+    "DEFAULT_TEXT",
+    "RULE_FIELDS",
+    "RULE_OPS",
+    "AdResolver",
+    "AllowAll",
+    "AttributionEngine",
+    "AttributionStore",
+    "ConsentCheck",
+    "ConversionRecorder",
+    "ConversionsSender",
+    "CsvImportResult",
+    "CsvLineError",
+    "FunnelReport",
+    "FunnelRow",
+    "InboundTouch",
+    "InsightsPullResult",
+    "LeadOutcome",
+    "LeadSettings",
+    "LeadTracker",
+    "LeadsPerCampaignReport",
+    "LeadsPerCampaignRow",
+    "OtherChannel",
+    "ReferralInfo",
+    "RetagChange",
+    "SendReport",
+    "TagResult",
+    "add_manual_spend",
+    "apply_rules",
+    "create_link",
+    "find_link_in_text",
+    "funnel",
+    "hash_phone",
+    "import_spend_csv",
+    "leads_per_campaign",
+    "local_bounds",
+    "new_code",
+    "pull_insights",
+    "record_automatic_events",
+    "record_click",
+    "referral_info",
+    "retag_leads",
+    "rolling_window",
+    "save_rule",
+    "spend_entry",
+    "validate_rule",
+]

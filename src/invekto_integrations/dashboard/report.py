@@ -1,0 +1,95 @@
+"""The dashboard of one tenant: which panels its niche gets, computed from a store, and the report.
+
+```python
+period = ReportPeriod("t1", date(2026, 3, 1), date(2026, 3, 31), "Europe/Istanbul")
+report = build_report(store, period, niche="ecommerce", clock=clock)
+Path("dashboard.html").write_text(report.to_html(), encoding="utf-8")
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, SerializeAsAny
+
+from invekto_integrations.core.clock import Clock
+from invekto_integrations.core.errors import InvalidArgument
+from invekto_integrations.storage.dashboard_protocols import ReportReader, ReturnCaseRepository, ReviewCaseRepository
+
+from ._base import Label, Panel
+from ._period import ReportPeriod
+from .clinic import clinic_panel
+from .ecommerce import ecommerce_panel
+from .returns import returns_panel
+from .reviews import reviews_panel
+
+__all__ = ["DashboardReport", "DashboardStore", "Niche", "build_panels", "build_report"]
+
+Niche = Literal["ecommerce", "dental", "aesthetic"]
+_NICHES: tuple[str, ...] = ("ecommerce", "dental", "aesthetic")
+
+
+class DashboardStore(Protocol):
+    """What the dashboard reads: `MemoryStore` and `SQLiteStore` both have these."""
+
+    @property
+    def return_cases(self) -> ReturnCaseRepository: ...
+    @property
+    def review_cases(self) -> ReviewCaseRepository: ...
+    @property
+    def reports(self) -> ReportReader: ...
+
+
+def build_panels(store: DashboardStore, period: ReportPeriod, *, niche: Niche = "ecommerce",
+                 extra: Sequence[Panel] = ()) -> list[Panel]:
+    """The niche's panels in report order; ``extra`` panels (outbound, attribution, ...) come first."""
+    if niche not in _NICHES:
+        raise InvalidArgument(f"unknown niche {niche!r} (one of {', '.join(_NICHES)})", field="niche")
+    panels: list[Panel] = list(extra)
+    if niche == "ecommerce":
+        panels.append(ecommerce_panel(store.reports, store.return_cases, period))
+        panels.append(returns_panel(store.return_cases, period))
+    else:
+        panels.append(clinic_panel(store.reports, period, niche=niche))
+    panels.append(reviews_panel(store.review_cases, period))
+    return panels
+
+
+class DashboardReport(BaseModel):
+    """The panels of one tenant and period, with the report's views."""
+
+    model_config = ConfigDict(frozen=True)
+
+    period: ReportPeriod
+    generated_at: datetime
+    panels: list[SerializeAsAny[Panel]]
+    title: Label = Label(tr="Gösterge paneli", en="Dashboard")
+
+    def to_html(self) -> str:
+        """One self-contained HTML file (inline CSS and SVG charts, no network)."""
+        from ._render import render_report
+
+        p = self.period
+        return render_report(self.panels, tenant_id=p.tenant_id, date_from=p.date_from, date_to=p.date_to,
+                             timezone=p.timezone, generated_at=self.generated_at, title=self.title)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def panel(self, kind: str) -> Panel:
+        for p in self.panels:
+            if p.kind == kind:
+                return p
+        raise InvalidArgument(f"no {kind!r} panel in this report", field="kind")
+
+
+def build_report(store: DashboardStore, period: ReportPeriod, *, clock: Clock, niche: Niche = "ecommerce",
+                 extra: Sequence[Panel] = (), title: Label | None = None) -> DashboardReport:
+    panels = build_panels(store, period, niche=niche, extra=extra)
+    return DashboardReport(
+        period=period, generated_at=clock.now(), panels=panels,
+        **({"title": title} if title else {}),
+    )

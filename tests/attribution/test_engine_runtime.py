@@ -1,0 +1,40 @@
+"""The attribution engine hosted by the runtime: events from the log become touches, leads and
+conversions once, whatever the number of rounds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from invekto_integrations.attribution import AttributionEngine, LeadTracker
+from invekto_integrations.core.clock import FrozenClock
+from invekto_integrations.events import EventBus
+from invekto_integrations.models.attribution import Channel, ConversionKind
+from invekto_integrations.models.events import AppointmentBooked, InboundMessageReceived
+from invekto_integrations.runtime import Runtime
+
+from .conftest import START
+
+
+def test_runtime_feeds_the_engine(store: Any, clock: FrozenClock) -> None:
+    bus = EventBus(store.events, clock)
+    ref = {"source_type": "ad", "source_id": "120210000000000000", "ctwa_clid": "ARAk1", "headline": "Kış"}
+    bus.publish("t1", [
+        InboundMessageReceived(tenant_id="t1", occurred_at=START, from_phone="905321234567",
+                               provider_message_id="wamid.1", kind="text", text="Merhaba", ctwa_clid="ARAk1",
+                               referral=ref),
+        InboundMessageReceived(tenant_id="t1", occurred_at=START + timedelta(hours=2), from_phone="905321234567",
+                               provider_message_id="wamid.2", kind="text", text="Fiyat?"),
+        AppointmentBooked(tenant_id="t1", occurred_at=START + timedelta(hours=3), appointment_id="ap-1",
+                          doctor_id="d1", patient_phone="+905321234567", starts_at=START + timedelta(days=2),
+                          ends_at=START + timedelta(days=2, minutes=30), service_name="İmplant muayenesi"),
+    ])
+    engine = AttributionEngine(store, LeadTracker(store))
+    runtime = Runtime(store, [engine], clock=clock, tenants=["t1"])
+    runtime.run_once()
+    runtime.run_once()
+    lead = store.leads.latest("t1", "+905321234567")
+    assert lead.channel is Channel.CTWA and lead.ad.ad_id == "120210000000000000" and lead.ctwa_clid == "ARAk1"
+    kinds = sorted(c.kind.value for c in store.conversions.find("t1"))
+    assert kinds == [ConversionKind.APPOINTMENT.value, ConversionKind.REPLY.value]
+    assert store.events.cursor("t1", "attribution") == 3

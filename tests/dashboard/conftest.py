@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from invekto_integrations.core.clock import FrozenClock
+from invekto_integrations.storage import MemoryStore, SQLiteStore
+
+from .seed import NOW, seed_all
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest) -> Iterator[Any]:
+    s: Any = MemoryStore() if request.param == "memory" else SQLiteStore()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+@pytest.fixture
+def seeded(store: Any, clock: FrozenClock) -> Any:
+    seed_all(store, clock)
+    return store

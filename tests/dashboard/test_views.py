@@ -1,0 +1,71 @@
+"""The views without a browser: the report is one self-contained document, panels render for
+Jupyter, tables become DataFrames, charts are matplotlib SVG."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from invekto_integrations.core.clock import FrozenClock
+from invekto_integrations.core.errors import InvalidArgument
+from invekto_integrations.dashboard import build_panels, build_report, returns_panel
+from invekto_integrations.dashboard._charts import chart_svg
+
+from .seed import NOW, PERIOD
+
+
+def test_report_is_self_contained_and_bilingual(seeded: Any) -> None:
+    html = build_report(seeded, PERIOD, clock=FrozenClock(NOW), niche="ecommerce").to_html()
+    assert html.startswith("<!DOCTYPE html>")
+    # No external resource of any kind: no src/href to another origin, no script, no stylesheet link.
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!#)""", html)
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+    assert "default-src 'none'" in html
+    assert html.count("<section") == 3 and html.count("<svg") >= 8
+    for tr, en in (("İade çevirme", "Returns recovered"), ("Yorum kurtarma", "Reviews recovered"),
+                   ("E-ticaret", "E-commerce"), ("Çevirme oranı", "Recovery rate")):
+        assert tr in html and en in html
+    assert "280,50 ₺" in html  # recovered revenue, Turkish format
+    assert 'name="viewport"' in html
+
+
+def test_repr_html_and_pandas(seeded: Any) -> None:
+    panel = returns_panel(seeded.return_cases, PERIOD)
+    fragment = panel._repr_html_()
+    assert fragment.startswith('<div class="invekto-dashboard">') and 'data-panel="returns"' in fragment
+    assert fragment.count("<svg") == 2
+    frame = panel.to_pandas()
+    assert list(frame["provider"]) == ["hepsiburada", "trendyol", "all"]
+    assert list(frame.columns)[:3] == ["provider", "claims", "contacted"]
+    assert str(frame.loc[2, "recovered_amount"]) == "280.50"
+    assert len(panel.to_pandas("daily")) == 7
+    with pytest.raises(InvalidArgument, match="no table 'nope'"):
+        panel.to_pandas("nope")
+
+
+def test_chart_svg_is_deterministic_and_scales(seeded: Any) -> None:
+    [chart, _] = returns_panel(seeded.return_cases, PERIOD).charts()
+    svg = chart_svg(chart)
+    assert svg.startswith("<svg") and 'width="100%"' in svg and "viewBox" in svg
+    assert chart_svg(chart) == svg  # same data, same bytes
+    assert 'aria-label="Sonuçlar / Outcomes"' in svg
+
+
+def test_unknown_niche(seeded: Any) -> None:
+    with pytest.raises(InvalidArgument, match="niche"):
+        build_panels(seeded, PERIOD, niche="bakery")  # type: ignore[arg-type]
+
+
+def test_unreadable_cached_order_is_named_not_fatal(store: Any) -> None:
+    from .seed import seed_orders
+
+    seed_orders(store)
+    bad = store.orders.get("t1", "trendyol", "acc-trendyol", "o1").model_copy(
+        update={"order_data_json": "{not json", "content_hash": "x"})
+    store.orders.upsert_many("t1", [bad])
+    report = build_report(store, PERIOD, clock=FrozenClock(NOW), niche="ecommerce")
+    panel = report.panel("ecommerce")
+    assert panel.orders == 4 and panel.skipped_records == ["trendyol/o1"]
+    assert "trendyol/o1" in report.to_html()
