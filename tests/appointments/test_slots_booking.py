@@ -128,7 +128,8 @@ def test_cancel_move_emit_events_and_free_the_slot(clinic: Clinic) -> None:
     assert clinic.book.move("t1", a.id, ist(MON, 11)).starts_at == ist(MON, 11)
     events = clinic.store.events.read("t1")
     assert [e.type for e in events] == ["appointment.booked", "appointment.moved", "appointment.booked",
-                                        "appointment.cancelled", "appointment.moved"]
+                                        "appointment.cancelled", "appointment.status_changed",
+                                        "appointment.moved"]
     assert events[3].data["source"] == "local" and events[3].data["appointment_id"] == b.id
     assert events[1].data["old_starts_at"] == ist(MON, 9).isoformat().replace("+00:00", "Z")
 
@@ -144,8 +145,9 @@ def test_google_side_changes_go_through_the_same_path(clinic: Clinic) -> None:
     assert moved.version == 2 and moved.synced_version == 2 and moved.calendar_etag == '"e2"'
     gone = clinic.book.cancel("t1", a.id, source="google", mark_synced=True)
     assert gone.synced_version == gone.version == 3
-    last = clinic.store.events.read("t1")[-1]
+    last, status = clinic.store.events.read("t1")[-2:]
     assert last.type == "appointment.cancelled" and last.data["source"] == "google"
+    assert status.type == "appointment.status_changed" and status.data["source"] == "google"
     assert not clinic.book.record_sync("t1", a.id, version=2, calendar_event_id="ev1", calendar_etag='"x"')
 
 

@@ -118,7 +118,8 @@ def test_yes_books_the_slot(store: Any) -> None:
     assert s.sink.messages[-1].purpose == "waitlist_booked"
     assert s.engine.handle_reply("t1", P1, "evet") == ReplyOutcome.NO_OFFER  # nothing pending any more
     events = store.events.read("t1")
-    assert [ev.type for ev in events] == ["appointment.booked", "appointment.cancelled", "waitlist.offer_made",
+    assert [ev.type for ev in events] == ["appointment.booked", "appointment.cancelled",
+                                          "appointment.status_changed", "waitlist.offer_made",
                                           "appointment.booked", "waitlist.offer_resolved"]
     assert events[-1].data["status"] == "accepted" and events[-1].data["appointment_id"] == booked.id
 

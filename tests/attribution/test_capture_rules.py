@@ -145,3 +145,27 @@ def test_retagging_is_explicit(store: Any, clock: FrozenClock) -> None:
     assert store.leads.latest(T, lead.contact).labels == ("implant-2",)
     assert "v2" in store.leads.latest(T, lead.contact).tag_explanation[0]
     assert retag_leads(store, T) == []
+
+
+def test_the_public_redirect_knows_only_the_code(store: Any, clock: FrozenClock) -> None:
+    a = create_link(store.tracked_links, "tenant-a", "+90 850 123 45 67", utm_campaign="kis", clock=clock)
+    b = create_link(store.tracked_links, "tenant-b", "+90 850 765 43 21", utm_campaign="bahar", clock=clock)
+    assert record_click(store.tracked_links, None, b.code.lower(), query={"gclid": "G1"}, clock=clock) == b
+    assert [c.gclid for c in store.tracked_links.clicks("tenant-b", b.code)] == ["G1"]
+    assert store.tracked_links.clicks("tenant-a", a.code) == []
+    assert record_click(store.tracked_links, "tenant-a", b.code, clock=clock) is None  # not tenant-a's code
+    assert record_click(store.tracked_links, None, "../etc/passwd", clock=clock) is None
+
+
+def test_referral_from_the_typed_model_or_the_raw_dict() -> None:
+    from invekto_integrations.models.messaging import Referral
+
+    typed = referral_info(Referral(source_id="120", source_type="ad", headline="Kış", ctwa_clid="C9"))
+    raw = referral_info({"source_id": "120", "source_type": "ad", "headline": "Kış", "ctwa_clid": "C9",
+                         "welcome_message": {"text": "Merhaba!"}})
+    assert typed is not None and raw is not None
+    assert (typed.source_id, typed.is_ad, typed.ctwa_clid) == (raw.source_id, raw.is_ad, raw.ctwa_clid) == \
+        ("120", True, "C9")
+    assert raw.raw["welcome_message"] == {"text": "Merhaba!"}
+    assert referral_info(None) is None and referral_info({}) is None
+    assert referral_info({}, ctwa_clid="C1") is not None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 from invekto_integrations.attribution import (
     AdResolver,
@@ -24,6 +24,7 @@ from invekto_integrations.attribution import (
     save_rule,
 )
 from invekto_integrations.core.clock import FrozenClock
+from invekto_integrations.core.money import Money
 from invekto_integrations.models.attribution import (
     AttributionModel,
     CapiStatus,
@@ -41,14 +42,6 @@ T = "klinik-a"
 KIS, IMPLANT = "120200000000000001", "120200000000000002"
 KIS_AD, IMPLANT_AD, OTHER_ACCOUNT_AD = "120210000000000000", "120210000000000002", "220210000000000000"
 A, B, C, D = "+905321112233", "+905324445566", "+905327778899", "+905051112233"
-
-
-class OrderWithTotal(OrderCreated):
-    """An order event carrying its total (the field event contract v2 adds)."""
-
-    VERSION: ClassVar[int] = 98
-    total: Decimal
-    currency: str = "TRY"
 
 
 def referral(ad_id: str, clid: str) -> dict[str, Any]:
@@ -105,9 +98,9 @@ def test_links_and_ctwa_become_tagged_leads_spend_cpl_funnel_and_capi(store: Any
     clock.set(START + timedelta(days=4, minutes=10))
     engine.process(T, inbound(B, clock.now(), "implant fiyatı?", referral(IMPLANT_AD, "ARAkB2")))
     clock.set(START + timedelta(days=5, minutes=10))
-    order = OrderWithTotal(tenant_id=T, occurred_at=clock.now(), provider="trendyol", account_id="acc-1",
-                           external_order_id="10234", customer_phone=B, order_status="Created",
-                           total=Decimal("1200.00"))
+    order = OrderCreated(tenant_id=T, occurred_at=clock.now(), provider="trendyol", account_id="acc-1",
+                         external_order_id="10234", customer_phone=B, order_status="Created",
+                         total=Money(amount=Decimal("1200.00")))
     engine.process(T, order)
     engine.process(T, order)  # replayed: detected once
     purchases = store.conversions.find(T, kind=ConversionKind.PURCHASE)

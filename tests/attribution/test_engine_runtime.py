@@ -38,3 +38,33 @@ def test_runtime_feeds_the_engine(store: Any, clock: FrozenClock) -> None:
     kinds = sorted(c.kind.value for c in store.conversions.find("t1"))
     assert kinds == [ConversionKind.APPOINTMENT.value, ConversionKind.REPLY.value]
     assert store.events.cursor("t1", "attribution") == 3
+
+
+def test_daily_insights_pull_and_capi_send_on_timers(store: Any, clock: FrozenClock) -> None:
+    from datetime import date
+
+    from invekto_integrations.attribution import ConversionsSendEngine, ConversionsSender, SpendPullEngine
+    from invekto_integrations.models.attribution import Lead
+    from invekto_integrations.testing.sandbox import Sandbox
+    from invekto_integrations.testing.sandbox.fakes.meta import MetaFake
+
+    from .conftest import meta_client
+
+    fake = MetaFake(clock=clock)
+    meta = meta_client(Sandbox([fake], clock=clock), clock)
+    dataset = meta.create_dataset("waba-a")
+    store.leads.add("t1", Lead(tenant_id="t1", contact="+905321234567", created_at=START, last_touch_at=START,
+                               first_touch_id="x", channel=Channel.CTWA, ctwa_clid="C1"))
+    engines = [SpendPullEngine(store, lambda t: (meta, "act_1001") if t == "t1" else None, window_days=3),
+               ConversionsSendEngine(lambda t: ConversionsSender(store, meta, dataset_id=dataset, waba_id="waba-a",
+                                                                 clock=clock) if t == "t1" else None)]
+    runtime = Runtime(store, engines, clock=clock, tenants=["t1", "t2"])
+    runtime.run_once()  # 12:00 in Istanbul: timers are set (next 06:30 and the next quarter hour)
+    assert store.ad_spend.find("t1") == [] and fake.events(dataset) == []
+    clock.advance(hours=19)  # 07:00 the next day in Istanbul
+    runtime.run_once()
+    days = sorted({e.day for e in store.ad_spend.find("t1")})
+    assert days == [date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11)]
+    assert [e["event_name"] for e in fake.events(dataset)] == ["LeadSubmitted"]
+    runtime.run_once()
+    assert len(fake.events(dataset)) == 1 and store.ad_spend.find("t2") == []

@@ -118,3 +118,40 @@ def test_reports_to_pandas() -> None:
     assert isinstance(frame, pd.DataFrame) and len(frame) == len(report.rows)
     assert {"level", "campaign_id", "spend", "leads", "conversions", "revenue", "cpl", "roas"} <= set(frame.columns)
     assert leads_per_campaign(store, "t", date(2026, 3, 10), date(2026, 3, 10)).to_pandas()["leads"].sum() == 40
+
+
+def test_the_dashboard_panel_reads_the_real_reports() -> None:
+    from invekto_integrations.attribution import funnel, leads_per_campaign
+    from invekto_integrations.dashboard import attribution_panel
+    from invekto_integrations.dashboard._period import ReportPeriod
+
+    store = SQLiteStore()
+    try:
+        _fill([store], 4)
+        period = ReportPeriod("t", date(2026, 3, 10), date(2026, 3, 31))
+        report = funnel(store, "t", period.date_from, period.date_to, model=AttributionModel.LINEAR)
+        panel = attribution_panel(period, report, model="linear",
+                                  leads=leads_per_campaign(store, "t", period.date_from, period.date_to))
+        assert panel.totals.leads == 40
+        assert panel.totals.conversions == sum(r.conversions for r in report.rows if r.level in ("campaign",
+                                                                                                 "channel"))
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("model", list(AttributionModel))
+def test_credit_weights_sum_to_one(model: AttributionModel) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from invekto_integrations.models.attribution import credit_weights
+
+    @settings(deadline=None, max_examples=60)
+    @given(st.lists(st.integers(min_value=0, max_value=30 * 86_400), min_size=1, max_size=12))
+    def check(ages_s: list[int]) -> None:
+        ages = [timedelta(seconds=a) for a in sorted(ages_s, reverse=True)]  # oldest first
+        weights = credit_weights(model, ages, timedelta(days=7))
+        assert len(weights) == len(ages) and all(w >= 0 for w in weights)
+        assert abs(sum(weights) - 1) < 1e-9
+
+    check()

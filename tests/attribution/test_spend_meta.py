@@ -147,3 +147,26 @@ def test_automatic_events_tolerate_one_bad_item() -> None:
 
 def test_start_is_noon_in_istanbul() -> None:
     assert START.hour == 9
+
+
+def test_sender_respects_opt_outs_and_keeps_transient_failures_pending(store: Any, meta: MetaClient,
+                                                                        meta_fake: MetaFake,
+                                                                        clock: FrozenClock) -> None:
+    from invekto_integrations.attribution import ConversionsSender, OptOutConsent
+    from invekto_integrations.models.attribution import CapiStatus, Channel, Lead
+
+    for i, phone in enumerate(["+905321111111", "+905322222222"]):
+        store.leads.add(T, Lead(tenant_id=T, contact=phone, created_at=clock.now(), last_touch_at=clock.now(),
+                                first_touch_id=f"t{i}", channel=Channel.CTWA, ctwa_clid=f"C{i}"))
+    store.messaging_contacts.set_opt_out(T, "+905322222222", clock.now(), "DUR")
+    dataset = meta.create_dataset("waba-a")
+    sender = ConversionsSender(store, meta, dataset_id=dataset, waba_id="waba-a", clock=clock,
+                               consent=OptOutConsent(store.messaging_contacts))
+    meta_fake.faults.configure(script=["error"] * 3)  # 5xx through the client's retries
+    first = sender.run(T)
+    assert (first.sent, first.skipped_consent, first.pending) == (0, 1, 1)
+    second = sender.run(T)
+    assert (second.sent, second.already_done) == (1, 1)
+    statuses = sorted(d.status for d in store.capi_deliveries.find(T))
+    assert statuses == sorted([CapiStatus.SENT, CapiStatus.SKIPPED_CONSENT])
+    assert [e["user_data"]["ctwa_clid"] for e in meta_fake.events(dataset)] == ["C0"]

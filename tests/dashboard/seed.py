@@ -12,14 +12,15 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from invekto_integrations.attribution import AttributionEngine, LeadTracker, add_manual_spend, create_link
 from invekto_integrations.core.clock import FrozenClock
+from invekto_integrations.core.money import Money
 from invekto_integrations.dashboard import (
     Panel,
     ReportPeriod,
     ReturnOutcome,
     ReviewInput,
     ReviewOutcome,
-    attribution_panel,
     ingest_reviews,
     open_return_cases,
     outbound_panel,
@@ -29,6 +30,7 @@ from invekto_integrations.dashboard import (
 )
 from invekto_integrations.dashboard.reviews import record_review_outcome
 from invekto_integrations.models.claims import ClaimStatus, ReturnClaim
+from invekto_integrations.models.events import InboundMessageReceived, OrderCreated
 from invekto_integrations.models.orders import Order, OrderStatus
 from invekto_integrations.storage.records import (
     Appointment,
@@ -217,6 +219,26 @@ def seed_outbox(store: Any) -> None:
     store.outbox.insert_if_absent("t2", _message(99, "2026-03-02T08:00", OutboxStatus.READ, tenant="t2"))
 
 
+def seed_attribution(store: Any, clock: FrozenClock) -> None:
+    """Two leads through an Instagram tracked link (A, C), one organic (B); 300 TRY of manual spend
+    on the link campaign; A buys for 1.200 TRY. Last touch: CPL 150, ROAS 4."""
+    link = create_link(store.tracked_links, T, "0850 123 45 67", utm_source="instagram", utm_medium="paid_social",
+                       utm_campaign="implant-mart", clock=clock)
+    engine = AttributionEngine(store, LeadTracker(store))
+
+    def inbound(phone: str, at: str, text: str) -> InboundMessageReceived:
+        return InboundMessageReceived(tenant_id=T, occurred_at=z(at), from_phone=phone.removeprefix("+"),
+                                      provider_message_id=f"wamid.{phone}.{at}", kind="text", text=text)
+
+    engine.process(T, inbound(P[1], "2026-03-03T09:00", f"Merhaba ref:{link.code}"))
+    engine.process(T, inbound(P[2], "2026-03-03T10:00", "Merhaba"))
+    engine.process(T, inbound(P[3], "2026-03-04T10:00", f"fiyat? ref:{link.code}"))
+    engine.process(T, OrderCreated(tenant_id=T, occurred_at=z("2026-03-05T10:00"), provider="trendyol",
+                                     account_id="acc-trendyol", external_order_id="o-att", customer_phone=P[1],
+                                     order_status="Created", total=Money(amount=Decimal("1200.00"))))
+    add_manual_spend(store.ad_spend, T, date(2026, 3, 3), "utm:implant-mart", "300,00", campaign_name="implant-mart")
+
+
 def seed_all(store: Any, clock: FrozenClock) -> None:
     seed_orders(store)
     seed_shipments(store)
@@ -224,6 +246,7 @@ def seed_all(store: Any, clock: FrozenClock) -> None:
     seed_reviews(store, clock)
     seed_clinic(store)
     seed_outbox(store)
+    seed_attribution(store, clock)
 
 
 # --- report-shaped rows of the campaigns and attribution areas (same field names) -------------
@@ -301,6 +324,5 @@ LEADS = Leads([LeadRow("ctwa", "c1", "Bahar CTWA", 40), LeadRow("ctwa", "c9", "E
 
 
 def extra_panels(store: Any) -> list[Panel]:
-    """The outbound and attribution panels over the report-shaped rows above."""
-    return [outbound_panel(PERIOD, REPORTS, reader=store.reports),
-            attribution_panel(PERIOD, FUNNEL, model="last_touch", leads=LEADS)]
+    """The outbound panel over the report-shaped rows above (build_report adds the attribution one)."""
+    return [outbound_panel(PERIOD, REPORTS, reader=store.reports)]

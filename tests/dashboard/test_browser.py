@@ -135,6 +135,6 @@ def test_empty_report_says_no_data(browser: Any, tmp_path: Path) -> None:
     html = tmp_path / "empty.html"
     html.write_text(report.to_html(), encoding="utf-8")
     info = _open(browser, html, VIEWPORTS["phone"], tmp_path / "empty.png")
-    assert [(p["kind"], p["empty"], p["charts"]) for p in info["panels"]] == [("clinic", "true", []),
-                                                                              ("reviews", "true", [])]
-    assert info["panels"][0]["heading"].startswith("Estetik klinik")
+    assert [(p["kind"], p["empty"], p["charts"]) for p in info["panels"]] == [
+        ("attribution", "true", []), ("clinic", "true", []), ("reviews", "true", [])]
+    assert info["panels"][1]["heading"].startswith("Estetik klinik")

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from invekto_integrations.dashboard import Rate, attribution_panel, outbound_panel
+from invekto_integrations.dashboard import Rate, ReportPeriod, attribution_panel, outbound_panel
 
 from .seed import FUNNEL, LEADS, PERIOD, REPORTS, Funnel, seed_outbox
 
@@ -59,3 +59,21 @@ def test_attribution_panel() -> None:
     assert [c.key for c in p.charts() if not c.is_empty] == ["attribution_leads", "attribution_funnel",
                                                              "attribution_spend"]
     assert attribution_panel(PERIOD, Funnel()).is_empty
+
+
+def test_attribution_panel_from_the_attribution_area(seeded: Any) -> None:
+    from invekto_integrations.dashboard import attribution_panel_from
+    from invekto_integrations.models.attribution import AttributionModel
+
+    p = attribution_panel_from(seeded, PERIOD)
+    link = next(r for r in p.rows if r.campaign_id == "utm:implant-mart")
+    assert (link.spend, link.leads, link.conversions, link.revenue) == (Decimal("300.00"), 2, Decimal("1.0000"),
+                                                                        Decimal("1200.00"))
+    assert (link.cpl, link.roas) == (Decimal("150.00"), Decimal("4.00"))
+    organic = next(r for r in p.rows if r.level == "channel")
+    assert (organic.channel, organic.leads, organic.spend) == ("organic", 1, None)
+    assert (p.totals.leads, p.totals.cpl, p.totals.roas) == (3, Decimal("100.00"), Decimal("4.00"))
+    assert p.model == "last_touch"
+    assert attribution_panel_from(seeded, PERIOD, model=AttributionModel.FIRST_TOUCH).model == "first_touch"
+    other = attribution_panel_from(seeded, ReportPeriod("t2", PERIOD.date_from, PERIOD.date_to))
+    assert other.is_empty

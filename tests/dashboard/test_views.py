@@ -4,6 +4,7 @@ Jupyter, tables become DataFrames, charts are matplotlib SVG."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from invekto_integrations.core.clock import FrozenClock
 from invekto_integrations.core.errors import InvalidArgument
 from invekto_integrations.dashboard import build_panels, build_report, returns_panel
 from invekto_integrations.dashboard._charts import chart_svg
+from invekto_integrations.models.orders import OrderStatus
 
 from .seed import NOW, PERIOD
 
@@ -23,7 +25,7 @@ def test_report_is_self_contained_and_bilingual(seeded: Any) -> None:
     assert not re.search(r"""(src|href)\s*=\s*["'](?!#)""", html)
     assert "<script" not in html and "<link" not in html and "@import" not in html
     assert "default-src 'none'" in html
-    assert html.count("<section") == 3 and html.count("<svg") >= 8
+    assert html.count("<section") == 4 and html.count("<svg") >= 11
     for tr, en in (("İade çevirme", "Returns recovered"), ("Yorum kurtarma", "Reviews recovered"),
                    ("E-ticaret", "E-commerce"), ("Çevirme oranı", "Recovery rate")):
         assert tr in html and en in html
@@ -69,3 +71,21 @@ def test_unreadable_cached_order_is_named_not_fatal(store: Any) -> None:
     panel = report.panel("ecommerce")
     assert panel.orders == 4 and panel.skipped_records == ["trendyol/o1"]
     assert "trendyol/o1" in report.to_html()
+
+
+def test_rows_in_another_currency_are_left_out_and_named(seeded: Any) -> None:
+    from invekto_integrations.dashboard import ReturnCase
+
+    from .seed import _order, z
+
+    eur = _order("t1", "trendyol", "e1", z("2026-03-05T10:00"), OrderStatus.DELIVERED, "70")
+    eur = eur.model_copy(update={"order_data_json": eur.order_data_json.replace('"TRY"', '"EUR"')})
+    seeded.orders.upsert_many("t1", [eur])
+    seeded.return_cases.add("t1", ReturnCase(
+        id="x", tenant_id="t1", provider="trendyol", claim_id="ce", order_number="e1", claim_amount=Decimal(70),
+        currency="EUR", opened_at=z("2026-03-05T10:00"), created_at=NOW, updated_at=NOW))
+    report = build_report(seeded, PERIOD, clock=FrozenClock(NOW), niche="ecommerce")
+    shop, returns = report.panel("ecommerce"), report.panel("returns")
+    assert shop.orders == 5 and shop.revenue == Decimal("420.75") and shop.skipped_records == ["trendyol/e1 (EUR)"]
+    assert returns.totals.claims == 5 and returns.skipped_records == ["trendyol/ce (EUR)"]
+    assert "trendyol/ce (EUR)" in report.to_html()

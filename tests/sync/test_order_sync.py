@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -94,6 +96,13 @@ async def test_events_carry_the_change_and_reach_consumers(world: World) -> None
     assert isinstance(tracking, TrackingCodeAssigned)
     assert tracking.tracking_code == fake.order(world.key(a), oid)["cargo"]["trackingNumber"]
     assert consumer.poll("t1", seen.append) == 0
+    # every order event carries the purchase value as the cached order states it
+    cached = world.store.orders.get("t1", created.provider, created.account_id, created.external_order_id)
+    assert cached is not None
+    total = json.loads(cached.order_data_json)["total"]
+    for event in seen:
+        assert event.total is not None and event.total.currency == "TRY"
+        assert event.total.amount == Decimal(str(total)) and event.total.amount > 0
 
 
 async def test_malformed_record_is_quarantined_and_the_rest_goes_on(world: World) -> None:

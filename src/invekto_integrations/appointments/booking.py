@@ -2,7 +2,8 @@
 
 Every change goes through here (local UI, waitlist acceptance and the calendar sync alike), so
 each emits the same domain event: `AppointmentBooked`, `AppointmentMoved`,
-`AppointmentCancelled` (with ``source`` ``"local"`` or ``"google"``). Availability is checked
+`AppointmentCancelled` (with ``source`` ``"local"`` or ``"google"``), and `AppointmentStatusChanged`
+for every status reached (confirmed, completed, no_show, cancelled). Availability is checked
 against working hours, held offers and the calendar's busy times, and then re-checked atomically
 by `AppointmentRepository.book_if_free` / `update` (the storage transaction is what prevents a
 double booking; the first check only explains a refusal).
@@ -18,7 +19,13 @@ from invekto_integrations.core.clock import Clock, SystemClock, utc
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone
 from invekto_integrations.events import EventBus
-from invekto_integrations.models.events import AppointmentBooked, AppointmentCancelled, AppointmentMoved
+from invekto_integrations.models.events import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentMoved,
+    AppointmentStatusChanged,
+    DomainEvent,
+)
 from invekto_integrations.storage.protocols import AppointmentRepository, SlotConflict
 
 from .errors import AppointmentNotFound, ConcurrentModification, SlotUnavailable
@@ -146,12 +153,12 @@ class AppointmentBook:
                               calendar_etag=calendar_etag)
         if result is None:
             return self.get(tenant_id, appointment_id)
-        _, new = result
+        old, new = result
         self.bus.publish(tenant_id, [AppointmentCancelled(
             tenant_id=tenant_id, occurred_at=new.updated_at, dedupe_key=f"appointment.cancelled:{new.id}",
             appointment_id=new.id, doctor_id=new.doctor_id, starts_at=new.starts_at, ends_at=new.ends_at,
             service_name=new.service_name, source=source,
-        )])
+        ), _status_changed(old, new, source)])
         return new
 
     def move(self, tenant_id: str, appointment_id: str, starts_at: datetime, *, ends_at: datetime | None = None,
@@ -192,10 +199,11 @@ class AppointmentBook:
         return new
 
     def set_status(self, tenant_id: str, appointment_id: str, status: AppointmentStatus, *,
-                   expected_version: int | None = None) -> Appointment:
-        """Confirm, complete or mark a no-show (cancel has its own method: it frees the slot)."""
+                   expected_version: int | None = None, source: Source = "local") -> Appointment:
+        """Confirm, complete or mark a no-show (cancel has its own method: it frees the slot).
+        Emits `AppointmentStatusChanged`; setting the current status again is a no-op."""
         if status == AppointmentStatus.CANCELLED:
-            return self.cancel(tenant_id, appointment_id, expected_version=expected_version)
+            return self.cancel(tenant_id, appointment_id, expected_version=expected_version, source=source)
 
         def build(a: Appointment) -> Appointment | None:
             if a.status == status:
@@ -208,8 +216,12 @@ class AppointmentBook:
                 changes["confirmed_at"] = self.clock.now()
             return a.model_copy(update=changes)
 
-        self._change(tenant_id, appointment_id, expected_version, build, allow_overlap=True)
-        return self.get(tenant_id, appointment_id)
+        result = self._change(tenant_id, appointment_id, expected_version, build, allow_overlap=True)
+        if result is None:
+            return self.get(tenant_id, appointment_id)
+        old, new = result
+        self.bus.publish(tenant_id, [_status_changed(old, new, source)])
+        return new
 
     def confirm(self, tenant_id: str, appointment_id: str) -> Appointment:
         return self.set_status(tenant_id, appointment_id, AppointmentStatus.CONFIRMED)
@@ -227,3 +239,13 @@ class AppointmentBook:
             "calendar_id": calendar_id if calendar_id is not None else current.calendar_id,
         })
         return self.appointments.update(updated, expected_version=version, allow_overlap=True)
+
+
+def _status_changed(old: Appointment, new: Appointment, source: Source) -> DomainEvent:
+    # A final status is reached once, so (appointment, status) names the fact.
+    return AppointmentStatusChanged(
+        tenant_id=new.tenant_id, occurred_at=new.updated_at,
+        dedupe_key=f"appointment.status:{new.id}:{new.status.value}", appointment_id=new.id,
+        doctor_id=new.doctor_id, patient_phone=new.patient_phone, service_name=new.service_name,
+        starts_at=new.starts_at, ends_at=new.ends_at, old_status=old.status.value,
+        new_status=new.status.value, source=source)

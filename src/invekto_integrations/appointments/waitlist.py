@@ -59,6 +59,7 @@ from invekto_integrations.models.events import (
     WaitlistOfferResolved,
 )
 from invekto_integrations.storage.protocols import EventLog, WaitlistRepository
+from invekto_integrations.storage.settings import TenantSettingsRepository, tenant_settings
 
 from ._turkish import format_when
 from .booking import AppointmentBook
@@ -129,7 +130,8 @@ class WaitlistEngine:
 
     def __init__(self, waitlist: WaitlistRepository, book: AppointmentBook, sink: MessageSink, events: EventLog, *,
                  clock: Clock | None = None, settings: WaitlistSettings | None = None,
-                 tenant_settings: dict[str, WaitlistSettings] | None = None) -> None:
+                 tenant_settings: dict[str, WaitlistSettings] | None = None,
+                 settings_repository: TenantSettingsRepository | None = None) -> None:
         self.waitlist = waitlist
         self.book = book
         self.slots = book.slots
@@ -138,6 +140,7 @@ class WaitlistEngine:
         self.clock = clock or SystemClock()
         self.default_settings = settings or WaitlistSettings()
         self._settings = dict(tenant_settings or {})
+        self.settings_repository = settings_repository  # the tenant's timezone for doctors without one
         self._cancellations = EventConsumer(events, self.CONSUMER, types=[AppointmentCancelled.TYPE])
         self._replies = EventConsumer(events, self.REPLY_CONSUMER, types=[InboundMessageReceived.TYPE])
 
@@ -322,7 +325,9 @@ class WaitlistEngine:
 
     def _doctor_name(self, tenant_id: str, doctor_id: str) -> tuple[str, str]:
         doctor = self.slots.doctors.get(tenant_id, doctor_id)
-        return (doctor.name, doctor.timezone) if doctor else (doctor_id, "Europe/Istanbul")
+        if doctor is not None:
+            return doctor.name, doctor.timezone
+        return doctor_id, tenant_settings(self.settings_repository, tenant_id).timezone
 
     def offer_text(self, offer: WaitlistOffer, entry: WaitlistEntry, settings: WaitlistSettings) -> str:
         name, tz = self._doctor_name(offer.tenant_id, offer.doctor_id)

@@ -7,9 +7,10 @@ the store are passed in). See docs/attribution.md.
 from __future__ import annotations
 
 from ._store import AttributionStore
-from .capi import AllowAll, ConsentCheck, ConversionsSender, SendReport, hash_phone
+from .capi import AllowAll, ConsentCheck, ConversionsSender, OptOutConsent, SendReport, hash_phone
 from .conversions import AttributionEngine, ConversionRecorder, record_automatic_events
 from .ctwa import AdResolver, ReferralInfo, referral_info
+from .engines import ConversionsSendEngine, SpendPullEngine
 from .leads import InboundTouch, LeadOutcome, LeadSettings, LeadTracker, OtherChannel
 from .links import CODE_ALPHABET, CODE_LENGTH, DEFAULT_TEXT, create_link, find_link_in_text, new_code, record_click
 from .reports import (
@@ -49,6 +50,7 @@ __all__ = [
     "AttributionStore",
     "ConsentCheck",
     "ConversionRecorder",
+    "ConversionsSendEngine",
     "ConversionsSender",
     "CsvImportResult",
     "CsvLineError",
@@ -61,10 +63,12 @@ __all__ = [
     "LeadTracker",
     "LeadsPerCampaignReport",
     "LeadsPerCampaignRow",
+    "OptOutConsent",
     "OtherChannel",
     "ReferralInfo",
     "RetagChange",
     "SendReport",
+    "SpendPullEngine",
     "TagResult",
     "add_manual_spend",
     "apply_rules",

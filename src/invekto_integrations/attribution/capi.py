@@ -30,10 +30,11 @@ from invekto_integrations.models.attribution import (
     ConversionOrigin,
 )
 from invekto_integrations.providers.base import ConversionsApi
+from invekto_integrations.storage.protocols import MessagingContactRepository
 
 from ._store import AttributionStore
 
-__all__ = ["AllowAll", "ConsentCheck", "ConversionsSender", "SendReport", "hash_phone"]
+__all__ = ["AllowAll", "ConsentCheck", "ConversionsSender", "OptOutConsent", "SendReport", "hash_phone"]
 
 _MAX_BATCH = 1000
 
@@ -55,6 +56,18 @@ class ConsentCheck(Protocol):
 class AllowAll:
     def allows(self, tenant_id: str, contact: str) -> bool:
         return True
+
+
+class OptOutConsent:
+    """Shares nothing about a person who opted out of messages (``messaging_contacts``): someone
+    who wrote "DUR"/"İPTAL" has withdrawn from marketing, and ad measurement is marketing."""
+
+    def __init__(self, contacts: MessagingContactRepository) -> None:
+        self.contacts = contacts
+
+    def allows(self, tenant_id: str, contact: str) -> bool:
+        row = self.contacts.get(tenant_id, contact)
+        return row is None or row.opted_out_at is None
 
 
 @dataclass

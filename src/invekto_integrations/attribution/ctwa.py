@@ -51,7 +51,11 @@ def referral_info(referral: object, ctwa_clid: str | None = None) -> ReferralInf
     if referral is None:
         return None
     if isinstance(referral, BaseModel):
+        # The typed `Referral` (event contract v2) keeps the provider's object in ``raw``.
         raw = referral.model_dump(mode="json", exclude_none=True)
+        original = raw.pop("raw", None)
+        if isinstance(original, dict) and original:
+            raw = {**raw, **original}
     elif isinstance(referral, Mapping):
         raw = dict(referral)
     else:

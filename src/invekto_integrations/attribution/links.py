@@ -95,14 +95,29 @@ def create_link(
     raise DuplicateRecord("could not draw a free reference code")
 
 
-def record_click(repo: TrackedLinkRepository, tenant_id: str, code: str, *, query: Mapping[str, str] | None = None,
-                 user_agent: str | None = None, at: datetime | None = None,
+def _code(code: str) -> str | None:
+    text = code.strip().upper()
+    if len(text) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in text):
+        return None
+    return text
+
+
+def record_click(repo: TrackedLinkRepository, tenant_id: str | None, code: str, *,
+                 query: Mapping[str, str] | None = None, user_agent: str | None = None, at: datetime | None = None,
                  clock: Clock | None = None) -> TrackedLink | None:
     """Record a click on ``/r/{code}`` (``fbclid``/``gclid`` from the query) and return the link to
-    redirect to (its ``wa_url``), or ``None`` for an unknown code (nothing is recorded)."""
-    link = repo.get_by_code(tenant_id, code.strip().upper())
+    redirect to (its ``wa_url``), or ``None`` for an unknown code (nothing is recorded).
+
+    ``tenant_id=None``: the public redirect, which knows only the code (codes are unique across
+    tenants); the click is recorded under the link's tenant.
+    """
+    clean = _code(code)
+    if clean is None:
+        return None
+    link = repo.resolve_code(clean) if tenant_id is None else repo.get_by_code(tenant_id, clean)
     if link is None:
         return None
+    tenant_id = link.tenant_id
     q = query or {}
     repo.record_click(tenant_id, LinkClick(tenant_id=tenant_id, code=link.code,
                                            at=at or (clock or SystemClock()).now(),

@@ -17,7 +17,7 @@ from invekto_integrations.storage.dashboard_records import (
 from ._base import Chart, Kpi, Label, Panel, Rate, Series, Table
 from ._period import ReportPeriod
 from ._render import render_panel, render_report
-from .attribution import AttributionPanel, attribution_panel
+from .attribution import AttributionPanel, attribution_panel, attribution_panel_from
 from .clinic import ClinicPanel, clinic_panel
 from .ecommerce import EcommercePanel, ecommerce_panel
 from .outbound import OutboundPanel, outbound_panel
@@ -58,6 +58,7 @@ __all__ = [
     "Series",
     "Table",
     "attribution_panel",
+    "attribution_panel_from",
     "build_panels",
     "build_report",
     "clinic_panel",

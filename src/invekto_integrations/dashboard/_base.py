@@ -20,7 +20,7 @@ from ._period import ReportPeriod
 if TYPE_CHECKING:
     import pandas
 
-__all__ = ["Chart", "Kpi", "Label", "Panel", "Rate", "Series", "Table", "mean", "money"]
+__all__ = ["Chart", "Kpi", "Label", "Panel", "Rate", "Series", "Table", "main_currency", "mean", "money"]
 
 Cell = str | int | Decimal | date | None
 
@@ -73,6 +73,13 @@ def mean(values: list[int] | list[Decimal]) -> Decimal | None:
     if not values:
         return None
     return (Decimal(sum(values)) / len(values)).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+
+
+def main_currency(currencies: list[str], default: str = "TRY") -> str:
+    """The currency most rows are in (a panel sums one currency; rows in others are left out and named)."""
+    if not currencies:
+        return default
+    return max(sorted(set(currencies)), key=currencies.count)
 
 
 class Kpi(BaseModel):

@@ -2,8 +2,9 @@
 under the chosen attribution model.
 
 The figures come from the attribution area's reports (`attribution.funnel`,
-`attribution.leads_per_campaign`) through the structural protocols below, so this module does
-not import ``attribution``. CPL = spend ÷ leads, ROAS = revenue ÷ spend (``None`` without spend
+`attribution.leads_per_campaign`): `attribution_panel_from` runs them over a store;
+`attribution_panel` takes any report objects with their field names (the structural protocols
+below). CPL = spend ÷ leads, ROAS = revenue ÷ spend (``None`` without spend
 or leads); the panel keeps the campaign-level rows and the channel rows (organic,
 unattributed, ...), and re-derives its totals from them.
 """
@@ -11,17 +12,22 @@ unattributed, ...), and re-derives its totals from them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
+
+from invekto_integrations.attribution import AttributionStore
+from invekto_integrations.attribution.reports import DEFAULT_LOOKBACK, funnel, leads_per_campaign
+from invekto_integrations.models.attribution import AttributionModel
 
 from ._base import Chart, Kpi, L, Panel, Series, Table, money
 from ._format import fmt_money
 from ._period import ReportPeriod
 
 __all__ = ["AttributionPanel", "AttributionRow", "FunnelReportLike", "FunnelRowLike", "LeadsReportLike",
-           "LeadsRowLike", "attribution_panel"]
+           "LeadsRowLike", "attribution_panel", "attribution_panel_from"]
 
 
 class FunnelRowLike(Protocol):
@@ -136,6 +142,16 @@ class AttributionPanel(Panel):
                                                                       if r.spend]),
                           Series(label=L("Ciro", "Revenue"), values=[r.revenue for r in self.rows if r.spend])]),
         ]
+
+
+def attribution_panel_from(store: AttributionStore, period: ReportPeriod, *,
+                           model: AttributionModel = AttributionModel.LAST_TOUCH,
+                           lookback: timedelta = DEFAULT_LOOKBACK) -> AttributionPanel:
+    """The panel from the attribution area's own reports over ``store`` for the period."""
+    report = funnel(store, period.tenant_id, period.date_from, period.date_to, model=model, lookback=lookback,
+                    timezone=period.timezone)
+    leads = leads_per_campaign(store, period.tenant_id, period.date_from, period.date_to, timezone=period.timezone)
+    return attribution_panel(period, report, model=model.value, leads=leads)
 
 
 def attribution_panel(period: ReportPeriod, funnel: FunnelReportLike, *, model: str = "last_touch",

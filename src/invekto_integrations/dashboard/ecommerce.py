@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from invekto_integrations.models.orders import Order, OrderStatus
 from invekto_integrations.storage.dashboard_protocols import ReportReader, ReturnCaseRepository
+from invekto_integrations.storage.records import CachedOrder
 
-from ._base import Chart, Kpi, L, Panel, Rate, Series, Table, money
+from ._base import Chart, Kpi, L, Panel, Rate, Series, Table, main_currency, money
 from ._format import fmt_decimal, fmt_money
 from ._period import ReportPeriod
 
@@ -95,7 +96,7 @@ class EcommercePanel(Panel):
     return_claims: int
     return_rate: Rate
     daily: list[EcommerceDay]
-    # cached orders whose data could not be read (provider/order id)
+    # cached orders left out: unreadable, or in another currency than the panel's (provider/order id)
     skipped_records: list[str] = Field(default_factory=list)
 
     @property
@@ -114,7 +115,7 @@ class EcommercePanel(Panel):
     def notes(self) -> list[str]:
         if not self.skipped_records:
             return []
-        return [f"Okunamayan sipariş / unreadable orders: {', '.join(self.skipped_records)}"]
+        return [f"Dahil edilmeyen sipariş / orders left out: {', '.join(self.skipped_records)}"]
 
     def tables(self) -> list[Table]:
         return [
@@ -168,16 +169,19 @@ def ecommerce_panel(reader: ReportReader, returns: ReturnCaseRepository, period:
     per_platform: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
     daily_orders: Counter[date] = Counter()
     daily_revenue: dict[date, Decimal] = defaultdict(Decimal)
-    currency = "TRY"
     skipped: list[str] = []
+    parsed: list[tuple[CachedOrder, Order]] = []
     for row in orders:
         try:
-            order = Order.model_validate_json(row.order_data_json)
+            parsed.append((row, Order.model_validate_json(row.order_data_json)))
         except ValidationError:
             # One unreadable cached row does not sink the panel: it is left out and named.
             skipped.append(f"{row.provider}/{row.external_order_id}")
+    currency = main_currency([o.currency for _, o in parsed])
+    for row, order in parsed:
+        if order.currency != currency:
+            skipped.append(f"{row.provider}/{row.external_order_id} ({order.currency})")
             continue
-        currency = order.currency
         total = order.total if row.order_status not in _NOT_REVENUE else Decimal(0)
         per_platform[row.provider].append((row.order_status, total))
         day = period.local_date(row.ordered_at)

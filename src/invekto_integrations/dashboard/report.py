@@ -15,12 +15,15 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, SerializeAsAny
 
+from invekto_integrations.attribution import AttributionStore
 from invekto_integrations.core.clock import Clock
 from invekto_integrations.core.errors import InvalidArgument
+from invekto_integrations.models.attribution import AttributionModel
 from invekto_integrations.storage.dashboard_protocols import ReportReader, ReturnCaseRepository, ReviewCaseRepository
 
 from ._base import Label, Panel
 from ._period import ReportPeriod
+from .attribution import attribution_panel_from
 from .clinic import clinic_panel
 from .ecommerce import ecommerce_panel
 from .returns import returns_panel
@@ -32,7 +35,7 @@ Niche = Literal["ecommerce", "dental", "aesthetic"]
 _NICHES: tuple[str, ...] = ("ecommerce", "dental", "aesthetic")
 
 
-class DashboardStore(Protocol):
+class DashboardStore(AttributionStore, Protocol):
     """What the dashboard reads: `MemoryStore` and `SQLiteStore` both have these."""
 
     @property
@@ -44,11 +47,15 @@ class DashboardStore(Protocol):
 
 
 def build_panels(store: DashboardStore, period: ReportPeriod, *, niche: Niche = "ecommerce",
-                 extra: Sequence[Panel] = ()) -> list[Panel]:
-    """The niche's panels in report order; ``extra`` panels (outbound, attribution, ...) come first."""
+                 extra: Sequence[Panel] = (),
+                 attribution: AttributionModel | None = AttributionModel.LAST_TOUCH) -> list[Panel]:
+    """The panels in report order: ``extra`` ones (e.g. outbound), attribution under ``attribution``
+    (``None``: left out), the niche's panels, reviews."""
     if niche not in _NICHES:
         raise InvalidArgument(f"unknown niche {niche!r} (one of {', '.join(_NICHES)})", field="niche")
     panels: list[Panel] = list(extra)
+    if attribution is not None:
+        panels.append(attribution_panel_from(store, period, model=attribution))
     if niche == "ecommerce":
         panels.append(ecommerce_panel(store.reports, store.return_cases, period))
         panels.append(returns_panel(store.return_cases, period))
@@ -87,8 +94,9 @@ class DashboardReport(BaseModel):
 
 
 def build_report(store: DashboardStore, period: ReportPeriod, *, clock: Clock, niche: Niche = "ecommerce",
-                 extra: Sequence[Panel] = (), title: Label | None = None) -> DashboardReport:
-    panels = build_panels(store, period, niche=niche, extra=extra)
+                 extra: Sequence[Panel] = (), attribution: AttributionModel | None = AttributionModel.LAST_TOUCH,
+                 title: Label | None = None) -> DashboardReport:
+    panels = build_panels(store, period, niche=niche, extra=extra, attribution=attribution)
     return DashboardReport(
         period=period, generated_at=clock.now(), panels=panels,
         **({"title": title} if title else {}),

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from invekto_integrations.core.clock import Clock
 from invekto_integrations.core.errors import InvalidArgument
@@ -22,7 +22,7 @@ from invekto_integrations.models.claims import ClaimStatus, ReturnClaim
 from invekto_integrations.storage.dashboard_protocols import ReturnCaseRepository
 from invekto_integrations.storage.dashboard_records import ReturnCase, ReturnOutcome
 
-from ._base import Chart, Kpi, L, Panel, Rate, Series, Table, money
+from ._base import Chart, Kpi, L, Panel, Rate, Series, Table, main_currency, money
 from ._format import fmt_money
 from ._period import ReportPeriod
 
@@ -148,10 +148,16 @@ class ReturnsPanel(Panel):
     totals: ReturnsRow
     by_provider: list[ReturnsRow]
     daily: list[ReturnsDay]
+    skipped_records: list[str] = Field(default_factory=list)  # cases in another currency than the panel's
 
     @property
     def is_empty(self) -> bool:
         return self.totals.claims == 0
+
+    def notes(self) -> list[str]:
+        if not self.skipped_records:
+            return []
+        return [f"Başka para biriminde / in another currency: {', '.join(self.skipped_records)}"]
 
     def kpis(self) -> list[Kpi]:
         t = self.totals
@@ -218,8 +224,10 @@ def _row(provider: str, cases: list[ReturnCase]) -> ReturnsRow:
 
 def returns_panel(repo: ReturnCaseRepository, period: ReportPeriod) -> ReturnsPanel:
     """Claims opened in the period (local days of the tenant's zone), one indexed range read."""
-    cases = repo.find(period.tenant_id, opened_from=period.start, opened_to=period.end)
-    currency = cases[0].currency if cases else "TRY"
+    found = repo.find(period.tenant_id, opened_from=period.start, opened_to=period.end)
+    currency = main_currency([c.currency for c in found])
+    cases = [c for c in found if c.currency == currency]
+    skipped = [f"{c.provider}/{c.claim_id} ({c.currency})" for c in found if c.currency != currency]
     by_provider: dict[str, list[ReturnCase]] = defaultdict(list)
     opened: dict[date, int] = defaultdict(int)
     recovered: dict[date, int] = defaultdict(int)
@@ -230,7 +238,7 @@ def returns_panel(repo: ReturnCaseRepository, period: ReportPeriod) -> ReturnsPa
         recovered[day] += int(c.recovered)
     return ReturnsPanel(
         **ReturnsPanel._head(period, currency),
-        totals=_row("all", cases),
+        totals=_row("all", cases), skipped_records=skipped,
         by_provider=[_row(p, rows) for p, rows in sorted(by_provider.items())],
         daily=[ReturnsDay(day=d, opened=opened[d], recovered=recovered[d]) for d in period.days()] if cases else [],
     )

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from invekto_integrations.models.consent import MessageCategory
+from invekto_integrations.models.correlation import Correlation
 
 __all__ = [
     "MessageCategory",
@@ -25,15 +27,6 @@ __all__ = [
     "SubmitResult",
     "TemplateRef",
 ]
-
-
-class MessageCategory(StrEnum):
-    """Legal/commercial category. MARKETING needs İYS consent; the others are transactional."""
-
-    MARKETING = "marketing"
-    UTILITY = "utility"  # cargo status, appointment reminders, waitlist offers for a booked service
-    AUTHENTICATION = "authentication"
-    SERVICE = "service"  # free-form reply inside the 24-hour customer-service window
 
 
 class TemplateRef(BaseModel):
@@ -57,7 +50,9 @@ class OutboundMessage(BaseModel):
     ``quiet_hours_applied`` says the sender already applied its own quiet hours (its setting is the
     specific one, e.g. the cargo option), so the pipeline does not apply the tenant's again;
     ``purpose`` says which engine sent it (``cargo_status``, ``campaign``, ``waitlist_offer``,
-    ``appointment_reminder``) for reports.
+    ``appointment_reminder``) for reports; ``correlation`` names the campaign and variant it is
+    counted under (stored as outbox columns, carried on every message event, echoed by the
+    provider's status webhooks).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -73,6 +68,7 @@ class OutboundMessage(BaseModel):
     quiet_hours_applied: bool = False
     metadata: dict[str, Any] = Field(default_factory=dict)
     recipient_type: str | None = None  # İYS BIREYSEL (default) or TACIR; None = the tenant's policy default
+    correlation: Correlation | None = None
 
 
 class SubmitResult(BaseModel):

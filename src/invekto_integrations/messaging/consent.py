@@ -23,7 +23,7 @@ import logging
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
@@ -39,6 +39,7 @@ from invekto_integrations.models.consent import (
     ConsentType,
     RecipientType,
 )
+from invekto_integrations.models.settings import ConsentPolicy
 from invekto_integrations.providers.base import ConsentSource
 from invekto_integrations.storage.protocols import (
     CheckpointRepository,
@@ -47,6 +48,7 @@ from invekto_integrations.storage.protocols import (
     QuarantineRepository,
 )
 from invekto_integrations.storage.records import Checkpoint, ConsentCacheRecord, QuarantinedRecord
+from invekto_integrations.storage.settings import TenantSettingsRepository
 
 from .base import MessageCategory
 
@@ -65,27 +67,6 @@ def fold_keyword(text: str) -> str:
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     words = "".join(ch if ch.isalnum() else " " for ch in text).split()
     return " ".join(words)
-
-
-class ConsentPolicy(BaseModel):
-    """One tenant's consent rules; every default is the fact sheet's safe reading."""
-
-    model_config = ConfigDict(frozen=True)
-
-    commercial_categories: frozenset[MessageCategory] = frozenset({MessageCategory.MARKETING})
-    require_iys: bool = True  # False if counsel decides WhatsApp marketing is outside İYS (opt-outs still apply)
-    consent_type: ConsentType = ConsentType.MESAJ
-    default_recipient_type: RecipientType = RecipientType.BIREYSEL
-    tacir_requires_consent: bool = False  # merchants need no prior opt-in, but their RET is honoured
-    cache_ttl: timedelta = timedelta(hours=24)  # an ONAY older than this is re-checked with İYS
-    query_on_miss: bool = True
-    opt_out_keywords: tuple[str, ...] = ("DUR", "İPTAL", "STOP", "RET", "ABONELİK İPTAL", "ÇIK")
-    opt_out_blocks_transactional: bool = False
-    register_opt_out_in_iys: bool = False  # upload a RET to İYS when a chat opt-out arrives
-    opt_out_iys_source: str = "HS_MESAJ"  # mapping a WhatsApp opt-out to an İYS source is unverified
-
-    def is_commercial(self, category: MessageCategory) -> bool:
-        return category in self.commercial_categories
 
 
 class ConsentDecision(BaseModel):
@@ -123,25 +104,36 @@ class ConsentService:
         clock: Clock | None = None,
         default_policy: ConsentPolicy | None = None,
         quarantine: QuarantineRepository | None = None,
+        settings_repository: TenantSettingsRepository | None = None,
     ) -> None:
+        """``settings_repository`` gives each tenant's policy and opt-out keywords from its
+        `TenantSettings`; a policy given to `configure` overrides it."""
         self.cache = cache
         self.contacts = contacts
         self.checkpoints = checkpoints
         self.quarantine = quarantine
         self.clock = clock or SystemClock()
         self.default_policy = default_policy or ConsentPolicy()
-        self._tenants: dict[str, _Tenant] = {}
+        self.settings_repository = settings_repository
+        # tenant → (policy override or None, İYS source, brand code)
+        self._tenants: dict[str, tuple[ConsentPolicy | None, ConsentSource | None, str]] = {}
 
     def configure(self, tenant_id: str, *, policy: ConsentPolicy | None = None, source: ConsentSource | None = None,
                   brand_code: str = "default") -> None:
-        """Set a tenant's policy and its İYS brand (``source`` = an `IysClient` for that brand)."""
-        self._tenants[tenant_id] = _Tenant(policy or self.default_policy, source, brand_code)
+        """Set a tenant's İYS brand (``source`` = an `IysClient` for that brand) and optionally
+        override its policy (without one, the stored `TenantSettings` or the default apply)."""
+        self._tenants[tenant_id] = (policy, source, brand_code)
 
     def _tenant(self, tenant_id: str) -> _Tenant:
-        return self._tenants.get(tenant_id) or _Tenant(self.default_policy, None, "default")
+        _, source, brand = self._tenants.get(tenant_id, (None, None, "default"))
+        return _Tenant(self.policy(tenant_id), source, brand)
 
     def policy(self, tenant_id: str) -> ConsentPolicy:
-        return self._tenant(tenant_id).policy
+        configured = self._tenants.get(tenant_id, (None, None, ""))[0]
+        if configured is not None:
+            return configured
+        stored = self.settings_repository.get(tenant_id) if self.settings_repository is not None else None
+        return stored.consent_policy() if stored is not None else self.default_policy
 
     # -- the check ----------------------------------------------------------------------------
     def check(self, tenant_id: str, phone: str, category: MessageCategory, *,

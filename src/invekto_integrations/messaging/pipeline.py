@@ -15,7 +15,9 @@ Provider failures:
   automatically, because the message may have been delivered.
 
 Status webhooks move a row forward only (accepted → sent → delivered → read; failed before
-delivery); each one is also appended to the event log as `MessageStatusChanged`. A status that
+delivery); each one is also appended to the event log as `MessageStatusChanged`. A message that
+enters the outbox publishes `MessageSubmitted`, a refusal `MessageRefused` (with the reason); all
+three carry the purpose, the recipient and the campaign `Correlation`. A status that
 arrives before the send stored the provider's message id (the webhook raced the HTTP answer, or a
 webhook receiver in another process) is stored in ``pending_statuses`` and applied, atomically,
 when the id is recorded.
@@ -33,6 +35,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal, NamedTuple, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
@@ -49,17 +52,27 @@ from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.consent import RecipientType
-from invekto_integrations.models.events import DomainEvent, InboundMessageReceived, MessageStatusChanged
+from invekto_integrations.models.correlation import Correlation
+from invekto_integrations.models.events import (
+    DomainEvent,
+    InboundMessageReceived,
+    MessageRefused,
+    MessageStatusChanged,
+    MessageSubmitted,
+)
 from invekto_integrations.models.messaging import DeliveryStatus, InboundMessage, StatusUpdate
+from invekto_integrations.models.settings import FrequencyCap
 from invekto_integrations.providers.base import MessagingProvider
 from invekto_integrations.storage.protocols import DurableOutboxRepository, MessagingContactRepository
 from invekto_integrations.storage.records import OutboxRecord, OutboxStatus, PendingStatusRecord
+from invekto_integrations.storage.settings import TenantSettingsRepository
 
 from .base import MessageCategory, MessageDelivery, OutboundMessage, SubmitResult
 from .consent import ConsentDecision, ConsentService
 from .quiet_hours import QuietHours
 
 __all__ = [
+    "CorrelationKey",
     "DeliveryCounts",
     "DispatchReport",
     "FrequencyCap",
@@ -76,16 +89,6 @@ _RANK = {
 _PENDING = (OutboxStatus.SCHEDULED, OutboxStatus.QUEUED)
 
 
-class FrequencyCap(BaseModel):
-    """At most ``max_messages`` of ``categories`` to one recipient per rolling ``per``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    max_messages: int = 3
-    per: timedelta = timedelta(days=7)
-    categories: frozenset[MessageCategory] = frozenset({MessageCategory.MARKETING})
-
-
 class MessagingSettings(BaseModel):
     """One tenant's send rules (consent rules live in `ConsentPolicy`)."""
 
@@ -96,6 +99,7 @@ class MessagingSettings(BaseModel):
     quiet_hours_categories: frozenset[MessageCategory] = frozenset({MessageCategory.MARKETING,
                                                                     MessageCategory.UTILITY})
     frequency_cap: FrequencyCap | None = FrequencyCap()
+    frequency_caps: tuple[FrequencyCap, ...] = ()  # further caps, all enforced (e.g. per day and per week)
     max_attempts: int = 5
     retry_delay: timedelta = timedelta(minutes=1)
     # Provider error codes that mean "this user opted out of marketing" (WhatsApp 131050, unverified):
@@ -123,6 +127,21 @@ class DeliveryCounts(BaseModel):
     delivered: int = 0
     read: int = 0
     failed: int = 0
+
+    @classmethod
+    def of(cls, by_status: Mapping[str, int]) -> DeliveryCounts:
+        """Fold outbox rows counted by status into the funnel."""
+        def n(*statuses: OutboxStatus) -> int:
+            return sum(by_status.get(s.value, 0) for s in statuses)
+
+        return cls(
+            total=sum(by_status.values()), refused=n(OutboxStatus.REFUSED),
+            pending=n(OutboxStatus.SCHEDULED, OutboxStatus.QUEUED, OutboxStatus.SENDING),
+            uncertain=n(OutboxStatus.UNCERTAIN),
+            sent=n(OutboxStatus.ACCEPTED, OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.READ),
+            delivered=n(OutboxStatus.DELIVERED, OutboxStatus.READ), read=n(OutboxStatus.READ),
+            failed=n(OutboxStatus.FAILED),
+        )
 
 
 @dataclass
@@ -155,7 +174,10 @@ class SendPipeline:
         settings: Mapping[str, MessagingSettings] | None = None,
         default_settings: MessagingSettings | None = None,
         send_immediately: bool = True,
+        settings_repository: TenantSettingsRepository | None = None,
     ) -> None:
+        """``settings_repository`` gives each tenant's quiet hours (in its timezone) and frequency
+        caps from its `TenantSettings`; ``settings`` / `configure` still override per tenant."""
         self.outbox = outbox
         self.contacts = contacts
         self.consent = consent
@@ -165,15 +187,27 @@ class SendPipeline:
         self._settings = dict(settings or {})
         self.default_settings = default_settings or MessagingSettings()
         self.send_immediately = send_immediately
+        self.settings_repository = settings_repository
         # Serializes read-advance-save of one row inside this process; across processes the
         # repository's atomic `buffer_status` / `save_taking_statuses` pair keeps early statuses.
         self._status_lock = threading.RLock()
 
     # -- configuration ------------------------------------------------------------------------
     def settings(self, tenant_id: str) -> MessagingSettings:
-        return self._settings.get(tenant_id, self.default_settings)
+        """The tenant's send rules: a `configure` override, else its stored `TenantSettings` over
+        ``default_settings``, else ``default_settings``."""
+        configured = self._settings.get(tenant_id)
+        if configured is not None:
+            return configured
+        stored = self.settings_repository.get(tenant_id) if self.settings_repository is not None else None
+        if stored is None:
+            return self.default_settings
+        return self.default_settings.model_copy(update={
+            "quiet_hours": stored.quiet_hours_rule(), "frequency_cap": None, "frequency_caps": stored.frequency_caps})
 
     def configure(self, tenant_id: str, settings: MessagingSettings) -> None:
+        """Override the tenant's send rules in this process (kept for compatibility; prefer
+        storing `TenantSettings`)."""
         self._settings[tenant_id] = settings
 
     def _provider(self, tenant_id: str) -> MessagingProvider:
@@ -213,7 +247,7 @@ class SendPipeline:
             log.warning("consent check deferred for %s: %s", message.idempotency_key, exc)
             decision = None
         if decision is not None and not decision.allowed:
-            return self._refuse(message, existing, phone, decision.reason, now)
+            return self._refuse(message, existing, phone, decision.reason, now, detail=decision.detail)
         cfg = self.settings(message.tenant_id)
         due = self._release_time(message, now)
         if decision is None:
@@ -224,7 +258,7 @@ class SendPipeline:
             idempotency_key=message.idempotency_key, purpose=message.purpose, category=message.category.value,
             to_phone=phone, message_json=message.model_dump_json(), status=status, due_at=due,
             created_at=existing.created_at if existing else now, updated_at=now,
-            reason=None if decision is not None else "consent_check_pending",
+            reason=None if decision is not None else "consent_check_pending", **_correlation_columns(message),
         )
         if existing is not None:
             # A refused key is evaluated afresh: only this path turns it into a live row.
@@ -237,6 +271,10 @@ class SendPipeline:
             row, created = self.outbox.insert_if_absent(message.tenant_id, row)
             if not created:
                 return SubmitResult(message_id=row.id, status="duplicate", reason=row.status.value)
+        self._publish(message.tenant_id, [MessageSubmitted(
+            tenant_id=message.tenant_id, occurred_at=now, dedupe_key=f"message.submitted:{row.id}",
+            message_id=row.id, idempotency_key=row.idempotency_key, purpose=row.purpose, recipient=phone,
+            correlation=message.correlation, category=row.category, status=status.value, due_at=due)])
         if status == OutboxStatus.QUEUED and self.send_immediately:
             return self._dispatch_one(row)
         return SubmitResult(message_id=row.id, status=status.value, reason=row.reason)
@@ -265,8 +303,11 @@ class SendPipeline:
         decision = self.consent.check(message.tenant_id, phone, message.category, recipient_type=rtype)
         if not decision.allowed or not count_cap:
             return decision
-        cap = self.settings(message.tenant_id).frequency_cap
-        if cap is not None and message.category in cap.categories:
+        cfg = self.settings(message.tenant_id)
+        caps = ((cfg.frequency_cap,) if cfg.frequency_cap is not None else ()) + cfg.frequency_caps
+        for cap in caps:
+            if message.category not in cap.categories:
+                continue
             sent = self.outbox.count_recent(message.tenant_id, phone, [c.value for c in cap.categories],
                                             now - cap.per)
             if sent >= cap.max_messages:
@@ -275,12 +316,13 @@ class SendPipeline:
         return decision
 
     def _refuse(self, message: OutboundMessage, existing: OutboxRecord | None, phone: str, reason: str,
-                now: datetime) -> SubmitResult:
+                now: datetime, *, detail: str | None = None) -> SubmitResult:
         row = OutboxRecord(
             id=existing.id if existing else new_id(), tenant_id=message.tenant_id,
             idempotency_key=message.idempotency_key, purpose=message.purpose, category=message.category.value,
             to_phone=phone, message_json=message.model_dump_json(), status=OutboxStatus.REFUSED, reason=reason,
             due_at=now, created_at=existing.created_at if existing else now, updated_at=now,
+            **_correlation_columns(message),
         )
         if existing is not None:
             self.outbox.save(message.tenant_id, row)
@@ -288,7 +330,16 @@ class SendPipeline:
             row, created = self.outbox.insert_if_absent(message.tenant_id, row)
             if not created:
                 return SubmitResult(message_id=row.id, status="duplicate", reason=row.status.value)
+        self._publish_refused(row, reason, detail, "submit", now)
         return SubmitResult(message_id=row.id, status="refused", reason=reason)
+
+    def _publish_refused(self, row: OutboxRecord, reason: str, detail: str | None,
+                         stage: Literal["submit", "dispatch"], now: datetime) -> None:
+        # One event per (row, stage, reason): a key refused again for the same reason is one fact.
+        self._publish(row.tenant_id, [MessageRefused(
+            tenant_id=row.tenant_id, occurred_at=now, dedupe_key=f"message.refused:{row.id}:{stage}:{reason}",
+            message_id=row.id, idempotency_key=row.idempotency_key, purpose=row.purpose, recipient=row.to_phone,
+            correlation=_correlation(row), category=row.category, reason=reason, detail=detail, stage=stage)])
 
     # -- dispatch -----------------------------------------------------------------------------
     def dispatch_due(self, tenant_id: str | None = None, *, limit: int = 100) -> DispatchReport:
@@ -352,6 +403,7 @@ class SendPipeline:
         if not decision.allowed:
             self.outbox.save(row.tenant_id, claimed.model_copy(update={
                 "status": OutboxStatus.REFUSED, "reason": decision.reason, "updated_at": now}))
+            self._publish_refused(claimed, decision.reason, decision.detail, "dispatch", now)
             return SubmitResult(message_id=row.id, status="refused", reason=decision.reason)
         attempts = claimed.attempts + 1
         try:
@@ -389,7 +441,7 @@ class SendPipeline:
             self._publish(row.tenant_id, [MessageStatusChanged(
                 tenant_id=row.tenant_id, occurred_at=now, message_id=row.id, provider_message_id=None,
                 status=DeliveryStatus.FAILED.value, error_code=code, error_title=title,
-                dedupe_key=f"outbox:{row.id}:failed")])
+                dedupe_key=f"outbox:{row.id}:failed", **_about(claimed))])
             return SubmitResult(message_id=row.id, status="failed", reason=f"{type(exc).__name__}: {code or title}")
         accepted = claimed.model_copy(update={
             "status": OutboxStatus.ACCEPTED, "attempts": attempts, "reason": sent.message_status,
@@ -402,7 +454,7 @@ class SendPipeline:
         self._publish(row.tenant_id, [MessageStatusChanged(
             tenant_id=row.tenant_id, occurred_at=now, message_id=row.id,
             provider_message_id=sent.provider_message_id, status=DeliveryStatus.ACCEPTED.value,
-            dedupe_key=f"{provider.provider}:{sent.provider_message_id}:accepted")])
+            dedupe_key=f"{provider.provider}:{sent.provider_message_id}:accepted", **_about(claimed))])
         return SubmitResult(message_id=row.id, status="sent", reason=sent.provider_message_id)
 
     def _provider_opt_out(self, tenant_id: str, phone: str, code: str | None, at: datetime) -> None:
@@ -443,11 +495,14 @@ class SendPipeline:
                 try_normalize_phone("+" + update.recipient_id.lstrip("+")) if update.recipient_id else None)
             if phone is not None:
                 self._provider_opt_out(tenant_id, phone, err.code, update.timestamp)
+        about: _About = _about(row) if row is not None else {
+            "purpose": None, "correlation": None,
+            "recipient": try_normalize_phone("+" + update.recipient_id.lstrip("+")) if update.recipient_id else None}
         self._publish(tenant_id, [MessageStatusChanged(
             tenant_id=tenant_id, occurred_at=update.timestamp, message_id=row.id if row else update.provider_message_id,
             provider_message_id=update.provider_message_id, status=update.status.value,
             error_code=err.code if err else None, error_title=err.title if err else None,
-            dedupe_key=f"{provider}:{update.provider_message_id}:{update.status.value}")])
+            dedupe_key=f"{provider}:{update.provider_message_id}:{update.status.value}", **about)])
         return row
 
     def _advance(self, row: OutboxRecord, update: StatusUpdate) -> OutboxRecord:
@@ -494,8 +549,7 @@ class SendPipeline:
         self._publish(tenant_id, [InboundMessageReceived(
             tenant_id=tenant_id, occurred_at=message.timestamp, from_phone=phone or "", from_wa_id=message.from_wa_id,
             provider_message_id=message.provider_message_id, kind=message.kind, text=message.text,
-            ctwa_clid=message.ctwa_clid,
-            referral=message.referral.raw or message.referral.model_dump(exclude={"raw"}) if message.referral else None,
+            ctwa_clid=message.ctwa_clid, referral=message.referral,
             dedupe_key=f"{provider}:in:{message.provider_message_id}")])
         return keyword is not None and phone is not None
 
@@ -508,15 +562,41 @@ class SendPipeline:
         """purpose → funnel counts (sent ⊇ delivered ⊇ read) for the dashboard."""
         out: dict[str, DeliveryCounts] = {}
         for p, by_status in self.outbox.status_counts(tenant_id, purpose=purpose).items():
-            def n(*statuses: OutboxStatus, src: dict[str, int] = by_status) -> int:
-                return sum(src.get(s.value, 0) for s in statuses)
-
-            out[p] = DeliveryCounts(
-                total=sum(by_status.values()), refused=n(OutboxStatus.REFUSED),
-                pending=n(OutboxStatus.SCHEDULED, OutboxStatus.QUEUED, OutboxStatus.SENDING),
-                uncertain=n(OutboxStatus.UNCERTAIN),
-                sent=n(OutboxStatus.ACCEPTED, OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.READ),
-                delivered=n(OutboxStatus.DELIVERED, OutboxStatus.READ), read=n(OutboxStatus.READ),
-                failed=n(OutboxStatus.FAILED),
-            )
+            out[p] = DeliveryCounts.of(by_status)
         return out
+
+    def correlation_counts(self, tenant_id: str, *, purpose: str | None = None,
+                           campaign_id: str | None = None) -> dict[CorrelationKey, DeliveryCounts]:
+        """(purpose, campaign id, variant) → funnel counts: a campaign's variants side by side."""
+        grouped: dict[CorrelationKey, dict[str, int]] = {}
+        for c in self.outbox.grouped_counts(tenant_id, purpose=purpose, campaign_id=campaign_id):
+            bucket = grouped.setdefault(CorrelationKey(c.purpose, c.campaign_id, c.variant), {})
+            bucket[c.status.value] = bucket.get(c.status.value, 0) + c.count
+        return {key: DeliveryCounts.of(by_status) for key, by_status in grouped.items()}
+
+
+class CorrelationKey(NamedTuple):
+    purpose: str
+    campaign_id: str | None
+    variant: str | None
+
+
+class _About(TypedDict):
+    purpose: str | None
+    recipient: str | None
+    correlation: Correlation | None
+
+
+def _correlation(row: OutboxRecord) -> Correlation | None:
+    if row.campaign_id is None and row.variant is None:
+        return None
+    return Correlation(campaign_id=row.campaign_id, variant=row.variant)
+
+
+def _about(row: OutboxRecord) -> _About:
+    return {"purpose": row.purpose, "recipient": row.to_phone, "correlation": _correlation(row)}
+
+
+def _correlation_columns(message: OutboundMessage) -> dict[str, str | None]:
+    c = message.correlation
+    return {"campaign_id": c.campaign_id if c else None, "variant": c.variant if c else None}

@@ -15,8 +15,18 @@ __all__ = [
     "ConsentRecord",
     "ConsentStatus",
     "ConsentType",
+    "MessageCategory",
     "RecipientType",
 ]
+
+
+class MessageCategory(StrEnum):
+    """Legal/commercial category. MARKETING needs İYS consent; the others are transactional."""
+
+    MARKETING = "marketing"
+    UTILITY = "utility"  # cargo status, appointment reminders, waitlist offers for a booked service
+    AUTHENTICATION = "authentication"
+    SERVICE = "service"  # free-form reply inside the 24-hour customer-service window
 
 
 class ConsentType(StrEnum):

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -21,6 +21,7 @@ from invekto_integrations.core.errors import PayloadError
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
+from invekto_integrations.models.claims import ReturnClaim
 from invekto_integrations.models.consent import (
     ConsentChanges,
     ConsentReceipt,
@@ -39,6 +40,7 @@ __all__ = [
     "AsyncCarrier",
     "AsyncMarketplace",
     "Carrier",
+    "ClaimSource",
     "ConnectOptions",
     "ConsentSource",
     "Environment",
@@ -151,6 +153,19 @@ class AsyncMarketplace(Protocol):
     def iter_orders_changed(self, since: datetime, until: datetime) -> AsyncIterator[OrderOrError]: ...
     async def get_order(self, order_number: str) -> list[Order]: ...
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ClaimSource(Protocol):
+    """A marketplace connector that lists return claims (both built-in marketplaces do)."""
+
+    provider: str
+
+    def iter_claims(self, since: datetime, until: datetime, *, status: str | None = None) -> Iterator[ReturnClaim]:
+        """Claims *created* in ``[since, until)``; the claim sync re-lists a window to see updates."""
+        ...
+
+    def close(self) -> None: ...
 
 
 # --- carrier protocol (issue 6) -------------------------------------------------------------

@@ -25,9 +25,11 @@ from .memory_attribution import (
     MemoryTrackedLinks,
 )
 from .memory_calendar import MemoryCalendarSync
+from .memory_claims import MemoryReturnClaims
 from .memory_dashboard import MemoryReportReader, MemoryReturnCases, MemoryReviewCases
 from .memory_messaging import MemoryConsentCache, MemoryMessagingContacts, MemoryOutbox
 from .memory_runtime import MemoryLeases, MemoryTimers
+from .memory_settings import MemoryTenantSettings
 from .memory_shipments import MemoryCargoNotifications, MemoryShipments
 from .protocols import DuplicateRecord, TenantMismatch, UpsertResult
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
@@ -264,6 +266,10 @@ class MemoryStore:
         self.ad_cache = MemoryAdCache()
         self.capi_deliveries = MemoryCapiDeliveries()
         self.attribution_reports = MemoryAttributionReports(self.touches, self.leads, self.conversions, self.ad_spend)
+        # marketplace return claims
+        self.return_claims = MemoryReturnClaims()
+        # per-tenant settings
+        self.tenant_settings = MemoryTenantSettings()
 
     def atomic(self) -> contextlib.AbstractContextManager[None]:
         """A unit of work (nothing to roll back in memory; a crash loses everything anyway)."""

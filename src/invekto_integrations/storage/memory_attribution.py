@@ -59,18 +59,23 @@ def _in(at: datetime, since: datetime | None, until: datetime | None) -> bool:
 class MemoryTrackedLinks:
     def __init__(self) -> None:
         self._links: dict[tuple[str, str], TrackedLink] = {}
+        self._by_code: dict[str, TrackedLink] = {}
         self._clicks: list[LinkClick] = []
         self._lock = threading.Lock()
 
     def add(self, tenant_id: str, link: TrackedLink) -> None:
         _check(tenant_id, link.tenant_id, "link")
         with self._lock:
-            if (tenant_id, link.code) in self._links:
+            if link.code in self._by_code:
                 raise DuplicateRecord(f"link code {link.code} exists")
             self._links[(tenant_id, link.code)] = link
+            self._by_code[link.code] = link
 
     def get_by_code(self, tenant_id: str, code: str) -> TrackedLink | None:
         return self._links.get((tenant_id, code))
+
+    def resolve_code(self, code: str) -> TrackedLink | None:
+        return self._by_code.get(code)
 
     def find(self, tenant_id: str) -> list[TrackedLink]:
         return sorted((v for (t, _), v in self._links.items() if t == tenant_id), key=lambda x: x.link_id)

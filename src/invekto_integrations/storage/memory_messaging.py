@@ -9,7 +9,14 @@ from datetime import datetime
 from invekto_integrations.core.errors import StorageError
 
 from .protocols import DuplicateRecord, TenantMismatch
-from .records import ConsentCacheRecord, MessagingContact, OutboxRecord, OutboxStatus, PendingStatusRecord
+from .records import (
+    ConsentCacheRecord,
+    MessagingContact,
+    OutboxCount,
+    OutboxRecord,
+    OutboxStatus,
+    PendingStatusRecord,
+)
 
 __all__ = ["MemoryConsentCache", "MemoryMessagingContacts", "MemoryOutbox"]
 
@@ -131,8 +138,23 @@ class MemoryOutbox:
                 bucket[r.status.value] = bucket.get(r.status.value, 0) + 1
         return out
 
+    def grouped_counts(self, tenant_id: str, *, purpose: str | None = None,
+                       campaign_id: str | None = None) -> list[OutboxCount]:
+        counts: dict[tuple[str, str | None, str | None, str], int] = {}
+        for (t, _), r in list(self._rows.items()):
+            if t == tenant_id and purpose in (None, r.purpose) and campaign_id in (None, r.campaign_id):
+                key = (r.purpose, r.campaign_id, r.variant, r.status.value)
+                counts[key] = counts.get(key, 0) + 1
+        return [OutboxCount(purpose=p, campaign_id=c, variant=v, status=OutboxStatus(s), count=n)
+                for (p, c, v, s), n in sorted(counts.items(), key=lambda kv: _null_first(kv[0]))]
+
     def tenants(self) -> list[str]:
         return sorted({t for t, _ in self._rows})
+
+
+def _null_first(key: tuple[str, str | None, str | None, str]) -> tuple[object, ...]:
+    p, c, v, s = key
+    return (p, c is not None, c or "", v is not None, v or "", s)
 
 
 class MemoryConsentCache:

@@ -23,6 +23,7 @@ from .records import (
     Checkpoint,
     ConsentCacheRecord,
     MessagingContact,
+    OutboxCount,
     OutboxRecord,
     OutboxStatus,
     QuarantinedRecord,
@@ -191,6 +192,12 @@ class OutboxRepository(Protocol):
 
     def status_counts(self, tenant_id: str, *, purpose: str | None = None) -> dict[str, dict[str, int]]:
         """purpose → status → number of rows."""
+        ...
+
+    def grouped_counts(self, tenant_id: str, *, purpose: str | None = None,
+                       campaign_id: str | None = None) -> list[OutboxCount]:
+        """Rows counted per (purpose, campaign_id, variant, status), optionally for one purpose or
+        campaign; ordered by purpose, campaign, variant (``None`` first), status."""
         ...
 
     def tenants(self) -> list[str]:

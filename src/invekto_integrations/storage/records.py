@@ -15,6 +15,7 @@ __all__ = [
     "Checkpoint",
     "ConsentCacheRecord",
     "MessagingContact",
+    "OutboxCount",
     "OutboxRecord",
     "OutboxStatus",
     "QuarantinedRecord",
@@ -203,6 +204,21 @@ class OutboxRecord(BaseModel):
     delivered_at: datetime | None = None
     read_at: datetime | None = None
     failed_at: datetime | None = None
+    # The message's campaign correlation (queryable columns; ``purpose`` is the third key).
+    campaign_id: str | None = None
+    variant: str | None = None
+
+
+class OutboxCount(BaseModel):
+    """How many outbox rows share (purpose, campaign, variant, status)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    purpose: str
+    campaign_id: str | None
+    variant: str | None
+    status: OutboxStatus
+    count: int
 
 
 class ConsentCacheRecord(BaseModel):

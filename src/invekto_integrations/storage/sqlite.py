@@ -34,9 +34,11 @@ from .sqlite_attribution import (
     SQLiteTrackedLinks,
 )
 from .sqlite_calendar import SQLiteCalendarSync
+from .sqlite_claims import SQLiteReturnClaims
 from .sqlite_dashboard import SQLiteReportReader, SQLiteReturnCases, SQLiteReviewCases
 from .sqlite_messaging import SQLiteConsentCache, SQLiteMessagingContacts, SQLiteOutbox
 from .sqlite_runtime import SQLiteLeases, SQLiteTimers
+from .sqlite_settings import SQLiteTenantSettings
 from .sqlite_shipments import SQLiteCargoNotifications, SQLiteShipments
 
 __all__ = [
@@ -443,6 +445,10 @@ class SQLiteStore:
         self.ad_cache = SQLiteAdCache(self.db)
         self.capi_deliveries = SQLiteCapiDeliveries(self.db)
         self.attribution_reports = SQLiteAttributionReports(self.db)
+        # marketplace return claims
+        self.return_claims = SQLiteReturnClaims(self.db)
+        # per-tenant settings
+        self.tenant_settings = SQLiteTenantSettings(self.db)
 
     def atomic(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One BEGIN IMMEDIATE transaction on this thread's connection: every repository call made

@@ -113,6 +113,10 @@ class SQLiteTrackedLinks:
                 fbclid TEXT, gclid TEXT, user_agent TEXT, PRIMARY KEY (tenant_id, click_id))""",
             "CREATE INDEX ix_attribution_clicks_code ON attribution_clicks (tenant_id, code, at_us)",
         ])
+        # The public redirect knows only the code: codes are unique across tenants.
+        db.migrate("attribution_0009_link_code_unique", [
+            "CREATE UNIQUE INDEX ux_attribution_links_code ON attribution_links (code)",
+        ])
 
     def add(self, tenant_id: str, link: TrackedLink) -> None:
         _check(tenant_id, link.tenant_id, "link")
@@ -125,6 +129,10 @@ class SQLiteTrackedLinks:
     def get_by_code(self, tenant_id: str, code: str) -> TrackedLink | None:
         r = self.db.execute("SELECT data_json FROM attribution_links WHERE tenant_id = ? AND code = ?",
                             (tenant_id, code)).fetchone()
+        return TrackedLink.model_validate_json(r[0]) if r else None
+
+    def resolve_code(self, code: str) -> TrackedLink | None:
+        r = self.db.execute("SELECT data_json FROM attribution_links WHERE code = ?", (code,)).fetchone()
         return TrackedLink.model_validate_json(r[0]) if r else None
 
     def find(self, tenant_id: str) -> list[TrackedLink]:
@@ -501,8 +509,10 @@ class SQLiteCapiDeliveries(_JsonTable):
 # --- the report aggregates, in SQL -----------------------------------------------------------
 _SOURCE = "channel, channel_name, campaign_id, campaign_name, adset_id, adset_name, ad_id, ad_name"
 
-# One row per (conversion, touch in its window), numbered oldest first; the model's weight, then
-# normalized per conversion. `attr_decay` is registered on the connection (2^(-age/half_life)).
+# One row per (conversion, touch in its window), numbered oldest first, with the path's length
+# and (time decay only) its total weight, all from one window (one sort); then each touch's share.
+# `attr_decay` is registered on the connection (2^(-age/half_life)). The shares of every model
+# sum to 1 per conversion.
 _CREDIT_SQL = f"""
 WITH conv AS (
     SELECT conversion_id, contact, at_us, COALESCE(value_minor, 0) AS value_minor
@@ -511,26 +521,26 @@ WITH conv AS (
       AND currency = :currency AND contact IS NOT NULL AND kind IN (:kinds)
 ),
 path AS (
-    SELECT c.conversion_id, c.value_minor, c.at_us - t.at_us AS age_us,
+    SELECT c.value_minor, c.at_us - t.at_us AS age_us,
            t.channel, t.channel_name, t.campaign_id, t.campaign_name, t.adset_id, t.adset_name, t.ad_id, t.ad_name,
-           ROW_NUMBER() OVER (PARTITION BY c.conversion_id ORDER BY t.at_us, t.touch_id) AS pos,
-           COUNT(*) OVER (PARTITION BY c.conversion_id) AS n
+           ROW_NUMBER() OVER w AS pos, COUNT(*) OVER w AS n,
+           SUM(CASE WHEN :model = 'time_decay' THEN attr_decay(c.at_us - t.at_us, :half_life) ELSE 1 END)
+               OVER w AS decay_sum
     FROM conv c JOIN attribution_touches t
       ON t.tenant_id = :tenant AND t.contact = c.contact AND t.at_us <= c.at_us AND t.at_us >= c.at_us - :lookback
+    WINDOW w AS (PARTITION BY c.conversion_id ORDER BY t.at_us, t.touch_id
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 ),
-weighted AS (
+credited AS (
     SELECT *, CASE :model
         WHEN 'last_touch' THEN CASE WHEN pos = n THEN 1.0 ELSE 0.0 END
         WHEN 'first_touch' THEN CASE WHEN pos = 1 THEN 1.0 ELSE 0.0 END
         WHEN 'linear' THEN 1.0 / n
         WHEN 'position_based' THEN CASE WHEN n = 1 THEN 1.0 WHEN n = 2 THEN 0.5
                                         WHEN pos = 1 OR pos = n THEN 0.4 ELSE 0.2 / (n - 2) END
-        ELSE attr_decay(age_us, :half_life)
-    END AS w
+        ELSE attr_decay(age_us, :half_life) / decay_sum
+    END AS credit
     FROM path
-),
-credited AS (
-    SELECT *, w / SUM(w) OVER (PARTITION BY conversion_id) AS credit FROM weighted
 )
 SELECT {_SOURCE}, SUM(credit) AS conversions, SUM(credit * value_minor) AS revenue_minor
 FROM credited WHERE credit > 0 GROUP BY {_SOURCE}

@@ -10,7 +10,14 @@ from invekto_integrations.core.errors import StorageError
 
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .protocols import TenantMismatch
-from .records import ConsentCacheRecord, MessagingContact, OutboxRecord, OutboxStatus, PendingStatusRecord
+from .records import (
+    ConsentCacheRecord,
+    MessagingContact,
+    OutboxCount,
+    OutboxRecord,
+    OutboxStatus,
+    PendingStatusRecord,
+)
 
 __all__ = ["SQLiteConsentCache", "SQLiteMessagingContacts", "SQLiteOutbox"]
 
@@ -18,6 +25,7 @@ _OUTBOX_COLS = (
     "id", "tenant_id", "idempotency_key", "purpose", "category", "to_phone", "message_json", "status", "reason",
     "due_at", "attempts", "provider", "provider_message_id", "recipient_id", "error_code", "error_title",
     "created_at", "updated_at", "accepted_at", "sent_at", "delivered_at", "read_at", "failed_at",
+    "campaign_id", "variant",
 )
 _OUTBOX_TS = ("due_at", "created_at", "updated_at", "accepted_at", "sent_at", "delivered_at", "read_at", "failed_at")
 _SELECT = f"SELECT {', '.join(_OUTBOX_COLS)} FROM outbox"
@@ -60,6 +68,15 @@ class SQLiteOutbox:
                     received_at TEXT NOT NULL, UNIQUE (tenant_id, provider, provider_message_id, status))""",
                 "CREATE INDEX ix_pending_statuses_received ON pending_statuses (tenant_id, received_at)",
                 "CREATE INDEX ix_outbox_stale ON outbox (tenant_id, status, updated_at)",
+            ],
+        )
+        # Campaign correlation as columns, so per-campaign and per-variant counts are one query.
+        db.migrate(
+            "outbox_0001_correlation",
+            [
+                "ALTER TABLE outbox ADD COLUMN campaign_id TEXT",
+                "ALTER TABLE outbox ADD COLUMN variant TEXT",
+                "CREATE INDEX ix_outbox_correlation ON outbox (tenant_id, purpose, campaign_id, variant, status)",
             ],
         )
 
@@ -213,6 +230,20 @@ class SQLiteOutbox:
         for p, s, n in self.db.execute(sql + " GROUP BY purpose, status", params):
             out.setdefault(p, {})[s] = int(n)
         return out
+
+    def grouped_counts(self, tenant_id: str, *, purpose: str | None = None,
+                       campaign_id: str | None = None) -> list[OutboxCount]:
+        sql = "SELECT purpose, campaign_id, variant, status, COUNT(*) FROM outbox WHERE tenant_id = ?"
+        params: list[object] = [tenant_id]
+        if purpose is not None:
+            sql += " AND purpose = ?"
+            params.append(purpose)
+        if campaign_id is not None:
+            sql += " AND campaign_id = ?"
+            params.append(campaign_id)
+        sql += " GROUP BY purpose, campaign_id, variant, status ORDER BY purpose, campaign_id, variant, status"
+        return [OutboxCount(purpose=p, campaign_id=c, variant=v, status=OutboxStatus(s), count=int(n))
+                for p, c, v, s, n in self.db.execute(sql, params)]
 
     def tenants(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT tenant_id FROM outbox ORDER BY 1")]

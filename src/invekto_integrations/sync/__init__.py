@@ -1,5 +1,7 @@
-"""Engines that join providers and storage: order sync, customer lookup, shipment watching, calendar sync."""
+"""Engines that join providers and storage: order and claim sync, customer lookup, shipment watching,
+calendar sync."""
 
+from .claims import ClaimAccountReport, ClaimSyncEngine, ClaimSyncReport, ClaimSyncSettings
 from .lookup import CustomerLookup, CustomerOrder, CustomerOrders, InvalidPhoneNumber
 from .orders import (
     AccountSyncReport,
@@ -16,6 +18,10 @@ from .orders import (
 __all__ = [
     "AccountSyncReport",
     "AccountSyncStatus",
+    "ClaimAccountReport",
+    "ClaimSyncEngine",
+    "ClaimSyncReport",
+    "ClaimSyncSettings",
     "CustomerLookup",
     "CustomerOrder",
     "CustomerOrders",

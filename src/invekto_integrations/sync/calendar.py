@@ -105,6 +105,7 @@ from invekto_integrations.storage.records import (
     CalendarSyncState,
     QuarantinedRecord,
 )
+from invekto_integrations.storage.settings import TenantSettingsRepository, tenant_settings
 
 __all__ = [
     "STAMP_APPOINTMENT",
@@ -390,7 +391,9 @@ class _CalendarSyncBase:
         summary: Callable[[Appointment], str] | None = None,
         consumer_name: str = "calendar-sync",
         on_auth_error: Callable[[str, AuthenticationError], None] | None = None,
+        settings_repository: TenantSettingsRepository | None = None,
     ) -> None:
+        self.settings_repository = settings_repository  # the tenant's timezone for doctors without one
         self.book = book
         self.doctors = doctors
         self.repo = repo
@@ -509,7 +512,7 @@ class _CalendarSyncBase:
 
     def _zone(self, tenant_id: str, appt: Appointment) -> str:
         doctor = self.doctors.get(tenant_id, appt.doctor_id)
-        return doctor.timezone if doctor is not None else "Europe/Istanbul"
+        return doctor.timezone if doctor is not None else tenant_settings(self.settings_repository, tenant_id).timezone
 
     def _calendar_of(self, tenant_id: str, appt: Appointment) -> str | None:
         """The calendar the appointment belongs in now: its doctor's (it may have changed doctor)."""

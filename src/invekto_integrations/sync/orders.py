@@ -48,6 +48,7 @@ from invekto_integrations.accounts import AccountService
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, IntegrationError, PayloadError
 from invekto_integrations.core.ids import new_id
+from invekto_integrations.core.money import Money
 from invekto_integrations.core.phone import try_normalize_phone
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
@@ -542,6 +543,14 @@ def _raw_of(item: OrderOrError) -> dict[str, Any]:
     return {}
 
 
+def _total(order: Order) -> Money | None:
+    try:
+        return Money(amount=order.total, currency=order.currency)
+    except ValueError:  # a currency that is no ISO code: the event says "unknown" rather than guess
+        log.warning("order %s: total in unreadable currency %r", order.external_id, order.currency)
+        return None
+
+
 def _events_for(account: IntegrationAccount, order: Order, row: CachedOrder, prev: CachedOrder | None,
                 *, backfill: bool) -> list[DomainEvent]:
     """The domain events of one order's change, each with a dedupe key that names the fact."""
@@ -549,6 +558,7 @@ def _events_for(account: IntegrationAccount, order: Order, row: CachedOrder, pre
     common: dict[str, Any] = {
         "tenant_id": account.tenant_id, "provider": account.provider, "account_id": account.id,
         "external_order_id": order.external_id, "customer_phone": row.customer_phone, "backfill": backfill,
+        "total": _total(order),
     }
     out: list[DomainEvent] = []
     if prev is None:

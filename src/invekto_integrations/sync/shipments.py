@@ -43,6 +43,7 @@ from invekto_integrations.storage.protocols import (
     ShipmentRepository,
 )
 from invekto_integrations.storage.records import CargoNotification, ShipmentHistoryEntry, TrackedShipment
+from invekto_integrations.storage.settings import TenantSettingsRepository, tenant_settings
 
 __all__ = [
     "CARRIER_LABELS",
@@ -549,7 +550,7 @@ class CargoMessageSettings(BaseModel):
     )
     templates: dict[ShipmentStatus, str] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
     whatsapp_templates: dict[ShipmentStatus, str] = Field(default_factory=dict)
-    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    quiet_hours: QuietHours | None = None  # None: the tenant's quiet hours (`TenantSettings`)
     max_age: timedelta = timedelta(days=2)
 
 
@@ -572,8 +573,10 @@ class CargoNotifier:
         *,
         shipments: ShipmentRepository | None = None,
         clock: Clock | None = None,
+        settings_repository: TenantSettingsRepository | None = None,
     ) -> None:
         self.events = events
+        self.settings_repository = settings_repository
         self.outbox = outbox
         self.sink = sink
         self._settings = settings
@@ -613,7 +616,7 @@ class CargoNotifier:
             tracking_url=tracking_url or "",
             order_id=event.external_order_id or "",
         )
-        quiet = settings.quiet_hours
+        quiet = settings.quiet_hours or tenant_settings(self.settings_repository, event.tenant_id).quiet_hours_rule()
         not_before = quiet.next_allowed(now) if quiet.is_quiet(now) else None
         template_name = settings.whatsapp_templates.get(status)
         text = template = None
