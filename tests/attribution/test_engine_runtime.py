@@ -68,3 +68,19 @@ def test_daily_insights_pull_and_capi_send_on_timers(store: Any, clock: FrozenCl
     assert [e["event_name"] for e in fake.events(dataset)] == ["LeadSubmitted"]
     runtime.run_once()
     assert len(fake.events(dataset)) == 1 and store.ad_spend.find("t2") == []
+
+
+def test_reports_use_the_tenants_timezone(store: Any) -> None:
+    from datetime import UTC, date, datetime
+
+    from invekto_integrations.attribution import InboundTouch, leads_per_campaign
+    from invekto_integrations.models.settings import TenantSettings
+
+    late = datetime(2026, 3, 10, 22, 30, tzinfo=UTC)  # 11 March 01:30 in Istanbul
+    LeadTracker(store).observe(InboundTouch(tenant_id="t1", from_id="905321234567", at=late, message_id="m1"))
+    day = date(2026, 3, 10)
+    assert leads_per_campaign(store, "t1", day, day).total == 0  # the default: Europe/Istanbul
+    store.tenant_settings.save("t1", TenantSettings(tenant_id="t1", timezone="UTC"))
+    report = leads_per_campaign(store, "t1", day, day)
+    assert report.total == 1 and report.timezone == "UTC"
+    assert leads_per_campaign(store, "t1", day, day, timezone="Europe/Istanbul").total == 0

@@ -15,6 +15,7 @@ from invekto_integrations.storage.protocols_attribution import (
     TouchRepository,
     TrackedLinkRepository,
 )
+from invekto_integrations.storage.settings import TenantSettingsRepository
 
 __all__ = ["AttributionStore"]
 
@@ -38,3 +39,5 @@ class AttributionStore(Protocol):
     def capi_deliveries(self) -> CapiDeliveryRepository: ...
     @property
     def attribution_reports(self) -> AttributionReportQueries: ...
+    @property
+    def tenant_settings(self) -> TenantSettingsRepository: ...

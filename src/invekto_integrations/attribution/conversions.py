@@ -29,6 +29,7 @@ from invekto_integrations.models.attribution import (
 )
 from invekto_integrations.models.events import DomainEvent
 from invekto_integrations.runtime import BaseEngine, EngineContext
+from invekto_integrations.storage.settings import tenant_settings
 
 from ._store import AttributionStore
 from .ctwa import referral_info
@@ -160,11 +161,10 @@ class AttributionEngine(BaseEngine):
     consumes = frozenset({"message.inbound", "order.created", "appointment.booked"})
     transactional = False
 
-    def __init__(self, store: AttributionStore, tracker: LeadTracker, *, timezone: str = "Europe/Istanbul",
-                 record_replies: bool = True, match_window: timedelta = timedelta(days=7)) -> None:
+    def __init__(self, store: AttributionStore, tracker: LeadTracker, *, record_replies: bool = True,
+                 match_window: timedelta = timedelta(days=7)) -> None:
         self.store = store
         self.tracker = tracker
-        self.timezone = ZoneInfo(timezone)
         self.record_replies = record_replies
         self.recorder = ConversionRecorder(store, match_window=match_window)
 
@@ -172,10 +172,12 @@ class AttributionEngine(BaseEngine):
         self.process(ctx.tenant_id, event, timezone=ctx.timezone)
 
     def process(self, tenant_id: str, event: DomainEvent, *, timezone: ZoneInfo | None = None) -> None:
-        """Handle one event for ``tenant_id`` (``timezone``: the tenant's, else the engine's default)."""
+        """Handle one event for ``tenant_id`` (``timezone``: the tenant's day for replies; read from
+        its settings when not given)."""
         kind = type(event).TYPE
         if kind == "message.inbound":
-            self._inbound(tenant_id, event, timezone or self.timezone)
+            self._inbound(tenant_id, event, timezone or ZoneInfo(
+                tenant_settings(self.store.tenant_settings, tenant_id).timezone))
         elif kind == "order.created":
             value, currency = _amount(event)
             self.recorder.record_order(

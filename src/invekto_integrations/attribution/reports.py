@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from invekto_integrations.core.errors import ConfigurationError, InvalidArgument
 from invekto_integrations.models.ads import AdsLevel
 from invekto_integrations.models.attribution import AttributionModel, ConversionKind, SourceKey
+from invekto_integrations.storage.settings import tenant_settings
 
 from ._store import AttributionStore
 
@@ -33,11 +34,17 @@ __all__ = [
     "funnel",
     "leads_per_campaign",
     "local_bounds",
+    "tenant_zone",
 ]
 
 DEFAULT_LOOKBACK = timedelta(days=7)  # Meta's CTWA click window (docs/attribution.md)
 DEFAULT_HALF_LIFE = timedelta(days=7)
 _CENT = Decimal("0.01")
+
+
+def tenant_zone(store: AttributionStore, tenant_id: str, tz: str | ZoneInfo | None = None) -> ZoneInfo:
+    """``tz`` when given, else the tenant's timezone from its settings (default Europe/Istanbul)."""
+    return _zone(tz if tz is not None else tenant_settings(store.tenant_settings, tenant_id).timezone)
 
 
 def _zone(tz: str | ZoneInfo) -> ZoneInfo:
@@ -89,8 +96,10 @@ class LeadsPerCampaignReport:
 
 
 def leads_per_campaign(store: AttributionStore, tenant_id: str, start: date, end: date, *,
-                       timezone: str | ZoneInfo = "Europe/Istanbul") -> LeadsPerCampaignReport:
-    """Leads created on [start, end] (tenant's days), per channel and campaign, most first."""
+                       timezone: str | ZoneInfo | None = None) -> LeadsPerCampaignReport:
+    """Leads created on [start, end] (tenant's days: ``timezone``, else the tenant's settings),
+    per channel and campaign, most first."""
+    timezone = tenant_zone(store, tenant_id, timezone)
     since, until = local_bounds(start, end, timezone)
     counts: dict[tuple[str, str | None], int] = defaultdict(int)
     names: dict[tuple[str, str | None], str | None] = {}
@@ -165,10 +174,12 @@ class FunnelReport:
 
 def funnel(store: AttributionStore, tenant_id: str, start: date, end: date, *,
            model: AttributionModel = AttributionModel.LAST_TOUCH, lookback: timedelta = DEFAULT_LOOKBACK,
-           half_life: timedelta = DEFAULT_HALF_LIFE, timezone: str | ZoneInfo = "Europe/Istanbul",
+           half_life: timedelta = DEFAULT_HALF_LIFE, timezone: str | ZoneInfo | None = None,
            currency: str = "TRY", kinds: Sequence[ConversionKind] = (ConversionKind.PURCHASE,)) -> FunnelReport:
-    """The funnel over [start, end] (tenant's days): spend of those days, leads created then, and
-    conversions (of ``kinds``) that happened then, credited to touches in their lookback window."""
+    """The funnel over [start, end] (tenant's days: ``timezone``, else the tenant's settings): spend
+    of those days, leads created then, and conversions (of ``kinds``) that happened then, credited
+    to touches in their lookback window."""
+    timezone = tenant_zone(store, tenant_id, timezone)
     if lookback <= timedelta(0) or half_life <= timedelta(0):
         raise InvalidArgument("lookback and half_life must be positive", field="lookback")
     since, until = local_bounds(start, end, timezone)

@@ -20,9 +20,18 @@ from ._render import render_panel, render_report
 from .attribution import AttributionPanel, attribution_panel, attribution_panel_from
 from .clinic import ClinicPanel, clinic_panel
 from .ecommerce import EcommercePanel, ecommerce_panel
+from .engine import ReturnCaseEngine
 from .outbound import OutboundPanel, outbound_panel
-from .report import DashboardReport, DashboardStore, Niche, build_panels, build_report
-from .returns import ReturnsPanel, open_return_cases, record_contact, record_return_outcome, returns_panel
+from .report import DashboardReport, DashboardStore, Niche, build_panels, build_report, build_tenant_report
+from .returns import (
+    ClaimFacts,
+    ReturnsPanel,
+    apply_claim,
+    open_return_cases,
+    record_contact,
+    record_return_outcome,
+    returns_panel,
+)
 from .reviews import (
     ReviewInput,
     ReviewsPanel,
@@ -37,6 +46,7 @@ __all__ = [
     "RECOVERED_REVIEW_OUTCOMES",
     "AttributionPanel",
     "Chart",
+    "ClaimFacts",
     "ClinicPanel",
     "DashboardReport",
     "DashboardStore",
@@ -49,6 +59,7 @@ __all__ = [
     "Rate",
     "ReportPeriod",
     "ReturnCase",
+    "ReturnCaseEngine",
     "ReturnOutcome",
     "ReturnsPanel",
     "ReviewCase",
@@ -57,10 +68,12 @@ __all__ = [
     "ReviewsPanel",
     "Series",
     "Table",
+    "apply_claim",
     "attribution_panel",
     "attribution_panel_from",
     "build_panels",
     "build_report",
+    "build_tenant_report",
     "clinic_panel",
     "ecommerce_panel",
     "ingest_reviews",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -26,47 +27,77 @@ from ._base import Chart, Kpi, L, Panel, Rate, Series, Table, main_currency, mon
 from ._format import fmt_money
 from ._period import ReportPeriod
 
-__all__ = ["ReturnsDay", "ReturnsPanel", "ReturnsRow", "open_return_cases", "record_contact",
-           "record_return_outcome", "returns_panel"]
+__all__ = ["ClaimFacts", "ReturnsDay", "ReturnsPanel", "ReturnsRow", "apply_claim", "open_return_cases",
+           "record_contact", "record_return_outcome", "returns_panel"]
 
 # A claim status the marketplace reports settles a case that has no outcome from the seller yet.
 _SETTLED_BY_CLAIM = {ClaimStatus.REFUNDED: ReturnOutcome.REFUNDED, ClaimStatus.CANCELLED: ReturnOutcome.CANCELLED,
                      ClaimStatus.REJECTED: ReturnOutcome.CANCELLED}
 
 
+@dataclass(frozen=True)
+class ClaimFacts:
+    """What a case needs to know of a claim (from a `ReturnClaim` or a return-claim event)."""
+
+    provider: str
+    claim_id: str
+    order_number: str
+    status: ClaimStatus
+    opened_at: datetime
+    changed_at: datetime
+    amount: Decimal
+    currency: str
+    reason: str | None = None
+    phone: str | None = None
+    account_id: str | None = None
+
+
+def apply_claim(repo: ReturnCaseRepository, tenant_id: str, claim: ClaimFacts, *, now: datetime) -> ReturnCase | None:
+    """Open the claim's case, or bring a known one up to date: the claim's status, and a
+    refunded/cancelled/rejected claim settles a case with no outcome yet (a seller's recorded
+    outcome is never overwritten). The case created or changed, ``None`` if nothing changed."""
+    settled = _SETTLED_BY_CLAIM.get(claim.status)
+    found = repo.get(tenant_id, claim.provider, claim.claim_id)
+    if found is None:
+        case = ReturnCase(
+            id=new_id(), tenant_id=tenant_id, provider=claim.provider, account_id=claim.account_id,
+            claim_id=claim.claim_id, order_number=claim.order_number, claim_status=claim.status.value,
+            reason=claim.reason, customer_phone=claim.phone, claim_amount=claim.amount, currency=claim.currency,
+            opened_at=claim.opened_at, outcome=settled or ReturnOutcome.PENDING,
+            outcome_at=claim.changed_at if settled else None, created_at=now, updated_at=now,
+        )
+        return case if repo.add(tenant_id, case) else None
+    update: dict[str, object] = {}
+    if found.claim_status != claim.status.value:
+        update["claim_status"] = claim.status.value
+    if settled is not None and found.outcome is ReturnOutcome.PENDING:
+        update.update(outcome=settled, outcome_at=claim.changed_at)
+    if found.customer_phone is None and claim.phone is not None:
+        update["customer_phone"] = claim.phone
+    if found.claim_amount == 0 and claim.amount > 0 and claim.currency == found.currency:
+        update["claim_amount"] = claim.amount  # the marketplace named the amount only now (on refund)
+    if not update:
+        return None
+    case = found.model_copy(update={**update, "updated_at": now})
+    repo.save(tenant_id, case)
+    return case
+
+
 def open_return_cases(repo: ReturnCaseRepository, tenant_id: str, claims: Iterable[ReturnClaim], *,
                       clock: Clock, account_id: str | None = None,
                       phones: dict[str, str] | None = None) -> list[ReturnCase]:
-    """Record synced claims: a new claim opens a case; a known one gets the claim's status, and a
-    refunded/cancelled/rejected claim settles a case that has no outcome yet. ``phones`` maps an
-    order number to the customer's phone (from the orders cache) for the contact step.
-    Returns the cases created or changed."""
-    changed: list[ReturnCase] = []
+    """Record synced claims (`apply_claim` for each). ``phones`` maps an order number to the
+    customer's phone (from the orders cache) for the contact step. Returns the cases created or changed."""
     now = clock.now()
+    changed: list[ReturnCase] = []
     for claim in claims:
-        settled = _SETTLED_BY_CLAIM.get(claim.status)
-        found = repo.get(tenant_id, claim.provider, claim.external_id)
-        if found is None:
-            case = ReturnCase(
-                id=new_id(), tenant_id=tenant_id, provider=claim.provider, account_id=account_id,
-                claim_id=claim.external_id, order_number=claim.order_number, claim_status=claim.status.value,
-                reason=next((line.reason for line in claim.lines if line.reason), None),
-                customer_phone=(phones or {}).get(claim.order_number),
-                claim_amount=claim.refund_amount or Decimal(0), currency=claim.currency,
-                opened_at=claim.created_at, outcome=settled or ReturnOutcome.PENDING,
-                outcome_at=claim.updated_at if settled else None, created_at=now, updated_at=now,
-            )
-            if repo.add(tenant_id, case):
-                changed.append(case)
-            continue
-        update: dict[str, object] = {}
-        if found.claim_status != claim.status.value:
-            update["claim_status"] = claim.status.value
-        if settled is not None and found.outcome is ReturnOutcome.PENDING:
-            update.update(outcome=settled, outcome_at=claim.updated_at)
-        if update:
-            case = found.model_copy(update={**update, "updated_at": now})
-            repo.save(tenant_id, case)
+        case = apply_claim(repo, tenant_id, ClaimFacts(
+            provider=claim.provider, claim_id=claim.external_id, order_number=claim.order_number,
+            status=claim.status, opened_at=claim.created_at, changed_at=claim.updated_at,
+            amount=claim.refund_amount or Decimal(0), currency=claim.currency,
+            reason=next((line.reason for line in claim.lines if line.reason), None),
+            phone=(phones or {}).get(claim.order_number), account_id=account_id), now=now)
+        if case is not None:
             changed.append(case)
     return changed
 
