@@ -89,3 +89,22 @@ def test_rows_in_another_currency_are_left_out_and_named(seeded: Any) -> None:
     assert shop.orders == 5 and shop.revenue == Decimal("420.75") and shop.skipped_records == ["trendyol/e1 (EUR)"]
     assert returns.totals.claims == 5 and returns.skipped_records == ["trendyol/ce (EUR)"]
     assert "trendyol/ce (EUR)" in report.to_html()
+
+
+def test_tenant_report_follows_the_tenant_settings(seeded: Any) -> None:
+    from invekto_integrations.dashboard import build_tenant_report
+    from invekto_integrations.models.settings import Niche, TenantSettings
+
+    clock = FrozenClock(NOW)
+    default = build_tenant_report(seeded, "t1", PERIOD.date_from, PERIOD.date_to, clock=clock)
+    assert default.period.timezone == "Europe/Istanbul"  # no settings stored: the defaults (e-commerce)
+    assert [p.kind for p in default.panels] == ["attribution", "ecommerce", "returns", "reviews"]
+    assert default.panel("ecommerce").orders == 5
+    seeded.tenant_settings.save("t1", TenantSettings(tenant_id="t1", timezone="UTC", niche=Niche.AESTHETIC))
+    report = build_tenant_report(seeded, "t1", PERIOD.date_from, PERIOD.date_to, clock=clock, attribution=None)
+    assert report.period.timezone == "UTC"
+    assert [p.kind for p in report.panels] == ["clinic", "reviews"]
+    clinic = report.panel("clinic")
+    assert clinic.heading.en == "Aesthetic clinic" and clinic.timezone == "UTC"
+    # a8 (Muayene, 03-09 07:00Z) stays out; in UTC the same seven appointments fall in the period
+    assert clinic.appointments == 7

@@ -22,7 +22,7 @@ from .clinic import ClinicPanel, clinic_panel
 from .ecommerce import EcommercePanel, ecommerce_panel
 from .engine import ReturnCaseEngine
 from .outbound import OutboundPanel, outbound_panel
-from .report import DashboardReport, DashboardStore, Niche, build_panels, build_report
+from .report import DashboardReport, DashboardStore, Niche, build_panels, build_report, build_tenant_report
 from .returns import (
     ClaimFacts,
     ReturnsPanel,
@@ -73,6 +73,7 @@ __all__ = [
     "attribution_panel_from",
     "build_panels",
     "build_report",
+    "build_tenant_report",
     "clinic_panel",
     "ecommerce_panel",
     "ingest_reviews",

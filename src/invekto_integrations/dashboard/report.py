@@ -10,7 +10,7 @@ Path("dashboard.html").write_text(report.to_html(), encoding="utf-8")
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, SerializeAsAny
@@ -19,7 +19,9 @@ from invekto_integrations.attribution import AttributionStore
 from invekto_integrations.core.clock import Clock
 from invekto_integrations.core.errors import InvalidArgument
 from invekto_integrations.models.attribution import AttributionModel
+from invekto_integrations.models.settings import Niche as SettingsNiche
 from invekto_integrations.storage.dashboard_protocols import ReportReader, ReturnCaseRepository, ReviewCaseRepository
+from invekto_integrations.storage.settings import TenantSettingsRepository, tenant_settings
 
 from ._base import Label, Panel
 from ._period import ReportPeriod
@@ -29,10 +31,10 @@ from .ecommerce import ecommerce_panel
 from .returns import returns_panel
 from .reviews import reviews_panel
 
-__all__ = ["DashboardReport", "DashboardStore", "Niche", "build_panels", "build_report"]
+__all__ = ["DashboardReport", "DashboardStore", "Niche", "build_panels", "build_report", "build_tenant_report"]
 
-Niche = Literal["ecommerce", "dental", "aesthetic"]
-_NICHES: tuple[str, ...] = ("ecommerce", "dental", "aesthetic")
+#: The tenant's niche (`TenantSettings.niche` values; the settings enum works too, it is a str).
+Niche = Literal["ecommerce", "dental", "aesthetic"] | SettingsNiche
 
 
 class DashboardStore(AttributionStore, Protocol):
@@ -44,6 +46,8 @@ class DashboardStore(AttributionStore, Protocol):
     def review_cases(self) -> ReviewCaseRepository: ...
     @property
     def reports(self) -> ReportReader: ...
+    @property
+    def tenant_settings(self) -> TenantSettingsRepository: ...
 
 
 def build_panels(store: DashboardStore, period: ReportPeriod, *, niche: Niche = "ecommerce",
@@ -51,16 +55,20 @@ def build_panels(store: DashboardStore, period: ReportPeriod, *, niche: Niche = 
                  attribution: AttributionModel | None = AttributionModel.LAST_TOUCH) -> list[Panel]:
     """The panels in report order: ``extra`` ones (e.g. outbound), attribution under ``attribution``
     (``None``: left out), the niche's panels, reviews."""
-    if niche not in _NICHES:
-        raise InvalidArgument(f"unknown niche {niche!r} (one of {', '.join(_NICHES)})", field="niche")
+    try:
+        kind = SettingsNiche(niche)
+    except ValueError:
+        known = ", ".join(n.value for n in SettingsNiche)
+        raise InvalidArgument(f"unknown niche {niche!r} (one of {known})", field="niche") from None
     panels: list[Panel] = list(extra)
     if attribution is not None:
         panels.append(attribution_panel_from(store, period, model=attribution))
-    if niche == "ecommerce":
+    if kind is SettingsNiche.ECOMMERCE:
         panels.append(ecommerce_panel(store.reports, store.return_cases, period))
         panels.append(returns_panel(store.return_cases, period))
     else:
-        panels.append(clinic_panel(store.reports, period, niche=niche))
+        panels.append(clinic_panel(store.reports, period,
+                                   niche="aesthetic" if kind is SettingsNiche.AESTHETIC else "dental"))
     panels.append(reviews_panel(store.review_cases, period))
     return panels
 
@@ -101,3 +109,13 @@ def build_report(store: DashboardStore, period: ReportPeriod, *, clock: Clock, n
         period=period, generated_at=clock.now(), panels=panels,
         **({"title": title} if title else {}),
     )
+
+
+def build_tenant_report(store: DashboardStore, tenant_id: str, date_from: date, date_to: date, *, clock: Clock,
+                        extra: Sequence[Panel] = (),
+                        attribution: AttributionModel | None = AttributionModel.LAST_TOUCH) -> DashboardReport:
+    """The report of a tenant as its settings say: its timezone and its niche's panels
+    (`TenantSettings` defaults when none are stored)."""
+    settings = tenant_settings(store.tenant_settings, tenant_id)
+    period = ReportPeriod(tenant_id, date_from, date_to, settings.timezone)
+    return build_report(store, period, clock=clock, niche=settings.niche, extra=extra, attribution=attribution)
