@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from invekto_integrations._context import Context
-from invekto_integrations.accounts import AccountService
+from invekto_integrations.accounts import AccountService, RotationReport
 from invekto_integrations.appointments.booking import AppointmentBook
 from invekto_integrations.appointments.models import Appointment
 from invekto_integrations.appointments.slots import Slot, SlotFinder
@@ -111,8 +111,9 @@ class _AccountsBase(_Resource):
         """Replace a secret and make the account active again (after ``invalid_credentials``)."""
         return self._ctx.service.set_credentials(account, credentials)
 
-    def rotate(self) -> int:
-        """Re-encrypt every secret not under the key ring's current key; returns how many changed."""
+    def rotate(self) -> RotationReport:
+        """Re-encrypt every secret not under the key ring's current key (rows that cannot be opened
+        are reported, the others rotated regardless)."""
         return self._ctx.service.rotate()
 
     def tenants(self) -> builtins.list[str]:

@@ -17,6 +17,7 @@ from invekto_integrations.attribution import (
     apply_rules,
     create_link,
     find_link_in_text,
+    lead_tagged_events,
     new_code,
     record_click,
     referral_info,
@@ -141,7 +142,9 @@ def test_retagging_is_explicit(store: Any, clock: FrozenClock) -> None:
     preview = retag_leads(store, T, dry_run=True)
     assert [(c.old_labels, c.new_labels) for c in preview] == [(("implant-lead",), ("implant-2",))]
     assert store.leads.latest(T, lead.contact).labels == ("implant-lead",)
-    retag_leads(store, T)
+    applied = retag_leads(store, T)
+    assert [(e.TYPE, e.lead_id, e.labels) for e in lead_tagged_events(T, applied, clock.now())] == \
+        [("lead.tagged", lead.lead_id, ("implant-2",))]
     assert store.leads.latest(T, lead.contact).labels == ("implant-2",)
     assert "v2" in store.leads.latest(T, lead.contact).tag_explanation[0]
     assert retag_leads(store, T) == []

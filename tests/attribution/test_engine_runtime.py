@@ -38,6 +38,10 @@ def test_runtime_feeds_the_engine(store: Any, clock: FrozenClock) -> None:
     kinds = sorted(c.kind.value for c in store.conversions.find("t1"))
     assert kinds == [ConversionKind.APPOINTMENT.value, ConversionKind.REPLY.value]
     assert store.events.cursor("t1", "attribution") == 3
+    created = store.events.read("t1", types=["lead.created"])
+    assert len(created) == 1
+    assert (created[0].data["lead_id"], created[0].data["channel"], created[0].data["ctwa_clid"]) == \
+        (lead.lead_id, "ctwa", "ARAk1")
 
 
 def test_daily_insights_pull_and_capi_send_on_timers(store: Any, clock: FrozenClock) -> None:

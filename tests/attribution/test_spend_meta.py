@@ -170,3 +170,11 @@ def test_sender_respects_opt_outs_and_keeps_transient_failures_pending(store: An
     statuses = sorted(d.status for d in store.capi_deliveries.find(T))
     assert statuses == sorted([CapiStatus.SENT, CapiStatus.SKIPPED_CONSENT])
     assert [e["user_data"]["ctwa_clid"] for e in meta_fake.events(dataset)] == ["C0"]
+
+
+def test_report_run_status_words() -> None:
+    from invekto_integrations.models.ads import ReportRunStatus
+
+    assert ReportRunStatus.parse("Job Completed") is ReportRunStatus.COMPLETED
+    assert ReportRunStatus.parse("Job Failed Permanently") is ReportRunStatus.FAILED
+    assert ReportRunStatus.parse("Job Queued") is ReportRunStatus.RUNNING

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._store import AttributionStore
 from .capi import AllowAll, ConsentCheck, ConversionsSender, OptOutConsent, SendReport, hash_phone
-from .conversions import AttributionEngine, ConversionRecorder, record_automatic_events
+from .conversions import AttributionEngine, ConversionRecorder, lead_created_event, record_automatic_events
 from .ctwa import AdResolver, ReferralInfo, referral_info
 from .engines import ConversionsSendEngine, SpendPullEngine
 from .leads import InboundTouch, LeadOutcome, LeadSettings, LeadTracker, OtherChannel
@@ -23,7 +23,17 @@ from .reports import (
     leads_per_campaign,
     local_bounds,
 )
-from .rules import RULE_FIELDS, RULE_OPS, RetagChange, TagResult, apply_rules, retag_leads, save_rule, validate_rule
+from .rules import (
+    RULE_FIELDS,
+    RULE_OPS,
+    RetagChange,
+    TagResult,
+    apply_rules,
+    lead_tagged_events,
+    retag_leads,
+    save_rule,
+    validate_rule,
+)
 from .spend import (
     CSV_COLUMNS,
     CsvImportResult,
@@ -77,6 +87,8 @@ __all__ = [
     "funnel",
     "hash_phone",
     "import_spend_csv",
+    "lead_created_event",
+    "lead_tagged_events",
     "leads_per_campaign",
     "local_bounds",
     "new_code",

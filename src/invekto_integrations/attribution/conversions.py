@@ -26,9 +26,10 @@ from invekto_integrations.models.attribution import (
     Conversion,
     ConversionKind,
     ConversionOrigin,
+    Lead,
     contact_key,
 )
-from invekto_integrations.models.events import DomainEvent
+from invekto_integrations.models.events import DomainEvent, LeadCreated
 from invekto_integrations.runtime import BaseEngine, EngineContext
 from invekto_integrations.storage.settings import tenant_settings
 
@@ -39,6 +40,7 @@ from .leads import InboundTouch, LeadOutcome, LeadTracker
 __all__ = [
     "AttributionEngine",
     "ConversionRecorder",
+    "lead_created_event",
     "record_automatic_events",
 ]
 
@@ -170,14 +172,17 @@ class AttributionEngine(BaseEngine):
         self.recorder = ConversionRecorder(store, match_window=match_window)
 
     def handle(self, ctx: EngineContext, event: DomainEvent) -> None:
-        self.process(ctx.tenant_id, event, timezone=ctx.timezone)
+        created = self.process(ctx.tenant_id, event, timezone=ctx.timezone)
+        if created is not None:
+            ctx.publish(lead_created_event(created))
 
-    def process(self, tenant_id: str, event: DomainEvent, *, timezone: ZoneInfo | None = None) -> None:
+    def process(self, tenant_id: str, event: DomainEvent, *, timezone: ZoneInfo | None = None) -> Lead | None:
         """Handle one event for ``tenant_id`` (``timezone``: the tenant's day for replies; read from
-        its settings when not given)."""
+        its settings when not given). Returns the lead the event created, if it did (`handle`
+        publishes it as `LeadCreated`)."""
         kind = type(event).TYPE
         if kind == "message.inbound":
-            self._inbound(tenant_id, event, timezone or ZoneInfo(
+            return self._inbound(tenant_id, event, timezone or ZoneInfo(
                 tenant_settings(self.store.tenant_settings, tenant_id).timezone))
         elif kind == "order.created":
             value, currency = _amount(event)
@@ -192,11 +197,12 @@ class AttributionEngine(BaseEngine):
             self.recorder.record_appointment(tenant_id, appointment_id=str(getattr(event, "appointment_id", "")),
                                              phone=str(getattr(event, "patient_phone", "")), at=event.occurred_at,
                                              value=value)
+        return None
 
-    def _inbound(self, tenant_id: str, event: DomainEvent, timezone: ZoneInfo) -> None:
+    def _inbound(self, tenant_id: str, event: DomainEvent, timezone: ZoneInfo) -> Lead | None:
         sender = getattr(event, "from_phone", None) or getattr(event, "from_wa_id", None)
         if not sender:
-            return
+            return None
         text = getattr(event, "text", None)
         ref = referral_info(getattr(event, "referral", None), getattr(event, "ctwa_clid", None))
         outcome = self.tracker.observe(InboundTouch(
@@ -205,3 +211,14 @@ class AttributionEngine(BaseEngine):
             text=text if isinstance(text, str) else None, referral=ref))
         if self.record_replies and "message already seen" not in outcome.notes:
             self.recorder.record_reply(tenant_id, outcome, event.occurred_at, timezone)
+        return outcome.lead if outcome.new_lead else None
+
+
+def lead_created_event(lead: Lead) -> LeadCreated:
+    """The `LeadCreated` event of a lead (deduplicated in the log by the lead id)."""
+    return LeadCreated(tenant_id=lead.tenant_id, occurred_at=lead.created_at, dedupe_key=f"lead.created:{lead.lead_id}",
+                       lead_id=lead.lead_id, contact=lead.contact, channel=lead.channel.value,
+                       channel_name=lead.channel_name, campaign_id=lead.ad.campaign_id,
+                       campaign_name=lead.ad.campaign_name, adset_id=lead.ad.adset_id, ad_id=lead.ad.ad_id,
+                       utm_campaign=lead.utm.campaign, ctwa_clid=lead.ctwa_clid, labels=lead.labels,
+                       segments=lead.segments)

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from invekto_integrations.core.errors import InvalidArgument
 from invekto_integrations.models.attribution import Lead, TagRule, Touch
+from invekto_integrations.models.events import LeadTagged
 
 from ._store import AttributionStore
 
@@ -185,4 +186,10 @@ def retag_leads(store: AttributionStore, tenant_id: str, *, since: datetime | No
     return changes
 
 
-__all__ += ["tag_lead"]
+def lead_tagged_events(tenant_id: str, changes: Sequence[RetagChange], at: datetime) -> list[LeadTagged]:
+    """`LeadTagged` events for the changes of a `retag_leads` run (publish them through the bus)."""
+    return [LeadTagged(tenant_id=tenant_id, occurred_at=at, lead_id=c.lead_id, contact=c.contact,
+                       labels=c.new_labels, segments=c.new_segments) for c in changes]
+
+
+__all__ += ["lead_tagged_events", "tag_lead"]

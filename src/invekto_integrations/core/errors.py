@@ -211,9 +211,10 @@ class AccountRestricted(ProviderError):
 
 
 # --- calendars (issue 8) ---------------------------------------------------------------------
-class PermissionDenied(AuthenticationError):
-    """The credentials are valid but may not do this (Google 403 ``forbidden``,
-    ``insufficientPermissions``, ``forbiddenForNonOrganizer``): not retried."""
+class PermissionDenied(ProviderError):
+    """The credentials are valid but may not do this to this resource (Google 403 ``forbidden``,
+    ``insufficientPermissions``, ``forbiddenForNonOrganizer``): not retried, and not an
+    `AuthenticationError`, so it never marks an account ``invalid_credentials``."""
 
 
 class SyncTokenExpired(InvalidRequest):

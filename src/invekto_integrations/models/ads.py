@@ -94,6 +94,20 @@ class ReportRunStatus(StrEnum):
     def finished(self) -> bool:
         return self in (ReportRunStatus.COMPLETED, ReportRunStatus.FAILED, ReportRunStatus.SKIPPED)
 
+    @classmethod
+    def parse(cls, raw: str) -> ReportRunStatus:
+        """The documented strings; an undocumented one is read by its words (failed / completed /
+        still running), so a new wording neither crashes a pull nor ends it early."""
+        try:
+            return cls(raw)
+        except ValueError:
+            low = raw.lower()
+            if "fail" in low:
+                return cls.FAILED
+            if "complet" in low:
+                return cls.COMPLETED
+            return cls.RUNNING
+
 
 class ReportRun(BaseModel):
     model_config = ConfigDict(frozen=True)

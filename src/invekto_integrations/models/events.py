@@ -203,7 +203,8 @@ class InboundMessageReceived(DomainEvent):
 
     TYPE: ClassVar[str] = "message.inbound"
     VERSION: ClassVar[int] = 2
-    from_phone: str
+    from_phone: str  # E.164; empty when the provider withheld the sender's number (see from_wa_id)
+    from_wa_id: str | None = None  # the sender's provider id (WhatsApp id), always kept
     provider_message_id: str
     kind: str
     text: str | None = None
@@ -336,3 +337,37 @@ class WaitlistOfferResolved(DomainEvent):
     status: str
     source_appointment_id: str
     appointment_id: str | None = None
+
+
+# --- attribution (issue 15) --------------------------------------------------------------------
+__all__ += ["LeadCreated", "LeadTagged"]
+
+
+class LeadCreated(DomainEvent):
+    """A person's first contact (or the first after the re-engagement window) became a lead, with
+    its source and the labels/segments the tenant's rules gave it. ``contact`` is E.164, or
+    ``wa:<id>`` for a WhatsApp id that is not a phone number."""
+
+    TYPE: ClassVar[str] = "lead.created"
+    lead_id: str
+    contact: str
+    channel: str  # ctwa | link | organic | other
+    channel_name: str | None = None
+    campaign_id: str | None = None
+    campaign_name: str | None = None
+    adset_id: str | None = None
+    ad_id: str | None = None
+    utm_campaign: str | None = None
+    ctwa_clid: str | None = None
+    labels: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+
+
+class LeadTagged(DomainEvent):
+    """An explicit re-tagging changed a lead's labels or segments (the full new sets)."""
+
+    TYPE: ClassVar[str] = "lead.tagged"
+    lead_id: str
+    contact: str
+    labels: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()

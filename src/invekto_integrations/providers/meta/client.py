@@ -241,7 +241,7 @@ class MetaEndpoints(ConciseRepr):
         def parse(response: httpx.Response) -> ReportRun:
             _raise_for_graph(response, "get_report_run", run)
             w = WireReportRun.model_validate(response.json())
-            return ReportRun(id=w.id, status=ReportRunStatus(w.async_status),
+            return ReportRun(id=w.id, status=ReportRunStatus.parse(w.async_status),
                              percent=w.async_percent_completion or 0)
 
         return Call("get_report_run", "GET", self._path(run), parse,
