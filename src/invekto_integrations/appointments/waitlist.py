@@ -42,7 +42,7 @@ from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import IntegrationError
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
-from invekto_integrations.events import EventConsumer
+from invekto_integrations.events import EventBus, EventConsumer
 from invekto_integrations.messaging.base import (
     MessageCategory,
     MessageSink,
@@ -128,21 +128,24 @@ class WaitlistEngine:
     CONSUMER = "appointments.waitlist"
     REPLY_CONSUMER = "appointments.waitlist.replies"
 
-    def __init__(self, waitlist: WaitlistRepository, book: AppointmentBook, sink: MessageSink, events: EventLog, *,
+    def __init__(self, waitlist: WaitlistRepository, book: AppointmentBook, sink: MessageSink,
+                 events: EventLog | EventBus, *,
                  clock: Clock | None = None, settings: WaitlistSettings | None = None,
                  tenant_settings: dict[str, WaitlistSettings] | None = None,
                  settings_repository: TenantSettingsRepository | None = None) -> None:
+        """``events``: the `EventBus` offers are published on (a bare `EventLog` gets its own bus)."""
         self.waitlist = waitlist
         self.book = book
         self.slots = book.slots
         self.sink = sink
-        self.events = events
         self.clock = clock or SystemClock()
+        self.bus = events if isinstance(events, EventBus) else EventBus(events, self.clock)
+        self.events = self.bus.log
         self.default_settings = settings or WaitlistSettings()
         self._settings = dict(tenant_settings or {})
         self.settings_repository = settings_repository  # the tenant's timezone for doctors without one
-        self._cancellations = EventConsumer(events, self.CONSUMER, types=[AppointmentCancelled.TYPE])
-        self._replies = EventConsumer(events, self.REPLY_CONSUMER, types=[InboundMessageReceived.TYPE])
+        self._cancellations = EventConsumer(self.events, self.CONSUMER, types=[AppointmentCancelled.TYPE])
+        self._replies = EventConsumer(self.events, self.REPLY_CONSUMER, types=[InboundMessageReceived.TYPE])
 
     def settings(self, tenant_id: str) -> WaitlistSettings:
         return self._settings.get(tenant_id, self.default_settings)
@@ -290,12 +293,12 @@ class WaitlistEngine:
             self.waitlist.resolve_offer(tenant_id, offer.id, [OfferStatus.PENDING], OfferStatus.WITHDRAWN, now)
             self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
             return None
-        self.events.append(tenant_id, [WaitlistOfferMade(
+        self.bus.publish(tenant_id, [WaitlistOfferMade(
             tenant_id=tenant_id, occurred_at=now, dedupe_key=f"waitlist.offer_made:{offer.id}", offer_id=offer.id,
             entry_id=entry.id, patient_phone=offer.patient_phone, doctor_id=offer.doctor_id,
             service_name=offer.service_name, starts_at=offer.starts_at, expires_at=offer.expires_at,
             source_appointment_id=offer.source_appointment_id,
-        )], at=now)
+        )])
         return self.waitlist.get_offer(tenant_id, offer.id)
 
     def _release_time(self, message: OutboundMessage, now: datetime) -> datetime:
@@ -317,11 +320,11 @@ class WaitlistEngine:
 
     def _resolved(self, offer: WaitlistOffer, status: OfferStatus, appointment_id: str | None = None) -> None:
         now = self.clock.now()
-        self.events.append(offer.tenant_id, [WaitlistOfferResolved(
+        self.bus.publish(offer.tenant_id, [WaitlistOfferResolved(
             tenant_id=offer.tenant_id, occurred_at=now, dedupe_key=f"waitlist.offer_resolved:{offer.id}",
             offer_id=offer.id, entry_id=offer.entry_id, status=status.value,
             source_appointment_id=offer.source_appointment_id, appointment_id=appointment_id,
-        )], at=now)
+        )])
 
     def _doctor_name(self, tenant_id: str, doctor_id: str) -> tuple[str, str]:
         doctor = self.slots.doctors.get(tenant_id, doctor_id)
