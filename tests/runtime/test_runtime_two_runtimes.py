@@ -66,10 +66,11 @@ def check_exactly_once(path: Path, expected: Expected) -> None:
             for appointment_id in expected.cancelled[tenant]:
                 assert len(store.waitlist.find_offers(tenant, source_appointment_id=appointment_id)) == 1
             created = [e for e in log if e.type == OrderCreated.TYPE]
-            delayed = sorted(k for t, kind, k, _ in rows if t == tenant and kind == "timer" and k.startswith("delayed:"))
+            timers = [k for t, kind, k, _ in rows if t == tenant and kind == "timer"]
+            delayed = sorted(k for k in timers if k.startswith("delayed:"))
             assert len(delayed) == len(created) == expected.orders[tenant]
             assert {k.split("@")[0] for k in delayed} == {f"delayed:{e.event_id}" for e in created}
-            beats = [k for t, kind, k, _ in rows if t == tenant and kind == "timer" and k.startswith("beat@")]
+            beats = [k for k in timers if k.startswith("beat@")]
             assert len(beats) >= 3
     finally:
         store.close()

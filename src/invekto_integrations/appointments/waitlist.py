@@ -244,6 +244,13 @@ class WaitlistEngine:
         pending = sum(1 for o in existing if o.status == OfferStatus.PENDING and o.expires_at > now)
         offered_entries = {o.entry_id for o in existing}
         made: list[WaitlistOffer] = []
+        for stalled in existing:
+            # A pending offer without a message: a worker stopped between storing and sending it
+            # (the cancellation is delivered again). Finish it: same message key, same event key.
+            if stalled.status == OfferStatus.PENDING and stalled.message_id is None and stalled.expires_at > now:
+                entry = self.waitlist.get(tenant_id, stalled.entry_id)
+                if entry is None or self._announce(tenant_id, stalled, entry, settings, now) is None:
+                    pending -= 1
         for entry, service in self.candidates(tenant_id, freed):
             if pending + len(made) >= settings.fanout:
                 break
@@ -257,9 +264,6 @@ class WaitlistEngine:
     def _offer(self, tenant_id: str, entry: WaitlistEntry, service: ServicePricing, freed: Appointment,
                settings: WaitlistSettings) -> WaitlistOffer | None:
         now = self.clock.now()
-        if self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.WAITING], WaitlistStatus.OFFERED,
-                                    now) is None:
-            return None  # someone else offered this patient something meanwhile
         offer = WaitlistOffer(
             id=new_id(), tenant_id=tenant_id, entry_id=entry.id, patient_phone=entry.patient_phone,
             doctor_id=freed.doctor_id, service_name=service.service_name, starts_at=freed.starts_at,
@@ -271,12 +275,24 @@ class WaitlistEngine:
         seen_from = self._release_time(self._offer_message(offer, entry, settings), now)
         if freed.starts_at < seen_from + settings.min_notice:
             log.info("waitlist offer for %s not made: the message could only go out at %s", freed.id, seen_from)
-            self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
             return None
         offer = offer.model_copy(update={"expires_at": seen_from + settings.hold})
+        # The offer row is the claim: `add_offer` refuses a second pending offer of the entry (another
+        # slot got there first) atomically. The entry, the message and the event follow; a worker that
+        # stops in between leaves a pending offer without a message, which `offer_slot` finishes.
         if not self.waitlist.add_offer(offer):
-            self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
             return None
+        return self._announce(tenant_id, offer, entry, settings, now)
+
+    def _announce(self, tenant_id: str, offer: WaitlistOffer, entry: WaitlistEntry, settings: WaitlistSettings,
+                  now: datetime) -> WaitlistOffer | None:
+        """Mark the entry offered, send the offer (idempotency key per offer) and publish it."""
+        if self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.WAITING], WaitlistStatus.OFFERED,
+                                    now) is None:
+            current = self.waitlist.get(tenant_id, entry.id)
+            if current is None or current.status != WaitlistStatus.OFFERED:  # left or booked meanwhile
+                self.waitlist.resolve_offer(tenant_id, offer.id, [OfferStatus.PENDING], OfferStatus.WITHDRAWN, now)
+                return None
         status: str
         reason: str | None
         try:
