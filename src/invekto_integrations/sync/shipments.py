@@ -27,7 +27,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from invekto_integrations.core.clock import Clock, SystemClock
-from invekto_integrations.core.errors import AuthenticationError, InvalidArgument, NotFound, ProviderError
+from invekto_integrations.core.errors import (
+    AuthenticationError,
+    InvalidArgument,
+    NotFound,
+    PayloadError,
+    ProviderError,
+)
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.events import EventBus, EventConsumer
 from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage, TemplateRef
@@ -125,6 +131,13 @@ class PollPolicy:
     def after_error(self, error_count: int, now: datetime) -> datetime:
         wait = self.error_backoff * (1 << min(20, max(0, error_count - 1)))
         return now + min(wait, self.max_error_backoff)
+
+
+def _unexpected(tracked: TrackedShipment, exc: Exception) -> ProviderError:
+    """A connector's untyped failure for one parcel, as that parcel's error (logged with its trace)."""
+    log.exception("%s: unexpected %s tracking %s", tracked.carrier, type(exc).__name__, tracked.tracking_number)
+    return PayloadError(f"unexpected {type(exc).__name__} while reading the answer", provider=tracked.carrier,
+                        record=tracked.tracking_number, operation="track")
 
 
 @dataclass
@@ -471,6 +484,8 @@ class ShipmentWatcher(_WatcherBase):
                     result = exc
                 except ProviderError as exc:
                     result = exc
+                except Exception as exc:  # one parcel's surprise never stops the others)
+                    result = _unexpected(tracked, exc)
             self._apply(tenant_id, tracked, result, report)
         return report
 
@@ -512,6 +527,8 @@ class AsyncShipmentWatcher(_WatcherBase):
                     result = exc
                 except ProviderError as exc:
                     result = exc
+                except Exception as exc:  # one parcel's surprise never stops the others)
+                    result = _unexpected(tracked, exc)
             self._apply(tenant_id, tracked, result, report)
         return report
 

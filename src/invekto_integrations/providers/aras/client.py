@@ -42,7 +42,7 @@ from invekto_integrations.providers._common import (
     check_identifier,
     reveal,
 )
-from invekto_integrations.providers._soap import SoapOperation, soap_call, soap_error_details, text_of
+from invekto_integrations.providers._soap import MAX_BODY_BYTES, SoapOperation, soap_call, soap_error_details, text_of
 
 from .mapping import pending_shipment, pick_row, shipment_from_movements, to_shipment
 from .wire import ArasCargo, ArasCargoTransaction, as_rows
@@ -77,7 +77,7 @@ GET_QUERY_JSON = SoapOperation(
 )
 
 DEFAULTS = ProviderDefaults(PROVIDER, HOSTS, error_details=soap_error_details, timeout=carrier_timeout,
-                            retry=carrier_retry)
+                            retry=carrier_retry, max_body_bytes=MAX_BODY_BYTES)
 
 _AUTH_TEXT = re.compile(r"kullan[ıi]c[ıi]|[şs]ifre|parola|password|login|yetki|giri[şs]|unauthori|authenticat",
                         re.IGNORECASE)
