@@ -43,7 +43,7 @@ from .errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from .ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry, TokenBucket
+from .ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry, TokenBucket, registry_for
 from .retry import RetryPolicy, parse_retry_after
 
 __all__ = [
@@ -161,7 +161,10 @@ class ProviderConfig:
     def bucket(self) -> TokenBucket | None:
         if self.rate_limit is None:
             return None
-        return self.limiter_registry.bucket(self.provider, self.account_key, self.rate_limit)
+        registry = self.limiter_registry
+        if registry is DEFAULT_REGISTRY:  # the real-time default: a fake clock gets its own registry
+            registry = registry_for(self.clock)
+        return registry.bucket(self.provider, self.account_key, self.rate_limit)
 
 
 @dataclass(frozen=True)
