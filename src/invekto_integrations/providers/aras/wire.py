@@ -8,7 +8,6 @@ underscores) before validation. ``Cargo`` / ``CargoTransaction`` may be one obje
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
