@@ -195,7 +195,7 @@ def test_movement_names(islem: str, status: ShipmentStatus) -> None:
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
 def test_nan_tracking_number_is_refused(aras: ArasClient, aras_fake: ArasFake, number: str) -> None:
     # json.loads would read NaN as a float and the row as the text "nan": refused instead
-    text = '{"QueryResult": {"Cargo": {"KARGO_TAKIP_NO": %s, "DURUM_KODU": "2"}}}' % number
+    text = '{"QueryResult": {"Cargo": {"KARGO_TAKIP_NO": ' + number + ', "DURUM_KODU": "2"}}}'
     aras_fake.serve_raw(envelope(text).encode())
     with pytest.raises(PayloadError) as err:
         aras.track("5")
