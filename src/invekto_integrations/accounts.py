@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
 from invekto_integrations.core.clock import Clock, SystemClock
-from invekto_integrations.core.crypto import CredentialCipher
+from invekto_integrations.core.crypto import CredentialCipher, DecryptionError
 from invekto_integrations.core.errors import AuthenticationError, ConfigurationError
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.models.accounts import AccountStatus, Credentials, IntegrationAccount
@@ -18,9 +20,44 @@ from invekto_integrations.providers.base import ConnectOptions
 from invekto_integrations.providers.registry import ProviderRegistry
 from invekto_integrations.storage.protocols import AccountRepository
 
-__all__ = ["AccountService"]
+__all__ = ["AccountService", "RotationFailure", "RotationReport"]
 
 T = TypeVar("T")
+log = logging.getLogger("invekto_integrations.accounts")
+
+
+@dataclass(frozen=True)
+class RotationFailure:
+    """A row key rotation could not re-encrypt, and why (``reason``: ``unknown_key_id`` when its key
+    id is not in the ring, ``wrong_key`` when the id is known but its key does not open the row,
+    ``malformed``); the row is left as it was."""
+
+    tenant_id: str
+    account_id: str
+    provider: str
+    key_id: str | None
+    reason: str
+    message: str
+
+
+@dataclass
+class RotationReport:
+    """What `AccountService.rotate` did: rows re-encrypted, rows already under the current key, and
+    the rows it could not open (all others were rotated regardless)."""
+
+    rotated: int = 0
+    current: int = 0
+    failures: list[RotationFailure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        text = f"{self.rotated} rotated, {self.current} already current, {len(self.failures)} failed"
+        for f in self.failures:
+            text += f"; {f.tenant_id}/{f.account_id} ({f.provider}, key {f.key_id!r}): {f.reason}"
+        return text
 
 
 class AccountService:
@@ -114,17 +151,28 @@ class AccountService:
         return account.model_copy(update={"api_key_encrypted": token, "status": AccountStatus.ACTIVE,
                                           "updated_at": now})
 
-    def rotate(self) -> int:
-        """Re-encrypt every secret not under the current key; returns how many rows changed."""
-        changed = 0
+    def rotate(self) -> RotationReport:
+        """Re-encrypt every secret not under the current key. A row that cannot be opened is left as
+        it is and reported (tenant, account id, key id and why); every other row is still rotated."""
+        report = RotationReport()
         for tenant_id in self.accounts.tenants():
             for account in self.accounts.find(tenant_id):
-                if self.cipher.needs_rotation(account.api_key_encrypted):
+                try:
+                    if not self.cipher.needs_rotation(account.api_key_encrypted):
+                        report.current += 1
+                        continue
                     token = self.cipher.reencrypt(account.api_key_encrypted, tenant_id=tenant_id,
                                                   provider=account.provider)
-                    self.accounts.update_secret(tenant_id, account.id, token, self.clock.now())
-                    changed += 1
-        return changed
+                except DecryptionError as exc:
+                    report.failures.append(RotationFailure(
+                        tenant_id=tenant_id, account_id=account.id, provider=account.provider, key_id=exc.key_id,
+                        reason=exc.reason, message=exc.message))
+                    log.warning("key rotation: account %s of tenant %s not rotated (%s)", account.id, tenant_id,
+                                exc.reason)
+                    continue
+                self.accounts.update_secret(tenant_id, account.id, token, self.clock.now())
+                report.rotated += 1
+        return report
 
     def _seal(self, credentials: Credentials, tenant_id: str, provider: str) -> str:
         return self.cipher.encrypt(json.dumps(credentials.reveal()).encode(), tenant_id=tenant_id, provider=provider)

@@ -304,9 +304,17 @@ def test_google_error_table() -> None:
     assert isinstance(error_from_google(403, body("userRateLimitExceeded", 403), operation="x"), RateLimited)
     assert isinstance(error_from_google(429, body("rateLimitExceeded", 429), operation="x"), RateLimited)
     forbidden = error_from_google(403, body("forbiddenForNonOrganizer", 403), operation="x")
-    assert isinstance(forbidden, PermissionDenied) and isinstance(forbidden, AuthenticationError)
+    # one resource, not the credentials (issue 13): never an AuthenticationError
+    assert isinstance(forbidden, PermissionDenied) and not isinstance(forbidden, AuthenticationError)
     assert isinstance(error_from_google(401, body("authError", 401), operation="x"), AuthenticationError)
-    assert isinstance(error_from_google(410, None, operation="x"), SyncTokenExpired)  # any 410, whatever the reason
+    # a 410 on a list is a sync-token expiry whatever the reason; on an event it is "gone"
+    assert isinstance(error_from_google(410, None, operation="list_events"), SyncTokenExpired)
+    gone = error_from_google(410, {"error": {"errors": [{"domain": "global", "reason": "deleted",
+                                                          "message": "Resource has been deleted"}],
+                                             "code": 410, "message": "Resource has been deleted"}},
+                             operation="patch_event")
+    assert isinstance(gone, NotFound) and not isinstance(gone, SyncTokenExpired)
+    assert gone.status == 410 and gone.code == "deleted" and "Resource has been deleted" in gone.message
     assert isinstance(error_from_google(412, body("conditionNotMet", 412), operation="x"), PreconditionFailed)
     assert isinstance(error_from_google(409, body("duplicate", 409), operation="x"), AlreadyExists)
     assert isinstance(error_from_google(400, body("timeRangeEmpty", 400), operation="x"), InvalidRequest)

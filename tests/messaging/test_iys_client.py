@@ -25,8 +25,8 @@ def onay(clock: FrozenClock, phone: str = PHONE, status: ConsentStatus = Consent
 
 def test_add_and_query_one(iys_client: IysClient, iys_fake: IysFake, clock: FrozenClock) -> None:
     assert iys_client.query_consent(PHONE) is None  # 404 → no consent
-    txn = iys_client.add_consent(onay(clock))
-    assert len(txn) == 32
+    receipt = iys_client.add_consent(onay(clock))
+    assert len(receipt.transaction_id) == 32 and receipt.creation_date == clock.now()
     found = iys_client.query_consent("0532 123 45 67")
     assert found is not None and found.status == ConsentStatus.ONAY and found.recipient == PHONE
     assert found.type == ConsentType.MESAJ and found.recipient_type == RecipientType.BIREYSEL

@@ -131,6 +131,21 @@ def test_contacts_inbound_is_monotonic_and_opt_out(store: Any) -> None:
     assert store.messaging_contacts.get("t1", "+905321234567") == c
 
 
+def test_contacts_opt_state_never_moves_back_in_time(store: Any) -> None:
+    contacts, phone = store.messaging_contacts, "+905321234567"
+    contacts.set_opt_out("t1", phone, T0, "DUR")
+    c = contacts.clear_opt_out("t1", phone, T0 + timedelta(hours=2))  # opted in again later
+    assert c.opted_out_at is None and c.opt_changed_at == T0 + timedelta(hours=2)
+    c = contacts.set_opt_out("t1", phone, T0, "DUR")  # the old message, redelivered
+    assert c.opted_out_at is None
+    c = contacts.set_opt_out("t1", phone, T0 + timedelta(hours=3), "İPTAL")  # a newer opt-out lands
+    assert c.opted_out_at == T0 + timedelta(hours=3)
+    assert contacts.clear_opt_out("t1", phone, T0 + timedelta(hours=1)).opted_out_at is not None  # stale opt-in
+    # the newest CTWA click is kept when an older one is redelivered
+    contacts.record_inbound("t1", phone, T0 + timedelta(hours=5), ctwa_clid="NEW")
+    assert contacts.record_inbound("t1", phone, T0, ctwa_clid="OLD").ctwa_clid == "NEW"
+
+
 # --- pending statuses and stale rows (issue 7 follow-up) -------------------------------------------
 def pending(tenant: str = "t1", wamid: str = "wamid.1", status: str = "delivered",
             at: datetime = T0) -> Any:

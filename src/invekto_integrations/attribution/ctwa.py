@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from invekto_integrations.core.clock import Clock, SystemClock
-from invekto_integrations.core.errors import AuthenticationError, InvalidRequest, NotFound
+from invekto_integrations.core.errors import AuthenticationError, InvalidRequest, NotFound, PermissionDenied
 from invekto_integrations.models.attribution import AdCacheEntry, AdRef
 from invekto_integrations.providers.base import AdLookup
 from invekto_integrations.storage.protocols_attribution import AdCacheRepository
@@ -95,7 +95,7 @@ class AdResolver:
             return cached.ad if cached else AdRef(ad_id=ad_id)
         try:
             info = client.get_ad(ad_id)
-        except (AuthenticationError, NotFound, InvalidRequest) as exc:
+        except (AuthenticationError, PermissionDenied, NotFound, InvalidRequest) as exc:
             ad = cached.ad if cached and cached.readable else AdRef(ad_id=ad_id)
             self.cache.put(tenant_id, AdCacheEntry(tenant_id=tenant_id, ad_id=ad_id, ad=ad, readable=False,
                                                    error_code=getattr(exc, "code", None), fetched_at=now))

@@ -25,7 +25,18 @@ _VERSION = "v1"
 
 
 class DecryptionError(IntegrationError):
-    """A ciphertext could not be opened: wrong tenant/provider, unknown key, or tampering."""
+    """A ciphertext could not be opened: wrong tenant/provider, unknown key, or tampering.
+
+    ``reason`` says which: ``unknown_key_id`` (the ring has no key of that id), ``wrong_key`` (the
+    id is known but its key does not open the ciphertext), or ``malformed``; ``key_id`` is the id
+    the ciphertext names, when it could be read.
+    """
+
+    def __init__(self, message: str, *, reason: str = "malformed", key_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+        self.key_id = key_id
 
 
 def generate_key() -> str:
@@ -67,7 +78,8 @@ class KeyRing:
         try:
             return self._keys[kid].get_secret_value()
         except KeyError:
-            raise DecryptionError(f"unknown key id {kid!r}") from None
+            raise DecryptionError(f"unknown key id {kid!r}: it is not in the key ring ({ENV_VAR})",
+                                  reason="unknown_key_id", key_id=kid) from None
 
     @classmethod
     def parse(cls, text: str) -> KeyRing:
@@ -116,15 +128,17 @@ class CredentialCipher:
         try:
             raw = base64.urlsafe_b64decode(body)
         except ValueError as exc:
-            raise DecryptionError("ciphertext is not valid base64") from exc
+            raise DecryptionError("ciphertext is not valid base64", key_id=kid) from exc
         if len(raw) < 12 + 16:
-            raise DecryptionError("ciphertext is too short")
+            raise DecryptionError("ciphertext is too short", key_id=kid)
         try:
             return AESGCM(self.ring.key(kid)).decrypt(raw[:12], raw[12:], _aad(tenant_id, provider))
         except InvalidTag:
             raise DecryptionError(
-                f"credential does not open for tenant {tenant_id!r} / provider {provider!r} "
-                "(wrong tenant, wrong provider, or tampered)"
+                f"credential does not open for tenant {tenant_id!r} / provider {provider!r}: key id {kid!r} is "
+                "known, but the key under that id is not the one it was sealed with (or the row was copied "
+                "from another tenant/provider, or tampered with)",
+                reason="wrong_key", key_id=kid,
             ) from None
 
     def key_id(self, token: str) -> str:

@@ -159,7 +159,10 @@ class PayloadError(ProviderError):
 
     Names the ``field`` and the ``record`` (the provider's id of the record, when one could be
     read) so that one malformed record can be quarantined while the rest of a sync goes on.
+    ``truncated``: the body did not decode at all (cut mid-transfer), so a repeat may succeed.
     """
+
+    truncated: bool = False
 
     def __init__(
         self,
@@ -211,9 +214,10 @@ class AccountRestricted(ProviderError):
 
 
 # --- calendars (issue 8) ---------------------------------------------------------------------
-class PermissionDenied(AuthenticationError):
-    """The credentials are valid but may not do this (Google 403 ``forbidden``,
-    ``insufficientPermissions``, ``forbiddenForNonOrganizer``): not retried."""
+class PermissionDenied(ProviderError):
+    """The credentials are valid but may not do this to this resource (Google 403 ``forbidden``,
+    ``insufficientPermissions``, ``forbiddenForNonOrganizer``): not retried, and not an
+    `AuthenticationError`, so it never marks an account ``invalid_credentials``."""
 
 
 class SyncTokenExpired(InvalidRequest):

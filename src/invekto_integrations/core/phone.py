@@ -8,9 +8,12 @@ import phonenumbers
 
 from .errors import InvalidArgument
 
-__all__ = ["is_masked", "normalize_phone", "try_normalize_phone"]
+__all__ = ["e164_shaped", "is_masked", "normalize_phone", "tr_phone_by_format", "try_normalize_phone"]
 
 _MASK = re.compile(r"[*xX•]{2,}")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_TR_FORMAT = re.compile(r"\+90[0-9]{10}")
+_SEPARATORS = re.compile(r"[\s\-().]")
 
 
 def is_masked(raw: str) -> bool:
@@ -54,3 +57,39 @@ def try_normalize_phone(raw: str | None, region: str = "TR") -> str | None:
         return normalize_phone(raw, region)
     except ValueError:
         return None
+
+
+def e164_shaped(raw: str | None) -> str | None:
+    """``raw`` if it already has the E.164 shape (``+``, 7-15 digits, no leading zero), else ``None``.
+
+    For ids a provider vouches for (a WhatsApp id) that libphonenumber calls invalid (test numbers,
+    ranges allocated after its data): usable as a key, not proof of a dialable number.
+    """
+    if raw is None or not _E164.fullmatch(raw):
+        return None
+    return raw
+
+
+def tr_phone_by_format(raw: str) -> str | None:
+    """``+90`` and ten digits from the forms Turkish data uses (``0532 123 45 67``, ``90532...``,
+    ``+90 (532) ...``, ``532...``), judged by format alone, or ``None``.
+
+    İYS validates recipients this way; its own examples use ranges libphonenumber calls unallocated
+    (``+90 581 ...``), so its validity check must not decide who can be registered.
+    """
+    if not isinstance(raw, str):
+        return None
+    text = _SEPARATORS.sub("", raw.strip())
+    if text.startswith("+"):
+        candidate = text
+    elif text.startswith("0090"):
+        candidate = "+" + text[2:]
+    elif text.startswith("90") and len(text) == 12:
+        candidate = "+" + text
+    elif text.startswith("0") and len(text) == 11:
+        candidate = "+9" + text
+    elif len(text) == 10:
+        candidate = "+90" + text
+    else:
+        return None
+    return candidate if _TR_FORMAT.fullmatch(candidate) else None

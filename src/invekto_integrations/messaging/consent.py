@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import ProviderError
 from invekto_integrations.core.ids import new_id
-from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
+from invekto_integrations.core.phone import e164_shaped, normalize_phone, tr_phone_by_format, try_normalize_phone
 from invekto_integrations.models.consent import (
     ConsentChangeProblem,
     ConsentRecord,
@@ -230,6 +230,9 @@ class ConsentService:
         changed = 0
         for record in records:
             cached = self.cache.get(tenant_id, t.brand_code, record.recipient, record.type.value)
+            if cached is not None and cached.creation_date is not None and record.creation_date is not None \
+                    and record.creation_date < cached.creation_date:
+                continue  # İYS recorded the cached one later (its creationDate orders consent changes)
             if record.status == ConsentStatus.ONAY and cached is not None and cached.status == ConsentStatus.RET:
                 # An ONAY replaces a RET only when it is provably later (a re-consent); with either
                 # time unknown the RET stays (fail safe).
@@ -258,7 +261,7 @@ class ConsentService:
             if self.checkpoints is not None and page.after:
                 self.checkpoints.put(tenant_id, Checkpoint(tenant_id=tenant_id, account_id=t.brand_code, stream=stream,
                                                 cursor=page.after, updated_at=self.clock.now()))
-            if not page.items or page.after == after:
+            if not (page.items or page.problems) or page.after == after:
                 return applied
             after = page.after
 
@@ -277,11 +280,15 @@ class ConsentService:
                        recipient_type: RecipientType | None = None, register: bool = True) -> ConsentRecord:
         """A consent collected by the business: upload it to İYS (3 business days at most) and cache it."""
         t = self._tenant(tenant_id)
-        record = ConsentRecord(recipient=normalize_phone(phone), type=t.policy.consent_type,
+        # İYS judges a recipient by format (+90 and ten digits), not by libphonenumber's ranges
+        recipient = try_normalize_phone(phone) or tr_phone_by_format(phone) or normalize_phone(phone)
+        record = ConsentRecord(recipient=recipient, type=t.policy.consent_type,
                                recipient_type=recipient_type or t.policy.default_recipient_type, status=status,
                                source=source_code, consent_date=consent_date or self.clock.now())
         if register and t.source is not None:
-            record = record.model_copy(update={"transaction_id": t.source.add_consent(record)})
+            receipt = t.source.add_consent(record)
+            record = record.model_copy(update={"transaction_id": receipt.transaction_id,
+                                               "creation_date": receipt.creation_date})
         self._store(tenant_id, t.brand_code, record, "local", self.clock.now())
         if status == ConsentStatus.ONAY:
             self.contacts.clear_opt_out(tenant_id, record.recipient, self.clock.now())
@@ -304,7 +311,14 @@ class ConsentService:
         (only where İYS already holds a record: a first record cannot be RET, H175)."""
         t = self._tenant(tenant_id)
         when = at or self.clock.now()
-        recipient = normalize_phone(phone)
+        # a WhatsApp id libphonenumber calls invalid is still a customer who asked to stop
+        recipient = try_normalize_phone(phone) or e164_shaped(phone) or normalize_phone(phone)
+        before = self.contacts.get(tenant_id, recipient)
+        last = (before.opt_changed_at or before.opted_out_at) if before is not None else None
+        if last is not None and (last > when or (last == when and before is not None and before.opted_out_at)):
+            # This opt-out (a redelivered message) or a later opt-out/opt-in is already on record:
+            # applying it again would move the state back in time or upload a second RET.
+            return
         self.contacts.set_opt_out(tenant_id, recipient, when, keyword)
         if not (t.policy.register_opt_out_in_iys and t.source is not None):
             return
@@ -315,7 +329,9 @@ class ConsentService:
                             recipient_type=t.policy.default_recipient_type, status=ConsentStatus.RET,
                             source=t.policy.opt_out_iys_source, consent_date=when)
         try:
-            ret = ret.model_copy(update={"transaction_id": t.source.add_consent(ret)})
+            receipt = t.source.add_consent(ret)
+            ret = ret.model_copy(update={"transaction_id": receipt.transaction_id,
+                                         "creation_date": receipt.creation_date})
         except ProviderError as exc:  # the local opt-out already blocks sends; the upload is retried by ops
             log.warning("İYS RET upload failed for tenant %s: %s", tenant_id, exc)
             return

@@ -63,7 +63,7 @@ from invekto_integrations.models.events import (
 from invekto_integrations.models.messaging import DeliveryStatus, InboundMessage, StatusUpdate
 from invekto_integrations.models.settings import FrequencyCap
 from invekto_integrations.providers.base import MessagingProvider
-from invekto_integrations.storage.protocols import DurableOutboxRepository, MessagingContactRepository
+from invekto_integrations.storage.protocols import DurableOutboxRepository, EventLog, MessagingContactRepository
 from invekto_integrations.storage.records import OutboxRecord, OutboxStatus, PendingStatusRecord
 from invekto_integrations.storage.settings import TenantSettingsRepository
 
@@ -169,7 +169,7 @@ class SendPipeline:
         consent: ConsentService,
         providers: Mapping[str, MessagingProvider] | ProviderResolver,
         *,
-        events: EventBus | None = None,
+        events: EventBus | EventLog,
         clock: Clock | None = None,
         settings: Mapping[str, MessagingSettings] | None = None,
         default_settings: MessagingSettings | None = None,
@@ -182,8 +182,9 @@ class SendPipeline:
         self.contacts = contacts
         self.consent = consent
         self._providers = providers
-        self.events = events
         self.clock = clock or SystemClock()
+        # Every status change and inbound message is published: a bare log gets a bus of its own.
+        self.events = events if isinstance(events, EventBus) else EventBus(events, self.clock)
         self._settings = dict(settings or {})
         self.default_settings = default_settings or MessagingSettings()
         self.send_immediately = send_immediately
@@ -528,24 +529,33 @@ class SendPipeline:
 
     def apply_inbound(self, tenant_id: str, message: InboundMessage, *, provider: str = "whatsapp_cloud") -> bool:
         """Store the last inbound time (24-hour window), the CTWA click, an opt-out keyword, and log
-        `InboundMessageReceived`. Returns whether the message was an opt-out."""
-        referral_json = json.dumps(message.referral.raw or message.referral.model_dump(exclude={"raw"}),
-                                   ensure_ascii=False) if message.referral else None
-        self.contacts.record_inbound(tenant_id, message.from_phone, message.timestamp, wa_id=message.from_wa_id,
-                                     ctwa_clid=message.ctwa_clid, referral_json=referral_json)
+        `InboundMessageReceived`. Returns whether the message was an opt-out.
+
+        Safe to repeat (Meta redelivers): every effect is keyed by the message id or stamped with the
+        message's own time, so a redelivered or late message never moves a contact's state back (an
+        old "DUR" does not undo a later opt-in). A sender whose number Meta withheld has no phone to
+        key contact state on: only the event is logged."""
+        phone = message.from_phone
         keyword = self.consent.opt_out_keyword(tenant_id, message.text)
-        if keyword is not None:
-            self.consent.record_opt_out(tenant_id, message.from_phone, keyword=keyword, at=message.timestamp)
+        if phone is not None:
+            referral_json = json.dumps(message.referral.raw or message.referral.model_dump(exclude={"raw"}),
+                                       ensure_ascii=False) if message.referral else None
+            self.contacts.record_inbound(tenant_id, phone, message.timestamp, wa_id=message.from_wa_id,
+                                         ctwa_clid=message.ctwa_clid, referral_json=referral_json)
+            if keyword is not None:
+                self.consent.record_opt_out(tenant_id, phone, keyword=keyword, at=message.timestamp)
+        elif keyword is not None:
+            log.warning("opt-out keyword from a sender without a phone number (wa_id withheld), message %s",
+                        message.provider_message_id)
         self._publish(tenant_id, [InboundMessageReceived(
-            tenant_id=tenant_id, occurred_at=message.timestamp, from_phone=message.from_phone,
+            tenant_id=tenant_id, occurred_at=message.timestamp, from_phone=phone or "", from_wa_id=message.from_wa_id,
             provider_message_id=message.provider_message_id, kind=message.kind, text=message.text,
             ctwa_clid=message.ctwa_clid, referral=message.referral,
             dedupe_key=f"{provider}:in:{message.provider_message_id}")])
-        return keyword is not None
+        return keyword is not None and phone is not None
 
     def _publish(self, tenant_id: str, events: list[DomainEvent]) -> None:
-        if self.events is not None:
-            self.events.publish(tenant_id, events)
+        self.events.publish(tenant_id, events)
 
     # -- reporting ----------------------------------------------------------------------------
     def counts(self, tenant_id: str, *, purpose: str | None = None) -> dict[str, DeliveryCounts]:

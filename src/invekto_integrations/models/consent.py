@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "ConsentChangeProblem",
     "ConsentChanges",
+    "ConsentReceipt",
     "ConsentRecord",
     "ConsentStatus",
     "ConsentType",
@@ -63,6 +64,20 @@ class ConsentRecord(BaseModel):
     consent_date: datetime | None = None
     creation_date: datetime | None = None
     transaction_id: str | None = None
+    # Brands that work with retailers (dealers, franchises): the retailer the consent came through
+    # and the retailer codes allowed to see it.
+    retailer_code: str | None = None
+    retailer_access: tuple[str, ...] = ()
+
+
+class ConsentReceipt(BaseModel):
+    """What the registry answered to an added consent: its transaction id and when it recorded it
+    (``creation_date`` orders this consent against the change feed)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    transaction_id: str
+    creation_date: datetime | None = None
 
 
 class ConsentChangeProblem(BaseModel):

@@ -203,7 +203,8 @@ class InboundMessageReceived(DomainEvent):
 
     TYPE: ClassVar[str] = "message.inbound"
     VERSION: ClassVar[int] = 2
-    from_phone: str
+    from_phone: str  # E.164; empty when the provider withheld the sender's number (see from_wa_id)
+    from_wa_id: str | None = None  # the sender's provider id (WhatsApp id), always kept
     provider_message_id: str
     kind: str
     text: str | None = None

@@ -22,7 +22,13 @@ from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, Rat
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
 from invekto_integrations.models.claims import ReturnClaim
-from invekto_integrations.models.consent import ConsentChanges, ConsentRecord, ConsentType, RecipientType
+from invekto_integrations.models.consent import (
+    ConsentChanges,
+    ConsentReceipt,
+    ConsentRecord,
+    ConsentType,
+    RecipientType,
+)
 from invekto_integrations.models.messaging import SentMessage, WebhookBatch
 from invekto_integrations.models.orders import Order
 from invekto_integrations.models.shipments import Shipment
@@ -214,12 +220,14 @@ class MessagingProvider(Protocol):
         button_params: Sequence[str] = (),
         button_sub_type: str = "url",
         body_param_names: Sequence[str] = (),
+        biz_opaque_callback_data: str | None = None,
     ) -> SentMessage:
-        """Send an approved template; returns the provider's message id."""
+        """Send an approved template; returns the provider's message id. ``biz_opaque_callback_data``
+        is echoed by the provider's status webhooks (`StatusUpdate.biz_opaque_callback_data`)."""
         ...
 
     def send_text(self, to: str, body: str, *, last_inbound_at: datetime | None,
-                  preview_url: bool = False) -> SentMessage:
+                  preview_url: bool = False, biz_opaque_callback_data: str | None = None) -> SentMessage:
         """Send free-form text; raises `OutsideServiceWindow` before any call outside the window."""
         ...
 
@@ -248,8 +256,8 @@ class ConsentSource(Protocol):
         """The registry's record for a recipient, or ``None`` when it has none (no consent)."""
         ...
 
-    def add_consent(self, consent: ConsentRecord) -> str:
-        """Register one consent or rejection; returns the registry's transaction id."""
+    def add_consent(self, consent: ConsentRecord) -> ConsentReceipt:
+        """Register one consent or rejection; returns the registry's transaction id and creation date."""
         ...
 
     def pull_changes(self, *, source: str = "IYS", after: str | None = None, limit: int = 100) -> ConsentChanges:

@@ -196,7 +196,7 @@ class MemoryMessagingContacts:
                 changes["last_inbound_at"] = at
             if wa_id:
                 changes["wa_id"] = wa_id
-            if ctwa_clid:
+            if ctwa_clid and (row.ctwa_at is None or row.ctwa_at <= at):
                 changes.update(ctwa_clid=ctwa_clid, ctwa_at=at, referral_json=referral_json)
             row = row.model_copy(update=changes)
             self._rows[(tenant_id, phone)] = row
@@ -204,14 +204,26 @@ class MemoryMessagingContacts:
 
     def set_opt_out(self, tenant_id: str, phone: str, at: datetime, keyword: str) -> MessagingContact:
         with self._lock:
-            row = self._current(tenant_id, phone, at).model_copy(
-                update={"opted_out_at": at, "opt_out_keyword": keyword, "updated_at": at})
+            row = self._current(tenant_id, phone, at)
+            if _later_decision(row, at):
+                return row
+            row = row.model_copy(update={"opted_out_at": at, "opt_out_keyword": keyword, "opt_changed_at": at,
+                                         "updated_at": at})
             self._rows[(tenant_id, phone)] = row
             return row
 
     def clear_opt_out(self, tenant_id: str, phone: str, at: datetime) -> MessagingContact:
         with self._lock:
-            row = self._current(tenant_id, phone, at).model_copy(
-                update={"opted_out_at": None, "opt_out_keyword": None, "updated_at": at})
+            row = self._current(tenant_id, phone, at)
+            if _later_decision(row, at):
+                return row
+            row = row.model_copy(update={"opted_out_at": None, "opt_out_keyword": None, "opt_changed_at": at,
+                                         "updated_at": at})
             self._rows[(tenant_id, phone)] = row
             return row
+
+
+def _later_decision(row: MessagingContact, at: datetime) -> bool:
+    """An opt-out/opt-in decided after ``at`` is on record (a redelivered old message must not undo it)."""
+    last = row.opt_changed_at or row.opted_out_at
+    return last is not None and last > at

@@ -222,8 +222,14 @@ class MessagingContactRepository(Protocol):
         """Move ``last_inbound_at`` forward (never back); keep a CTWA click id when one is given."""
         ...
 
-    def set_opt_out(self, tenant_id: str, phone: str, at: datetime, keyword: str) -> MessagingContact: ...
-    def clear_opt_out(self, tenant_id: str, phone: str, at: datetime) -> MessagingContact: ...
+    def set_opt_out(self, tenant_id: str, phone: str, at: datetime, keyword: str) -> MessagingContact:
+        """Record an opt-out decided at ``at`` unless a later opt-out/opt-in is on record (a redelivered
+        or late message never moves the state back); returns the row as it is now."""
+        ...
+
+    def clear_opt_out(self, tenant_id: str, phone: str, at: datetime) -> MessagingContact:
+        """Clear the opt-out as of ``at`` unless a later decision is on record; returns the row."""
+        ...
 
 
 # --- appointments (issue 8) ------------------------------------------------------------------

@@ -255,6 +255,7 @@ class MessagingContact(BaseModel):
     ctwa_clid: str | None = None
     ctwa_at: datetime | None = None
     referral_json: str | None = None
+    opt_changed_at: datetime | None = None  # when the opt-out state last changed (set or cleared)
     updated_at: datetime
 
 
@@ -633,7 +634,7 @@ class CalendarConflict(BaseModel):
     calendar_id: str
     event_id: str | None
     appointment_id: str | None
-    kind: str  # moved | cancelled | precondition_failed | slot_taken | unsupported
+    kind: str  # moved | cancelled | precondition_failed | slot_taken | unsupported | forbidden
     resolution: str  # calendar_wins | clinic_wins | manual
     detail: str = ""
     local_version: int | None = None

@@ -303,8 +303,8 @@ class SQLiteConsentCache:
 
 class SQLiteMessagingContacts:
     _COLS = ("tenant_id", "phone", "wa_id", "last_inbound_at", "opted_out_at", "opt_out_keyword", "ctwa_clid",
-             "ctwa_at", "referral_json", "updated_at")
-    _TS = ("last_inbound_at", "opted_out_at", "ctwa_at", "updated_at")
+             "ctwa_at", "referral_json", "opt_changed_at", "updated_at")
+    _TS = ("last_inbound_at", "opted_out_at", "ctwa_at", "opt_changed_at", "updated_at")
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
@@ -317,6 +317,9 @@ class SQLiteMessagingContacts:
                     updated_at TEXT NOT NULL, PRIMARY KEY (tenant_id, phone))""",
             ],
         )
+        # When the opt-out state last changed: a redelivered or late message never moves it back.
+        db.migrate("messaging_0001_opt_changed_at",
+                   ["ALTER TABLE messaging_contacts ADD COLUMN opt_changed_at TEXT"])
 
     def _row(self, r: Any) -> MessagingContact:
         data = dict(r)
@@ -349,21 +352,28 @@ class SQLiteMessagingContacts:
                 "updated_at = ? WHERE tenant_id = ? AND phone = ?",
                 (ts, ts, wa_id, ts, tenant_id, phone),
             )
-            if ctwa_clid:
+            if ctwa_clid:  # the newest click wins; a redelivered older message does not take it back
                 conn.execute("UPDATE messaging_contacts SET ctwa_clid = ?, ctwa_at = ?, referral_json = ? "
-                             "WHERE tenant_id = ? AND phone = ?", (ctwa_clid, ts, referral_json, tenant_id, phone))
+                             "WHERE tenant_id = ? AND phone = ? AND (ctwa_at IS NULL OR ctwa_at <= ?)",
+                             (ctwa_clid, ts, referral_json, tenant_id, phone, ts))
             return self._fetch(conn, tenant_id, phone)
+
+    # An opt-out/opt-in decided at ``at`` lands only if no later decision is on record.
+    _NOT_LATER = "COALESCE(opt_changed_at, opted_out_at) IS NULL OR COALESCE(opt_changed_at, opted_out_at) <= ?"
 
     def set_opt_out(self, tenant_id: str, phone: str, at: datetime, keyword: str) -> MessagingContact:
         with self.db.transaction() as conn:
             self._ensure(conn, tenant_id, phone, at)
-            conn.execute("UPDATE messaging_contacts SET opted_out_at = ?, opt_out_keyword = ?, updated_at = ? "
-                         "WHERE tenant_id = ? AND phone = ?", (to_ts(at), keyword, to_ts(at), tenant_id, phone))
+            conn.execute("UPDATE messaging_contacts SET opted_out_at = ?, opt_out_keyword = ?, opt_changed_at = ?, "
+                         f"updated_at = ? WHERE tenant_id = ? AND phone = ? AND ({self._NOT_LATER})",
+                         (to_ts(at), keyword, to_ts(at), to_ts(at), tenant_id, phone, to_ts(at)))
             return self._fetch(conn, tenant_id, phone)
 
     def clear_opt_out(self, tenant_id: str, phone: str, at: datetime) -> MessagingContact:
         with self.db.transaction() as conn:
             self._ensure(conn, tenant_id, phone, at)
-            conn.execute("UPDATE messaging_contacts SET opted_out_at = NULL, opt_out_keyword = NULL, updated_at = ? "
-                         "WHERE tenant_id = ? AND phone = ?", (to_ts(at), tenant_id, phone))
+            conn.execute("UPDATE messaging_contacts SET opted_out_at = NULL, opt_out_keyword = NULL, "
+                         "opt_changed_at = ?, updated_at = ? WHERE tenant_id = ? AND phone = ? "
+                         f"AND ({self._NOT_LATER})",
+                         (to_ts(at), to_ts(at), tenant_id, phone, to_ts(at)))
             return self._fetch(conn, tenant_id, phone)

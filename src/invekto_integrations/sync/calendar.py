@@ -73,6 +73,7 @@ from invekto_integrations.core.errors import (
     AuthenticationError,
     ConfigurationError,
     NotFound,
+    PermissionDenied,
     PreconditionFailed,
     ProviderError,
     SyncTokenExpired,
@@ -197,10 +198,16 @@ class NotificationResult:
     status: int
     action: str  # queued | sync_ack | duplicate | unknown_channel | bad_token | not_a_notification
     calendar_id: str | None = None
+    error: str | None = None  # why a notification was refused (the header at fault)
 
 
 def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _same(a: str, b: str) -> bool:
+    """Constant-time equality for any text (``hmac.compare_digest`` refuses non-ASCII ``str``)."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
 
 
 def _stamp_time(value: str | None) -> datetime | None:
@@ -580,19 +587,23 @@ class _CalendarSyncBase:
         call `run_queued`). Unknown or stopped channels are acknowledged and dropped."""
         try:
             note = parse_notification(headers)
-        except ValueError:
-            return NotificationResult(400, "not_a_notification")
+        except ValueError as exc:  # InvalidArgument naming the header
+            return NotificationResult(400, "not_a_notification", error=str(exc)[:200])
         channel = self.repo.get_channel(tenant_id, note.channel_id)
         if channel is None or channel.stopped_at is not None:
             return NotificationResult(200, "unknown_channel")
         wrong_resource = bool(channel.resource_id) and note.resource_id is not None \
-            and not hmac.compare_digest(note.resource_id, channel.resource_id)
-        if not hmac.compare_digest(_sha256(note.token or ""), channel.token_sha256) or wrong_resource:
+            and not _same(note.resource_id, channel.resource_id)
+        if not _same(_sha256(note.token or ""), channel.token_sha256) or wrong_resource:
             log.warning("calendar push for channel %s of tenant %s: bad token", note.channel_id, tenant_id)
             return NotificationResult(403, "bad_token", channel.calendar_id)
         if note.message_number is not None and not self.repo.advance_message(tenant_id, channel.channel_id,
                                                                              note.message_number):
-            return NotificationResult(200, "duplicate", channel.calendar_id)
+            # Only an exact repeat is dropped. A lower number (out of order, or after one absurdly high
+            # number) still queues a sync: a sync is idempotent, a silenced channel is not recoverable.
+            current = self.repo.get_channel(tenant_id, channel.channel_id)
+            if current is None or current.last_message_number == note.message_number:
+                return NotificationResult(200, "duplicate", channel.calendar_id)
         if note.resource_state == "sync":
             return NotificationResult(200, "sync_ack", channel.calendar_id)
         with self._queue.lock:
@@ -750,7 +761,15 @@ class _CalendarSyncBase:
                     action = "patched"
             except PreconditionFailed:
                 return (yield from self._precondition_flow(tenant_id, calendar_id, appt))
-            except NotFound:
+            except PermissionDenied as exc:
+                # A 403 about this one event (e.g. forbiddenForNonOrganizer): reported on it, the
+                # credentials stay good and the other appointments go on.
+                self._conflict(tenant_id, calendar_id, None, appt, "forbidden", "manual",
+                               f"403 {exc.code or 'forbidden'} on push: {exc.message}")
+                return PushResult(appt.id, "forbidden", appt.calendar_event_id, appt.calendar_etag)
+            except NotFound as exc:
+                if exc.status == 410 and appt.calendar_event_id is not None:
+                    return self._gone(tenant_id, calendar_id, appt, exc)
                 if appt.calendar_event_id is None or not appt.is_active:
                     raise
                 # The event vanished for good (purged): forget the link, insert a fresh one.
@@ -771,6 +790,20 @@ class _CalendarSyncBase:
                                          expected_version=current.version, allow_overlap=True)
         raise ProviderError(f"appointment {appt.id}: kept changing while being pushed", provider="google_calendar",
                             operation="push")
+
+    def _gone(self, tenant_id: str, calendar_id: str, appt: Appointment, exc: NotFound) -> PushResult:
+        """A 410 on patch/delete: the event was deleted in the calendar (not a sync-token expiry).
+        Like a 412 that finds it cancelled: a cancellation there wins over an active appointment."""
+        assert appt.calendar_event_id is not None
+        event_id = appt.calendar_event_id
+        if appt.status == AppointmentStatus.CANCELLED:
+            self._record_sync(tenant_id, appt, calendar_id, event_id, None)
+            return PushResult(appt.id, "deleted", event_id)
+        self.book.cancel(tenant_id, appt.id, source="google", mark_synced=True, calendar_etag=None,
+                         reason="Google Takvim'de silindi")
+        self._conflict(tenant_id, calendar_id, None, appt, "cancelled", "calendar_wins",
+                       f"410 on push: the event was deleted in the calendar ({exc.message})")
+        return PushResult(appt.id, "calendar_wins", event_id)
 
     def _precondition_flow(self, tenant_id: str, calendar_id: str, appt: Appointment) -> Flow[PushResult]:
         """A 412: the event changed in the calendar since our last sync. Re-read it and apply the rule."""

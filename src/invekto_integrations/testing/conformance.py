@@ -29,7 +29,9 @@ carrier has no listing; a provider without one reads records by id through `fetc
   `throttled_error`, `PayloadError`), transient ones are retried, a throttling answer's
   ``Retry-After``/``X-RateLimit-Reset`` hint is honoured;
 - the client-side rate limit keeps a burst of calls within the provider's published limit (at
-  most a handful of 429s from the fake's server-side limit);
+  most a handful of 429s from the fake's server-side limit); a provider without a published limit
+  is checked against the pacing its client is given (`ProviderContract.pacing_for_test`; the
+  carriers set one);
 - no secret appears in any log line (DEBUG, every logger), error string or repr;
 - a loopback test runs the headline flow over a real socket.
 
@@ -137,6 +139,10 @@ class ProviderContract:
     #: a provider that throttles with its server-busy answer (a SOAP carrier's 503 fault, no
     #: documented limit) sets `ProviderUnavailable`.
     throttled_error: ClassVar[type[ProviderError]] = RateLimited
+    #: For a provider that publishes no limit (the Turkish carriers): the pacing its client is given
+    #: (``ConnectOptions.rate_limit``) in the rate-limit test, with the fake refusing anything
+    #: faster, so the kit still checks that the client paces itself. ``None``: nothing to check.
+    pacing_for_test: ClassVar[RateLimit | None] = None
 
     @property
     def name(self) -> str:
@@ -292,8 +298,9 @@ class ProviderContract:
 
     def rate_limit_for_test(self) -> RateLimit | None:
         """The limit enforced on both sides in the rate-limit test (scale it down if the published
-        burst is large; the client must then honour ``Target.rate_limit``)."""
-        return self.published_rate_limit()
+        burst is large; the client must then honour ``Target.rate_limit``). Default: the published
+        limit, else `pacing_for_test`."""
+        return self.published_rate_limit() or self.pacing_for_test
 
     # -- support ----------------------------------------------------------------------------------
     def supports(self, hook: str) -> bool:
@@ -607,7 +614,7 @@ class ConformanceSuite:
         c = env.contract
         limit = c.rate_limit_for_test()
         if limit is None:
-            pytest.skip(f"{c.name}: no published rate limit")
+            pytest.skip(f"{c.name}: no published rate limit and no pacing_for_test")
         env.fake.faults.configure(rate_limit=limit, retry_after_seconds=1)
         override = limit if limit != c.published_rate_limit() else None
         client = env.client(rate_limit=override)

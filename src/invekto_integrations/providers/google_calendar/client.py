@@ -27,7 +27,7 @@ import httpx
 import pydantic
 
 from invekto_integrations.core.clock import Clock, SystemClock
-from invekto_integrations.core.errors import InvalidArgument, InvalidParameter, NotFound, PayloadError
+from invekto_integrations.core.errors import InvalidArgument, InvalidParameter, PayloadError
 from invekto_integrations.core.http import AsyncRunner, Call, ProviderConfig, SyncRunner
 from invekto_integrations.core.paging import Page, aiter_pages, iter_pages
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
@@ -188,9 +188,7 @@ class GoogleCalendarEndpoints:
 
     def get_event(self, calendar_id: str, event_id: str) -> Call[CalendarEvent]:
         def parse(response: httpx.Response) -> CalendarEvent:
-            if response.status_code == 410:  # a deleted resource: for a read, it is not there
-                raise NotFound("event was deleted", provider=PROVIDER, operation="get_event", status=410,
-                               code="deleted")
+            # a 410 (deleted) becomes `NotFound` with Google's own message, through the error table
             return _event(response, "get_event", event_id)
 
         return Call("get_event", "GET", f"{API_PREFIX}/calendars/{_cal(calendar_id)}/events/{_evt(event_id)}",

@@ -8,10 +8,12 @@ answer                                                raised as
 401 (``authError``)                                   `AuthenticationError` (after one refresh)
 403 ``rateLimitExceeded`` / ``userRateLimitExceeded``  `RateLimited` (retried with backoff)
 / ``quotaExceeded``; 429 (any reason)
-403 other (``forbidden``, ``insufficientPermissions``) `PermissionDenied` (not retried)
+403 other (``forbidden``, ``insufficientPermissions``) `PermissionDenied` (one resource; not retried,
+``forbiddenForNonOrganizer``)                          never marks the account invalid_credentials)
 404                                                   `NotFound`
 409 (id taken, also deleted ids)                      `AlreadyExists`
-410 (``fullSyncRequired`` or a deleted resource)      `SyncTokenExpired` on a sync-token list
+410 on a list (``fullSyncRequired``, any reason)      `SyncTokenExpired`
+410 on get/patch/delete (``deleted``)                 `NotFound` (status 410, Google's message)
 412 (``conditionNotMet``)                             `PreconditionFailed`
 5xx                                                   `ProviderUnavailable` (retried)
 other 4xx                                             `InvalidRequest`
@@ -221,6 +223,9 @@ def event_id_for(tenant_id: str, appointment_id: str, generation: int = 1) -> st
     return f"{base}g{generation}"
 
 
+SYNC_TOKEN_REASONS = frozenset({"fullSyncRequired", "updatedMinTooLongAgo"})
+
+
 def _reason(body: WireErrorBody | None) -> str | None:
     if body is None or not body.error.errors:
         return None
@@ -252,7 +257,13 @@ def error_from_google(status: int, payload: Any, *, operation: str, request_id: 
     if status == 409:
         return AlreadyExists(message, **kw)
     if status == 410:
-        return SyncTokenExpired(message, **kw)
+        # Two meanings: a sync token Google no longer accepts (a list; branch on the status there,
+        # the reason is not always fullSyncRequired), or an event that is gone (get/patch/delete,
+        # reason ``deleted``): the latter keeps Google's message and is no sync-token expiry.
+        if operation == "list_events" or reason in SYNC_TOKEN_REASONS:
+            return SyncTokenExpired(message, **kw)
+        kw["code"] = reason or "deleted"
+        return NotFound(message, **kw)
     if status == 412:
         return PreconditionFailed(message, **kw)
     if status >= 500:
@@ -277,15 +288,30 @@ def _http_date(value: str | None) -> datetime | None:
 
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+MAX_MESSAGE_NUMBER = 2**63 - 1  # Google's message numbers are int64
+
+
+def _message_number(value: str | None) -> int | None:
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 19) or not 0 < int(text) <= MAX_MESSAGE_NUMBER:
+        raise InvalidArgument(f"X-Goog-Message-Number is not a positive 64-bit integer: {text[:40]!r}",
+                              provider=PROVIDER, field="x-goog-message-number")
+    return int(text)
 
 
 def parse_notification(headers: Mapping[str, str]) -> ChannelNotification:
     """Read the ``X-Goog-*`` headers of a push notification (header names case-insensitive).
 
-    Raises `InvalidArgument` (a ``ValueError``) when the channel id or the resource state is missing.
+    Raises `InvalidArgument` (a ``ValueError``) when the channel id or the resource state is missing,
+    or the message number is not a positive 64-bit integer (``2**70`` is refused here, never
+    handed to a store).
     """
     low = {k.lower(): v for k, v in headers.items()}
     channel_id = low.get("x-goog-channel-id", "").strip()
@@ -294,10 +320,9 @@ def parse_notification(headers: Mapping[str, str]) -> ChannelNotification:
         raise InvalidArgument("not a Google push notification: X-Goog-Channel-ID or X-Goog-Resource-State missing",
                               provider=PROVIDER,
                               field="x-goog-channel-id" if not channel_id else "x-goog-resource-state")
-    number = low.get("x-goog-message-number")
     return ChannelNotification(
         channel_id=channel_id, resource_state=state, resource_id=low.get("x-goog-resource-id"),
-        message_number=int(number) if number and number.strip().isdigit() else None,
+        message_number=_message_number(low.get("x-goog-message-number")),
         expiration=_http_date(low.get("x-goog-channel-expiration")), resource_uri=low.get("x-goog-resource-uri"),
         token=low.get("x-goog-channel-token"),
     )

@@ -68,6 +68,7 @@ PROVIDER = ProviderInfo(
     connect=_connect,
     connect_async=_connect_async,
     fake=_fake,
+    contract=lazy("invekto_integrations.testing.contracts.iys", "IysContract"),
     settings_keys=("iys_code", "brand_code", "sps_prefix"),
     secret_keys=("api_key", "api_secret"),
 )

@@ -26,24 +26,25 @@ from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import (
     AuthenticationError,
     ConfigurationError,
+    InvalidArgument,
     InvalidParameter,
     PayloadError,
     ProviderUnavailable,
     RateLimited,
 )
 from invekto_integrations.core.http import AsyncRunner, Call, ErrorDetails, ProviderConfig, SyncRunner
-from invekto_integrations.core.phone import normalize_phone
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.consent import (
     ConsentChangeProblem,
     ConsentChanges,
+    ConsentReceipt,
     ConsentRecord,
     ConsentType,
     RecipientType,
 )
 
-from .mapping import PROVIDER, IysErrorCode, to_consent, to_wire
+from .mapping import PROVIDER, IysErrorCode, iys_recipient, parse_iys_date, to_consent, to_wire
 from .wire import WireBatchItem, WireBatchSubmit, WireChanges, WireConsent, WireErrorBody, WireToken, WireTransaction
 
 __all__ = [
@@ -64,9 +65,10 @@ TOKEN_LOCKOUT = timedelta(hours=1)
 
 
 def to_iys_recipient(phone: str) -> str:
-    """Any phone form → ``+905XXXXXXXXX`` (the İYS recipient format for MESAJ/ARAMA)."""
+    """Any phone form → ``+90XXXXXXXXXX`` (the İYS recipient format for MESAJ/ARAMA), judged by
+    format: İYS's own examples use ranges libphonenumber calls unallocated."""
     try:
-        return normalize_phone(phone)
+        return iys_recipient(phone, ConsentType.MESAJ)
     except ValueError as exc:
         raise InvalidParameter(str(exc), provider=PROVIDER, operation="consent", code="recipient") from None
 
@@ -199,22 +201,29 @@ class IysAuth(httpx.Auth):
             yield request
 
 
-def _txn(response: httpx.Response) -> str:
-    return WireTransaction.model_validate(response.json()).transactionId
+def _receipt(response: httpx.Response, record: str) -> ConsentReceipt:
+    wire = WireTransaction.model_validate(response.json())
+    try:
+        created = parse_iys_date(wire.creationDate)
+    except ValueError as exc:
+        raise PayloadError(f"creationDate: {exc}", provider=PROVIDER, field="creationDate", record=record) from exc
+    return ConsentReceipt(transaction_id=wire.transactionId, creation_date=created)
 
 
 class IysEndpoints:
     def __init__(self, settings: IysSettings) -> None:
         self.settings = settings
 
-    def add_consent(self, consent: ConsentRecord) -> Call[str]:
-        """Register one consent/rejection; returns ``transactionId``. ``consent_date`` is required."""
+    def add_consent(self, consent: ConsentRecord) -> Call[ConsentReceipt]:
+        """Register one consent/rejection (with ``retailerCode``/``retailerAccess`` when set);
+        returns İYS's ``transactionId`` and ``creationDate``. ``consent_date`` is required."""
         try:
             body = to_wire(consent)
-        except ValueError as exc:
-            raise InvalidParameter(str(exc), provider=PROVIDER, operation="add_consent", code="consentDate") from None
-        return Call("add_consent", "POST", f"{self.settings.brand_path}/consents", _txn, json=body,
-                    record=consent.recipient)
+        except InvalidArgument as exc:
+            raise InvalidParameter(str(exc), provider=PROVIDER, operation="add_consent",
+                                   code=exc.field or "consent") from None
+        return Call("add_consent", "POST", f"{self.settings.brand_path}/consents",
+                    lambda r: _receipt(r, consent.recipient), json=body, record=consent.recipient)
 
     def add_consents_batch(self, consents: Sequence[ConsentRecord]) -> Call[str]:
         """Submit up to 1,000 consents asynchronously; returns ``requestId`` (poll `batch_status`)."""
@@ -334,7 +343,7 @@ class IysClient:
         self.auth = config.auth
         self._runner = SyncRunner(config, transport=transport)
 
-    def add_consent(self, consent: ConsentRecord) -> str:
+    def add_consent(self, consent: ConsentRecord) -> ConsentReceipt:
         return self._runner.run(self.endpoints.add_consent(consent))
 
     def add_consents_batch(self, consents: Sequence[ConsentRecord]) -> str:
@@ -365,7 +374,7 @@ class IysClient:
         while True:
             page = self.pull_changes(source=source, after=after, limit=limit)
             yield page
-            if not page.items or page.after == after:
+            if not (page.items or page.problems) or page.after == after:
                 return
             after = page.after
 
@@ -396,7 +405,7 @@ class AsyncIysClient:
         self.auth = config.auth
         self._runner = AsyncRunner(config, transport=transport)
 
-    async def add_consent(self, consent: ConsentRecord) -> str:
+    async def add_consent(self, consent: ConsentRecord) -> ConsentReceipt:
         return await self._runner.run(self.endpoints.add_consent(consent))
 
     async def add_consents_batch(self, consents: Sequence[ConsentRecord]) -> str:
@@ -428,7 +437,7 @@ class AsyncIysClient:
         while True:
             page = await self.pull_changes(source=source, after=after, limit=limit)
             yield page
-            if not page.items or page.after == after:
+            if not (page.items or page.problems) or page.after == after:
                 return
             after = page.after
 

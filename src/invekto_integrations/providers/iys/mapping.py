@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from invekto_integrations.core.errors import InvalidArgument, PayloadError
+from invekto_integrations.core.phone import tr_phone_by_format
 from invekto_integrations.models.consent import ConsentRecord, ConsentStatus, ConsentType, RecipientType
 
 from .wire import WireConsent
@@ -17,6 +19,7 @@ __all__ = [
     "ConsentSourceCode",
     "IysErrorCode",
     "format_iys_date",
+    "iys_recipient",
     "parse_iys_date",
     "to_consent",
     "to_wire",
@@ -89,15 +92,35 @@ def to_consent(w: WireConsent) -> ConsentRecord:
     except ValueError as exc:
         raise PayloadError(f"{field}: {exc}", provider=PROVIDER, field=field, record=w.recipient) from exc
     return ConsentRecord(recipient=w.recipient, type=ctype, recipient_type=rtype, status=status, source=w.source,
-                         consent_date=consent_date, creation_date=creation_date, transaction_id=w.transactionId)
+                         consent_date=consent_date, creation_date=creation_date, transaction_id=w.transactionId,
+                         retailer_code=w.retailerCode, retailer_access=tuple(w.retailerAccess or ()))
 
 
-def to_wire(c: ConsentRecord, *, default_source: str = ConsentSourceCode.HS_MESAJ) -> dict[str, str]:
+def iys_recipient(recipient: str, ctype: ConsentType) -> str:
+    """The recipient as İYS takes it: ``+90`` and ten digits for MESAJ/ARAMA (judged by format, not
+    by libphonenumber's allocated ranges), an e-mail address for EPOSTA."""
+    if ctype == ConsentType.EPOSTA:
+        if "@" not in recipient.strip():
+            raise InvalidArgument(f"not an e-mail address: {recipient!r}", provider=PROVIDER, field="recipient")
+        return recipient.strip()
+    found = tr_phone_by_format(recipient)
+    if found is None:
+        raise InvalidArgument(f"not a +90 number with ten digits: {recipient!r}", provider=PROVIDER,
+                              field="recipient")
+    return found
+
+
+def to_wire(c: ConsentRecord, *, default_source: str = ConsentSourceCode.HS_MESAJ) -> dict[str, Any]:
     if c.consent_date is None:
         raise InvalidArgument("consent_date is required to register a consent", provider=PROVIDER,
                               field="consent_date", record=c.recipient)
-    return {
-        "recipient": c.recipient, "type": c.type.value, "source": c.source or default_source,
+    body: dict[str, Any] = {
+        "recipient": iys_recipient(c.recipient, c.type), "type": c.type.value, "source": c.source or default_source,
         "status": c.status.value, "consentDate": format_iys_date(c.consent_date),
         "recipientType": c.recipient_type.value,
     }
+    if c.retailer_code is not None:
+        body["retailerCode"] = c.retailer_code
+    if c.retailer_access:
+        body["retailerAccess"] = list(c.retailer_access)
+    return body

@@ -41,6 +41,8 @@ class WireConsent(_Wire):
     transactionId: str | None = Field(default=None, validation_alias=AliasChoices(
         "transactionId", "transaction_id"))
     retailerAccessCount: int | None = None
+    retailerCode: str | None = None
+    retailerAccess: list[str] | None = None
 
 
 class WireTransaction(_Wire):

@@ -70,6 +70,7 @@ PROVIDER = ProviderInfo(
     connect=_connect,
     connect_async=_connect_async,
     fake=_fake,
+    contract=lazy("invekto_integrations.testing.contracts.whatsapp_cloud", "WhatsAppCloudContract"),
     settings_keys=("phone_number_id", "waba_id", "api_version", "display_phone_number"),
     secret_keys=("api_key", "app_secret", "verify_token"),
 )

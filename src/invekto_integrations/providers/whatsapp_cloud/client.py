@@ -121,12 +121,23 @@ def _raise_for_graph(response: httpx.Response, operation: str) -> None:
     )
 
 
-def _parse_sent(response: httpx.Response) -> SentMessage:
+MAX_CALLBACK_DATA = 512  # characters of biz_opaque_callback_data Meta accepts
+
+
+def _parse_sent(response: httpx.Response, callback_data: str | None = None) -> SentMessage:
     _raise_for_graph(response, "send_message")
     body = WireSendResponse.model_validate(response.json())
     first = body.messages[0]
     wa_id = body.contacts[0].wa_id if body.contacts else None
-    return SentMessage(provider_message_id=first.id, recipient_id=wa_id, message_status=first.message_status)
+    return SentMessage(provider_message_id=first.id, recipient_id=wa_id, message_status=first.message_status,
+                       biz_opaque_callback_data=callback_data)
+
+
+def _callback_data(value: str | None, operation: str) -> str | None:
+    if value is not None and not 0 < len(value) <= MAX_CALLBACK_DATA:
+        raise InvalidParameter(f"biz_opaque_callback_data must be 1..{MAX_CALLBACK_DATA} characters",
+                               provider=PROVIDER, operation=operation, code="biz_opaque_callback_data")
+    return value
 
 
 def _template(raw: dict[str, Any]) -> MessageTemplate:
@@ -145,8 +156,10 @@ class WhatsAppCloudEndpoints:
     def _messages_path(self) -> str:
         return f"/{self.settings.api_version}/{self.settings.phone_number_id}/messages"
 
-    def _send(self, operation: str, payload: dict[str, Any]) -> Call[SentMessage]:
-        return Call(operation, "POST", self._messages_path, _parse_sent, json=payload,
+    def _send(self, operation: str, payload: dict[str, Any], callback_data: str | None) -> Call[SentMessage]:
+        if callback_data is not None:
+            payload["biz_opaque_callback_data"] = callback_data  # echoed by every status webhook of the message
+        return Call(operation, "POST", self._messages_path, lambda r: _parse_sent(r, callback_data), json=payload,
                     ok_statuses=_ALL_ERRORS, idempotent=False)
 
     def send_template(
@@ -161,9 +174,12 @@ class WhatsAppCloudEndpoints:
         button_params: Sequence[str] = (),
         button_sub_type: str = "url",
         body_param_names: Sequence[str] = (),
+        biz_opaque_callback_data: str | None = None,
     ) -> Call[SentMessage]:
         """``type: template``; header params are text or a media link (``header_type``), each
-        button param drives the button at its index (URL suffix or quick-reply payload)."""
+        button param drives the button at its index (URL suffix or quick-reply payload).
+        ``biz_opaque_callback_data`` (at most 512 characters) comes back on the status webhooks."""
+        callback = _callback_data(biz_opaque_callback_data, "send_template")
         if not name:
             raise InvalidParameter("template name is empty", provider=PROVIDER, operation="send_template")
         if body_param_names and len(body_param_names) != len(body_params):
@@ -198,15 +214,18 @@ class WhatsAppCloudEndpoints:
         if components:
             template["components"] = components
         return self._send("send_template", {"messaging_product": "whatsapp", "recipient_type": "individual",
-                                            "to": to_wa_id(to), "type": "template", "template": template})
+                                            "to": to_wa_id(to), "type": "template", "template": template},
+                          callback)
 
-    def send_text(self, to: str, body: str, *, preview_url: bool = False) -> Call[SentMessage]:
+    def send_text(self, to: str, body: str, *, preview_url: bool = False,
+                  biz_opaque_callback_data: str | None = None) -> Call[SentMessage]:
         """``type: text`` (the caller checks the 24-hour window first)."""
+        callback = _callback_data(biz_opaque_callback_data, "send_text")
         if not body:
             raise InvalidParameter("text body is empty", provider=PROVIDER, operation="send_text")
         return self._send("send_text", {"messaging_product": "whatsapp", "recipient_type": "individual",
                                         "to": to_wa_id(to), "type": "text",
-                                        "text": {"preview_url": preview_url, "body": body}})
+                                        "text": {"preview_url": preview_url, "body": body}}, callback)
 
     def mark_read(self, message_id: str) -> Call[bool]:
         def parse(response: httpx.Response) -> bool:
@@ -275,18 +294,21 @@ class WhatsAppCloudClient:
     def send_template(self, to: str, name: str, language: str, *, body_params: Sequence[str] = (),
                       header_params: Sequence[str] = (), header_type: str = "text",
                       button_params: Sequence[str] = (), button_sub_type: str = "url",
-                      body_param_names: Sequence[str] = ()) -> SentMessage:
+                      body_param_names: Sequence[str] = (),
+                      biz_opaque_callback_data: str | None = None) -> SentMessage:
         """Send an approved template (allowed at any time). Raises `TemplateUnavailable`,
         `InvalidParameter`, `RecipientUnavailable`, `RateLimited`, ..."""
         return self._runner.run(self.endpoints.send_template(
             to, name, language, body_params=body_params, header_params=header_params, header_type=header_type,
-            button_params=button_params, button_sub_type=button_sub_type, body_param_names=body_param_names))
+            button_params=button_params, button_sub_type=button_sub_type, body_param_names=body_param_names,
+            biz_opaque_callback_data=biz_opaque_callback_data))
 
     def send_text(self, to: str, body: str, *, last_inbound_at: datetime | None,
-                  preview_url: bool = False) -> SentMessage:
+                  preview_url: bool = False, biz_opaque_callback_data: str | None = None) -> SentMessage:
         """Free-form text; raises `OutsideServiceWindow` before any call outside the 24-hour window."""
         check_service_window(last_inbound_at, self.clock.now())
-        return self._runner.run(self.endpoints.send_text(to, body, preview_url=preview_url))
+        return self._runner.run(self.endpoints.send_text(to, body, preview_url=preview_url,
+                                                         biz_opaque_callback_data=biz_opaque_callback_data))
 
     def mark_read(self, message_id: str) -> bool:
         return self._runner.run(self.endpoints.mark_read(message_id))
@@ -330,15 +352,18 @@ class AsyncWhatsAppCloudClient:
     async def send_template(self, to: str, name: str, language: str, *, body_params: Sequence[str] = (),
                             header_params: Sequence[str] = (), header_type: str = "text",
                             button_params: Sequence[str] = (), button_sub_type: str = "url",
-                            body_param_names: Sequence[str] = ()) -> SentMessage:
+                            body_param_names: Sequence[str] = (),
+                            biz_opaque_callback_data: str | None = None) -> SentMessage:
         return await self._runner.run(self.endpoints.send_template(
             to, name, language, body_params=body_params, header_params=header_params, header_type=header_type,
-            button_params=button_params, button_sub_type=button_sub_type, body_param_names=body_param_names))
+            button_params=button_params, button_sub_type=button_sub_type, body_param_names=body_param_names,
+            biz_opaque_callback_data=biz_opaque_callback_data))
 
     async def send_text(self, to: str, body: str, *, last_inbound_at: datetime | None,
-                        preview_url: bool = False) -> SentMessage:
+                        preview_url: bool = False, biz_opaque_callback_data: str | None = None) -> SentMessage:
         check_service_window(last_inbound_at, self.clock.now())
-        return await self._runner.run(self.endpoints.send_text(to, body, preview_url=preview_url))
+        return await self._runner.run(self.endpoints.send_text(to, body, preview_url=preview_url,
+                                                               biz_opaque_callback_data=biz_opaque_callback_data))
 
     async def mark_read(self, message_id: str) -> bool:
         return await self._runner.run(self.endpoints.mark_read(message_id))

@@ -9,12 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "WireChange",
     "WireContact",
+    "WireContactCard",
     "WireEntry",
     "WireErrorBody",
     "WireGraphError",
     "WireInbound",
+    "WireLocation",
     "WireMedia",
     "WireMetadata",
+    "WireReaction",
     "WireReferral",
     "WireSendResponse",
     "WireStatus",
@@ -147,9 +150,88 @@ class WireReferral(_Wire):
     welcome_message: WireWelcome | None = None
 
 
+class WireLocation(_Wire):
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+    url: str | None = None
+
+
+class WireReaction(_Wire):
+    message_id: str
+    emoji: str | None = None  # absent or empty: the reaction was removed
+
+
+class WireCardName(_Wire):
+    formatted_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    middle_name: str | None = None
+    prefix: str | None = None
+    suffix: str | None = None
+
+
+class WireCardPhone(_Wire):
+    phone: str | None = None
+    wa_id: str | None = None
+    type: str | None = None
+
+
+class WireCardEmail(_Wire):
+    email: str | None = None
+    type: str | None = None
+
+
+class WireCardAddress(_Wire):
+    street: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    country: str | None = None
+    country_code: str | None = None
+    type: str | None = None
+
+
+class WireCardOrg(_Wire):
+    company: str | None = None
+    department: str | None = None
+    title: str | None = None
+
+
+class WireCardUrl(_Wire):
+    url: str | None = None
+    type: str | None = None
+
+
+class WireContactCard(_Wire):
+    name: WireCardName | None = None
+    phones: list[WireCardPhone] = Field(default_factory=list)
+    emails: list[WireCardEmail] = Field(default_factory=list)
+    addresses: list[WireCardAddress] = Field(default_factory=list)
+    org: WireCardOrg | None = None
+    urls: list[WireCardUrl] = Field(default_factory=list)
+    birthday: str | None = None
+
+
+class WireSystem(_Wire):
+    body: str | None = None
+    type: str | None = None
+    new_wa_id: str | None = None
+    wa_id: str | None = None
+    identity: str | None = None
+
+
 class WireContext(_Wire):
     from_: str | None = Field(default=None, alias="from")
     id: str | None = None
+
+
+class WireStatusError(_Wire):
+    code: int | str
+    title: str | None = None
+    message: str | None = None
+    error_data: dict[str, Any] | None = None
 
 
 class WireInbound(_Wire):
@@ -165,15 +247,13 @@ class WireInbound(_Wire):
     video: WireMedia | None = None
     document: WireMedia | None = None
     sticker: WireMedia | None = None
+    location: WireLocation | None = None
+    contacts: list[WireContactCard] = Field(default_factory=list)
+    reaction: WireReaction | None = None
+    system: WireSystem | None = None
+    errors: list[WireStatusError] = Field(default_factory=list)
     referral: WireReferral | None = None
     context: WireContext | None = None
-
-
-class WireStatusError(_Wire):
-    code: int | str
-    title: str | None = None
-    message: str | None = None
-    error_data: dict[str, Any] | None = None
 
 
 class WirePricing(_Wire):
@@ -191,6 +271,7 @@ class WireStatus(_Wire):
     conversation: dict[str, Any] | None = None
     pricing: WirePricing | None = None
     errors: list[WireStatusError] = Field(default_factory=list)
+    biz_opaque_callback_data: str | None = None
 
 
 class WireChange(_Wire):

@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any, ClassVar
 
 from invekto_integrations.core.errors import ProviderError, ProviderUnavailable
+from invekto_integrations.core.ratelimit import RateLimit
 from invekto_integrations.models.orders import OrderStatus
 from invekto_integrations.models.shipments import Shipment, ShipmentStatus
 from invekto_integrations.providers.base import OrderOrError
@@ -81,10 +82,13 @@ class CarrierContract(ProviderContract):
 
     Neither Turkish carrier documents a rate limit or a throttling answer: their fakes throttle with
     the server-busy SOAP fault (HTTP 503), which the connectors treat as an outage
-    (`ProviderUnavailable`, retried, ``Retry-After`` honoured).
+    (`ProviderUnavailable`, retried, ``Retry-After`` honoured). With no published limit, the kit
+    still checks pacing: the client is given `pacing_for_test` and must keep to it while the fake
+    refuses anything faster.
     """
 
     throttled_error: ClassVar[type[ProviderError]] = ProviderUnavailable
+    pacing_for_test: ClassVar[RateLimit | None] = RateLimit(5, 1.0)
     #: The parcel every account has, tracked by `probe`.
     probe_key: ClassVar[str] = ""
 

@@ -12,7 +12,8 @@
   ``fullSyncRequired``; filters Google forbids with ``syncToken`` answer 400.
 - ``If-Match`` on patch/update/delete → 412 ``conditionNotMet`` on a mismatch; insert with an
   existing or deleted id → 409 ``duplicate``; an invalid client id → 400; delete of a deleted
-  event → 410 ``deleted``.
+  event, or a patch/update of it that does not restore it (``status``), → 410 ``deleted``;
+  `forbid_event` makes writes to one event answer 403 ``forbiddenForNonOrganizer``.
 - ``freeBusy``: opaque, non-cancelled events clipped to ``[timeMin, timeMax)``, merged, rendered
   in the requested zone; unknown calendars get ``errors: [{"reason": "notFound"}]`` inside the 200.
 - ``events.watch`` opens a ``web_hook`` channel (expiration capped at 7 days) and sends its
@@ -164,6 +165,8 @@ class FakeCalendar:
     events: dict[str, FakeEvent] = field(default_factory=dict)
     seq: int = 0
     generation: int = 0
+    # event id -> 403 reason for writes to it (an event this account may read but not change)
+    forbidden: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -362,6 +365,13 @@ class GoogleCalendarFake(FakeProvider):
             self._touch(cal, event)
             self._cancel_exceptions(cal, event)
             self._notify(account, cal.id)
+
+    def forbid_event(self, account: str, calendar_id: str, event_id: str,
+                     reason: str = "forbiddenForNonOrganizer") -> None:
+        """Writes to this one event answer 403 ``reason`` (e.g. the account is not its organizer);
+        the account's other events and its credentials are unaffected."""
+        with self._lock:
+            self.states.get(account).calendars[calendar_id].forbidden[event_id] = reason
 
     def instances(self, account: str, calendar_id: str, series_id: str) -> list[dict[str, Any]]:
         """The instances of a series as ``singleEvents=true`` lists them (exceptions included)."""
@@ -820,6 +830,10 @@ class GoogleCalendarFake(FakeProvider):
                 event = self._materialize(cal, *found)  # a write to an instance makes it an exception
             if request.method == "GET":
                 return JSONResponse(self._render(cal, event))
+            reason = cal.forbidden.get(eid)
+            if reason is not None:
+                return _google_error(403, reason, "The user must be the organizer of the event to change it."
+                                     if reason == "forbiddenForNonOrganizer" else "Forbidden")
             if_match = request.headers.get("if-match")
             if if_match is not None and if_match != "*" and if_match != event.etag:
                 return _google_error(412, "conditionNotMet", "Precondition Failed", location="If-Match")
@@ -832,6 +846,8 @@ class GoogleCalendarFake(FakeProvider):
                 self._notify(self.account_of(request), cal.id)
                 return Response(status_code=204)
             assert isinstance(body, dict)
+            if event.status == "cancelled" and body.get("status") in (None, "cancelled"):
+                return _google_error(410, "deleted", "Resource has been deleted")
             for key in ("id", "etag", "updated", "created", "kind", "iCalUID", "htmlLink"):
                 body.pop(key, None)
             status = body.pop("status", None)

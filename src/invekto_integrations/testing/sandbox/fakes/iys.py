@@ -4,7 +4,9 @@
   per API user answers ``{"code":"H084",...}``; tokens expire by the sandbox clock.
 - ``/sps/{iysCode}/brands/{brandCode}/consents[...]`` with ``Authorization: Bearer``; a missing or
   expired token is a 401 with H351. Consent records live per (iysCode, brandCode).
-- Validation: recipient ``+905XXXXXXXXX``, enums, ``consentDate`` ``YYYY-MM-DD HH:mm:ss`` (Turkey
+- Validation: recipient ``+90`` and ten digits (by format, as İYS does; its own examples use ranges
+  libphonenumber calls unallocated), enums, optional ``retailerCode`` / ``retailerAccess`` (a list),
+  ``consentDate`` ``YYYY-MM-DD HH:mm:ss`` (Turkey
   time), not in the future and not older than 3 business days; the first record of a recipient
   cannot be RET (H175). Errors use ``{"message","status","errors":[{index,location,value,code,message}]}``.
 - Batches are answered ``enqueue`` on the first poll and with per-item results after.
@@ -33,11 +35,21 @@ __all__ = ["IysFake"]
 
 _TR = ZoneInfo("Europe/Istanbul")
 _FMT = "%Y-%m-%d %H:%M:%S"
-_PHONE = re.compile(r"^\+90\d{10}$")
+_PHONE = re.compile(r"\+90[0-9]{10}")
 _TYPES = ("MESAJ", "ARAMA", "EPOSTA")
 _RTYPES = ("BIREYSEL", "TACIR")
 _SOURCES = ("HS_FIZIKSEL_ORTAM", "HS_ISLAK_IMZA", "HS_WEB", "HS_CAGRI_MERKEZI", "HS_SOSYAL_MEDYA", "HS_EPOSTA",
             "HS_MESAJ", "HS_MOBIL", "HS_EORTAM", "HS_ETKINLIK", "HS_2015", "HS_ATM", "HS_KARAR")
+
+
+def _token_form(request: Request, raw: bytes) -> dict[str, str]:
+    """The token request's fields, form-encoded or JSON (clients send either)."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            return {k: str(v) for k, v in json.loads(raw).items()}
+        except (ValueError, AttributeError):
+            return {}
+    return {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
 
 
 def _business_days_between(start: datetime, end: datetime) -> int:
@@ -52,12 +64,17 @@ def _business_days_between(start: datetime, end: datetime) -> int:
 
 class IysFake(FakeProvider):
     name: ClassVar[str] = "iys"
-    published_rate_limit: ClassVar[RateLimit | None] = RateLimit(100, 60.0)
+    # ~100 requests/minute (query-one; unverified), bursts of 10 as the connector assumes.
+    published_rate_limit: ClassVar[RateLimit | None] = RateLimit(100, 60.0, burst=10)
 
     def __init__(self, *, users: dict[str, tuple[str, str]] | None = None,
                  brands: dict[str, list[str]] | None = None, token_limit_per_hour: int = 50,
-                 token_ttl: int = 7200, refresh_ttl: int = 14400, **kw: Any) -> None:
+                 token_ttl: int = 7200, refresh_ttl: int = 14400, faults_on_token_endpoint: bool = True,
+                 **kw: Any) -> None:
         super().__init__(**kw)
+        # Fault injection reaches POST /oauth2/token too unless switched off (the conformance contract
+        # does: its probes are the API calls, the token exchange is set-up).
+        self.faults_on_token_endpoint = faults_on_token_endpoint
         # API user -> (password, iysCode)
         self.users = users or {"iys-api-a": ("iys-pass-a", "700001"), "iys-api-b": ("iys-pass-b", "700002")}
         self.brands = brands or {code: [code] for _, code in self.users.values()}
@@ -111,6 +128,22 @@ class IysFake(FakeProvider):
         return self.consents.get((iys_code, brand), {}).get((type, recipient))
 
     # -- framework hooks ------------------------------------------------------------------------
+    def authenticate_body(self, request: Request, body: bytes) -> str | Response:
+        """A password grant with a wrong password is the token endpoint's auth failure (recorded
+        ``auth_failed``, like any refused credentials)."""
+        if request.url.path.endswith("/oauth2/token"):
+            form = _token_form(request, body)
+            if form.get("grant_type") == "password" and (
+                    form.get("username") not in self.users
+                    or self.users[form.get("username", "")][0] != form.get("password")):
+                return JSONResponse({"code": "H002", "message": "Kullanıcı adı veya şifre hatalı."}, status_code=401)
+        return self.authenticate(request)
+
+    def _decide_outcome(self, account: str) -> str:
+        if account == "token-endpoint" and not self.faults_on_token_endpoint:
+            return "ok"
+        return super()._decide_outcome(account)
+
     def authenticate(self, request: Request) -> str | Response:
         if request.url.path.endswith("/oauth2/token"):
             return "token-endpoint"
@@ -160,7 +193,7 @@ class IysFake(FakeProvider):
             stored = dict(record)
             stored["creationDate"] = self.now_tr().strftime(_FMT)
             stored["transactionId"] = secrets.token_hex(16)
-            stored["retailerAccessCount"] = 0
+            stored["retailerAccessCount"] = len(record.get("retailerAccess") or [])
             self.consents.setdefault((iys, brand), {})[(record["type"], record["recipient"])] = stored
             self.changes.setdefault((iys, brand), []).append((self._seq, origin, stored))
             return stored
@@ -189,8 +222,13 @@ class IysFake(FakeProvider):
         if c.get("source") not in _SOURCES:
             return bad("source", "Geçersiz kaynak (source).")
         recipient = str(c.get("recipient", ""))
-        if c["type"] != "EPOSTA" and not _PHONE.match(recipient):
-            return bad("recipient", "recipient +905XXXXXXXXX biçiminde olmalıdır.")
+        if c["type"] != "EPOSTA" and not _PHONE.fullmatch(recipient):  # by format: +90 and ten digits
+            return bad("recipient", "recipient +90XXXXXXXXXX biçiminde olmalıdır.")
+        if c.get("retailerCode") is not None and not isinstance(c["retailerCode"], str):
+            return bad("retailerCode", "retailerCode metin olmalıdır.")
+        access = c.get("retailerAccess")
+        if access is not None and not (isinstance(access, list) and all(isinstance(x, str) for x in access)):
+            return bad("retailerAccess", "retailerAccess bayi kodlarından oluşan bir liste olmalıdır.")
         try:
             when = datetime.strptime(str(c.get("consentDate")), _FMT).replace(tzinfo=_TR)
         except ValueError:
@@ -208,14 +246,7 @@ class IysFake(FakeProvider):
 
     # -- routes ---------------------------------------------------------------------------------
     async def _token(self, request: Request) -> Response:
-        raw = await request.body()
-        if request.headers.get("content-type", "").startswith("application/json"):
-            try:
-                form = {k: str(v) for k, v in json.loads(raw).items()}
-            except (ValueError, AttributeError):
-                form = {}
-        else:
-            form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        form = _token_form(request, await request.body())
         grant = form.get("grant_type")
         now = self.clock.now()
         if grant == "password":
@@ -252,7 +283,9 @@ class IysFake(FakeProvider):
         if problem is not None:
             return problem
         stored = self._store(*ok, {k: body[k] for k in ("recipient", "type", "source", "status", "consentDate")}
-                             | {"recipientType": body.get("recipientType", "BIREYSEL")}, "HS")
+                             | {"recipientType": body.get("recipientType", "BIREYSEL")}
+                             | {k: body[k] for k in ("retailerCode", "retailerAccess") if body.get(k) is not None},
+                             "HS")
         return JSONResponse({"transactionId": stored["transactionId"], "creationDate": stored["creationDate"]})
 
     async def _batch(self, request: Request) -> Response:
@@ -274,7 +307,9 @@ class IysFake(FakeProvider):
                                 "error": {"code": err["code"], "message": err["message"]}})
             else:
                 stored = self._store(*ok, {k: c[k] for k in ("recipient", "type", "source", "status", "consentDate")}
-                                     | {"recipientType": c.get("recipientType", "BIREYSEL")}, "HS")
+                                     | {"recipientType": c.get("recipientType", "BIREYSEL")}
+                                     | {k: c[k] for k in ("retailerCode", "retailerAccess") if c.get(k) is not None},
+                                     "HS")
                 results.append({"subRequestId": sub, "index": i, "status": "success",
                                 "transactionId": stored["transactionId"], "creationDate": stored["creationDate"]})
             subs.append({**(c if isinstance(c, dict) else {}), "subRequestId": sub,
@@ -334,4 +369,5 @@ class IysFake(FakeProvider):
         rows = [(seq, rec) for seq, origin, rec in self.changes.get(ok, []) if origin == source and seq > start]
         page = rows[:limit]
         cursor = f"{int(self.clock.now().timestamp())}_{page[-1][0]:x}" if page else after
-        return JSONResponse({"after": cursor, "list": [rec for _, rec in page]})
+        out = [{**rec, "status": "BOZUK"} if self.maybe_malformed() else rec for _, rec in page]
+        return JSONResponse({"after": cursor, "list": out})

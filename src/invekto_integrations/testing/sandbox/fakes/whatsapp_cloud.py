@@ -14,7 +14,9 @@
   once the clock has reached it, and every request to the fake ticks first. A test that moves a
   `FrozenClock` calls ``fake.tick()`` (or `advance`); ``status_timing=StatusTiming.immediate()``
   emits the whole lifecycle during the send, for tests about something else. `inject_inbound`
-  sends a signed inbound message (optionally with a CTWA ``referral``) the same way, at once.
+  sends a signed inbound message (optionally with a CTWA ``referral``) the same way, at once;
+  `redeliver` sends an earlier webhook body again, as Meta does after a failed delivery.
+- A send's ``biz_opaque_callback_data`` (at most 512 characters) is echoed on each of its statuses.
 - ``GET /{version}/{waba-id}/message_templates`` pages with Graph cursors (``paging.cursors.after``
   and ``paging.next``); ``GET /{version}/{template-id}`` reads one.
 """
@@ -25,6 +27,7 @@ import base64
 import heapq
 import json
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -157,6 +160,8 @@ class WhatsAppCloudFake(FakeProvider):
                 rows.append(t)
             self.templates[waba] = rows
         self.messages: dict[str, FakeMessage] = {}
+        # the last webhook bodies emitted, in order (for `redeliver`)
+        self.sent_webhooks: deque[bytes] = deque(maxlen=1000)
         self.last_inbound: dict[tuple[str, str], datetime] = {}
         self._seq = 0
         # (due, order, wamid, status, error): status webhooks waiting for the clock
@@ -253,6 +258,14 @@ class WhatsAppCloudFake(FakeProvider):
         self._emit(pid, value)
         return wamid
 
+    def redeliver(self, index: int = -1) -> None:
+        """Send an earlier webhook (by position in `sent_webhooks`) again, byte for byte."""
+        if not self.webhook_url:
+            raise RuntimeError("redeliver needs a webhook_url")
+        body = self.sent_webhooks[index]
+        self.webhooks.send(self.webhook_url, body, {"Content-Type": "application/json",
+                                                    "X-Hub-Signature-256": self.sign(body)})
+
     def push_status(self, wamid: str, status: str, *, error: dict[str, Any] | None = None) -> None:
         """Send one status webhook for a message now (for out-of-order and failure tests)."""
         self.tick()
@@ -317,6 +330,8 @@ class WhatsAppCloudFake(FakeProvider):
         envelope = {"object": "whatsapp_business_account",
                     "entry": [{"id": waba, "changes": [{"field": "messages", "value": value}]}]}
         body = json.dumps(envelope, ensure_ascii=False).encode()
+        with self._lock:
+            self.sent_webhooks.append(body)
         self.webhooks.send(self.webhook_url, body, {"Content-Type": "application/json",
                                                     "X-Hub-Signature-256": self.sign(body)})
 
@@ -326,6 +341,8 @@ class WhatsAppCloudFake(FakeProvider):
         when = at or self.clock.now()
         out: dict[str, Any] = {"id": msg.wamid, "status": status,
                                "timestamp": str(int(when.timestamp())), "recipient_id": msg.to}
+        if msg.payload.get("biz_opaque_callback_data") is not None:  # echoed on every status of the message
+            out["biz_opaque_callback_data"] = msg.payload["biz_opaque_callback_data"]
         if status == "failed":
             out["errors"] = [error or {"code": 131000, "title": "Something went wrong"}]
         else:
@@ -370,6 +387,10 @@ class WhatsAppCloudFake(FakeProvider):
             return JSONResponse({"success": True})
         to = re.sub(r"\D", "", str(body.get("to", "")))
         kind = body.get("type")
+        callback = body.get("biz_opaque_callback_data")
+        if callback is not None and (not isinstance(callback, str) or len(callback) > 512):
+            return self._error(400, 131009, "Parameter value is not valid",
+                               "biz_opaque_callback_data must be a string of at most 512 characters")
         if not to:
             return self._error(400, 131008, "Required parameter is missing", "to is required")
         if kind not in ("text", "template", "interactive", "image", "document", "video", "audio", "location"):
@@ -436,7 +457,8 @@ class WhatsAppCloudFake(FakeProvider):
                 if request.query_params.get("name") in (None, t.name)
                 and request.query_params.get("status") in (None, t.status)]
         page = rows[start:start + limit]
-        out: dict[str, Any] = {"data": [t.wire() for t in page]}
+        out: dict[str, Any] = {"data": [{**t.wire(), "name": None} if self.maybe_malformed() else t.wire()
+                                        for t in page]}
         if page:
             def cur(i: int) -> str:
                 return base64.urlsafe_b64encode(str(i).encode()).decode()
