@@ -40,6 +40,7 @@ from invekto_integrations.models.events import (
 )
 from invekto_integrations.runtime import Schedule
 from invekto_integrations.storage.protocols import AppointmentRepository
+from invekto_integrations.storage.settings import TenantSettingsRepository, tenant_settings
 
 from .assignment import assign, in_test
 from .audience import AudienceContext
@@ -133,7 +134,8 @@ class CampaignEngine:
         feed_window: timedelta = timedelta(days=2),
         appointments: AppointmentRepository | None = None,
         clock: Clock | None = None,
-        timezone: str | Callable[[str], str] = "Europe/Istanbul",
+        settings_repository: TenantSettingsRepository | None = None,
+        timezone: str | Callable[[str], str] | None = None,
         niche: Callable[[str], str | None] | None = None,
         brand_code: Callable[[str], str | None] | None = None,
         batch: int = 500,
@@ -153,8 +155,10 @@ class CampaignEngine:
         self.feed = conversion_feed
         self.feed_window = feed_window
         self.appointments = appointments
+        # Explicit arguments win; else the tenant's stored settings; else their defaults.
+        self.settings_repository = settings_repository
         self._timezone = timezone
-        self._niche = niche or (lambda _t: None)
+        self._niche = niche or (lambda t: tenant_settings(self.settings_repository, t).niche.value)
         self._brand = brand_code or (lambda _t: None)
         self.batch = batch
         self.tick_cron = tick_cron
@@ -162,6 +166,8 @@ class CampaignEngine:
         self.attributor = ConversionAttributor(campaigns, recipients, conversions, clock=self.clock)
 
     def timezone(self, tenant_id: str) -> str:
+        if self._timezone is None:
+            return tenant_settings(self.settings_repository, tenant_id).timezone
         return self._timezone(tenant_id) if callable(self._timezone) else self._timezone
 
     # -- runtime hooks ------------------------------------------------------------------------------
