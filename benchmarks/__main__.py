@@ -1,4 +1,5 @@
-"""Run the benchmarks: ``python -m benchmarks [--quick] [sync] [lookup] [noshow] [attribution]`` (all by default)."""
+"""Run the benchmarks: ``python -m benchmarks [--quick] [sync] [lookup] [noshow] [attribution] [campaigns]``
+(all by default)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import sqlite3
 import sys
 from collections.abc import Callable
 
-from . import bench_attribution, bench_lookup, bench_noshow, bench_sync
+from . import bench_attribution, bench_campaigns, bench_lookup, bench_noshow, bench_sync
 
 BENCHMARKS: dict[str, Callable[[bool], list[str]]] = {
     "sync": bench_sync.run,
     "lookup": bench_lookup.run,
     "noshow": bench_noshow.run,
     "attribution": bench_attribution.run,
+    "campaigns": bench_campaigns.run,
 }
 
 

@@ -190,3 +190,22 @@ def test_movement_names(islem: str, status: ShipmentStatus) -> None:
     from invekto_integrations.providers.aras.mapping import movement_status
 
     assert movement_status(islem) == status
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_nan_tracking_number_is_refused(aras: ArasClient, aras_fake: ArasFake, number: str) -> None:
+    # json.loads would read NaN as a float and the row as the text "nan": refused instead
+    text = '{"QueryResult": {"Cargo": {"KARGO_TAKIP_NO": ' + number + ', "DURUM_KODU": "2"}}}'
+    aras_fake.serve_raw(envelope(text).encode())
+    with pytest.raises(PayloadError) as err:
+        aras.track("5")
+    assert err.value.field == "GetQueryJSONResult" and err.value.record == "5"
+    assert len(aras_fake.requests) == 1  # wrong, not cut: not asked again
+
+
+def test_nan_in_a_row_is_refused() -> None:
+    from invekto_integrations.providers.aras.wire import ArasCargo
+
+    with pytest.raises(ValueError, match="not a value"):
+        ArasCargo.model_validate({"KARGO_TAKIP_NO": float("nan")})
+    assert ArasCargo.model_validate({"KARGO_TAKIP_NO": 3500000000017}).KARGO_TAKIP_NO == "3500000000017"

@@ -50,7 +50,7 @@ async def test_error_parity(yurtici: YurticiClient, ayurtici: AsyncYurticiClient
         await ayurtici.track("NOPE")
     assert repr(sync_err.value) == repr(async_err.value)
     for _ in range(2):
-        aras_fake.serve_raw(b"<not-xml")
+        aras_fake.serve_raw(b"<a></b>")  # wrong, not cut (a cut body is read again)
     with pytest.raises(PayloadError) as a:
         aras.track("1")
     with pytest.raises(PayloadError) as b:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import tracemalloc
+from collections.abc import Callable
+
 import httpx
 import pytest
 
-from invekto_integrations.core.errors import InvalidRequest, PayloadError, ProviderUnavailable
+from invekto_integrations.core.errors import InvalidRequest, NotFound, PayloadError, ProviderUnavailable
 from invekto_integrations.providers._soap import (
     SoapOperation,
     envelope,
@@ -53,12 +57,38 @@ def test_envelope_qualified_and_unqualified() -> None:
     assert b"<op:Ping><k>1</k><k>2</k></op:Ping>" in plain
 
 
+def bounded(fn: Callable[[], object], seconds: float = 10.0) -> BaseException | None:
+    """Run ``fn`` in a thread under a hard time bound and a memory bound; return what it raised.
+
+    Not a speed target: an expanded billion laughs takes minutes and gigabytes, a refusal
+    milliseconds and kilobytes, so either bound fails a parser that expands entities."""
+    box: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            fn()
+        except BaseException as exc:
+            box["error"] = exc
+
+    tracemalloc.start()
+    try:
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(seconds)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not worker.is_alive(), f"still parsing after {seconds} s: the entities are being expanded"
+    assert peak < 32 * 1024 * 1024, f"{peak} bytes allocated: the entities were expanded"
+    return box.get("error")
+
+
 @pytest.mark.parametrize("body", [BILLION_LAUGHS, EXTERNAL_ENTITY])
 def test_entity_declarations_are_refused_before_expansion(body: bytes) -> None:
-    with pytest.raises(PayloadError) as err:
-        parse_xml(body, provider="aras", operation="GetQueryJSON")
-    assert "unsafe XML" in str(err.value)
-    assert err.value.provider == "aras"
+    err = bounded(lambda: parse_xml(body, provider="aras", operation="GetQueryJSON"))
+    assert isinstance(err, PayloadError)
+    assert "unsafe XML" in str(err)
+    assert err.provider == "aras"
 
 
 @pytest.mark.parametrize("body", [MALFORMED, b'<?xml version="1.0" encoding="foo"?><a/>', b"<a>\xff</a>", b"",
@@ -104,19 +134,34 @@ def test_error_details_read_the_fault() -> None:
 
 
 # -- through the connectors and fakes -------------------------------------------------------------
-@pytest.mark.parametrize("body", [BILLION_LAUGHS, MALFORMED])
+WRONG = b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body></s:Envelope>'  # mismatched
+
+
+@pytest.mark.parametrize("body", [BILLION_LAUGHS, WRONG])
 def test_aras_hostile_bodies_give_payload_errors(aras: ArasClient, aras_fake: ArasFake, body: bytes) -> None:
     aras_fake.serve_raw(body)
     with pytest.raises(PayloadError) as err:
         aras.track("3500000000017")
     assert err.value.provider == "aras"
-    assert len(aras_fake.requests) == 1  # not retried: a bad body does not get better
+    assert len(aras_fake.requests) == 1  # not retried: a wrong body does not get better
 
 
-@pytest.mark.parametrize("body", [BILLION_LAUGHS, MALFORMED])
+@pytest.mark.parametrize("body", [BILLION_LAUGHS, WRONG])
 def test_yurtici_hostile_bodies_give_payload_errors(yurtici: YurticiClient, yurtici_fake: YurticiFake,
                                                     body: bytes) -> None:
     yurtici_fake.serve_raw(body)
     with pytest.raises(PayloadError):
         yurtici.track("ORD2024001")
     assert len(yurtici_fake.requests) == 1
+
+
+def test_a_cut_body_is_read_again(aras: ArasClient, aras_fake: ArasFake, yurtici: YurticiClient,
+                                  yurtici_fake: YurticiFake) -> None:
+    # MALFORMED is an envelope cut mid-transfer: the query is a read, so it is asked again
+    aras_fake.serve_raw(MALFORMED)
+    assert aras.track("3500000000017").tracking_number == "3500000000017"
+    assert len(aras_fake.requests) == 3  # the cut status query, again, then the movements
+    yurtici_fake.serve_raw(MALFORMED)
+    with pytest.raises(NotFound):  # read again: the fake holds no such parcel
+        yurtici.track("ORD2024001")
+    assert len(yurtici_fake.requests) == 2

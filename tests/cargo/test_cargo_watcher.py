@@ -495,3 +495,38 @@ async def test_refused_login_async_watcher(sandbox: Sandbox, aras_fake: ArasFake
     assert len(aras_fake.requests) - calls == 1 and (report.errors, report.skipped) == (1, 1), report
     assert store.accounts.get("t1", account.id).status == AccountStatus.INVALID_CREDENTIALS
     await carriers.aclose()
+
+
+# -- issue 13, defect 3: one hostile answer stops nothing -------------------------------------------------
+def test_a_hostile_answer_is_that_parcels_error_and_the_watcher_goes_on(
+        sandbox: Sandbox, clock: FrozenClock, aras_fake: ArasFake, parcels: None) -> None:
+    from invekto_integrations.testing.sandbox.fakes.aras import envelope
+
+    store = MemoryStore()
+    clients = sync_carriers(sandbox, clock, RetryPolicy.disabled())
+
+    class Exploding:  # a connector whose parser lets a raw error out for one parcel
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def track(self, tracking_number: str) -> Any:
+            if tracking_number == "BOOM":
+                raise OverflowError("Python int too large to convert to C int")
+            return self.inner.track(tracking_number)
+
+    def carriers(tenant: str, carrier: str) -> Any:
+        inner = clients(tenant, carrier)
+        return Exploding(inner) if carrier == "yurtici" else inner
+
+    watcher = ShipmentWatcher(store.shipments, store.events, carriers, clock=clock)
+    watcher.register("t1", "aras", "3500000000017")
+    watcher.register("t1", "yurtici", "BOOM")
+    watcher.register("t1", "yurtici", "ORD2024001")
+    clock.advance(hours=2)
+    aras_fake.serve_raw(envelope("[" * 100_000 + "]" * 100_000).encode())  # nested past the recursion limit
+    report = watcher.poll_due("t1")
+    assert report.polled == 3 and report.errors == 2 and report.changed == 1
+    nested = store.shipments.get("t1", "aras", "3500000000017")
+    assert nested is not None and nested.error_count == 1 and "nested too deeply" in (nested.last_error or "")
+    exotic = store.shipments.get("t1", "yurtici", "BOOM")
+    assert exotic is not None and "OverflowError" in (exotic.last_error or "")

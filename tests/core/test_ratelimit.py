@@ -73,3 +73,19 @@ def test_registry_shares_a_bucket_per_provider_account() -> None:
     assert reg.bucket("trendyol", "seller-1", limit) is a
     assert reg.bucket("trendyol", "seller-2", limit) is not a
     assert reg.bucket("hepsiburada", "seller-1", limit) is not a
+
+
+def test_default_registry_waits_on_an_injected_fake_clock() -> None:
+    # issue 13: a client given a fake clock but no registry slept on real time
+    from invekto_integrations.core.http import ProviderConfig
+
+    clock = FrozenClock()
+    config = ProviderConfig(provider="p", base_url="http://p.test", rate_limit=RateLimit(1, 1.0), clock=clock)
+    bucket = config.bucket()
+    assert bucket is not None
+    started = time.monotonic()
+    waits = [bucket.acquire() for _ in range(4)]
+    assert time.monotonic() - started < 0.5  # the 3 s of waiting happened on the fake clock
+    assert waits == [0.0, 1.0, 1.0, 1.0] and abs(sum(clock.slept) - 3.0) < 1e-9
+    again = ProviderConfig(provider="p", base_url="http://p.test", rate_limit=RateLimit(1, 1.0), clock=clock)
+    assert again.bucket() is bucket  # clients on one clock still share the account's bucket

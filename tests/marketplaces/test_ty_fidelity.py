@@ -153,3 +153,19 @@ async def test_window_splitting_is_bounded() -> None:
                                    limiter_registry=RateLimiterRegistry(clock)) as client:
         _ = [i async for i in client.iter_orders_changed(NOW - timedelta(days=13), NOW)]
     assert len(hits) < 400, len(hits)
+
+
+def test_a_5000_character_unknown_status_is_logged_clipped(caplog: pytest.LogCaptureFixture) -> None:
+    from invekto_integrations.models.orders import OrderStatus
+    from invekto_integrations.providers._carrier import log_unknown_code
+    from invekto_integrations.providers.hepsiburada.mapping import order_status
+    from invekto_integrations.providers.trendyol.mapping import package_status
+
+    huge = "Ş" * 5000
+    with caplog.at_level("WARNING"):
+        assert package_status(huge) is OrderStatus.UNKNOWN
+        assert order_status(huge + "x") is OrderStatus.UNKNOWN
+        log_unknown_code("aras", huge + "y")
+    assert len(caplog.records) == 3
+    messages = [r.getMessage() for r in caplog.records]
+    assert all(len(m) < 300 and " chars)" in m for m in messages), messages

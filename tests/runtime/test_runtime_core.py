@@ -152,17 +152,20 @@ def test_changed_and_removed_schedules_repoint_and_drop_their_timers(store: Any,
     assert store.timers.get("t1", "probe", "s") is None
 
 
-def test_tenant_timezone_comes_from_settings(store: Any, clock: FrozenClock) -> None:
-    class Settings:
-        def __init__(self, tz: str) -> None:
-            self.timezone = tz
+def test_tenant_timezone_comes_from_the_tenant_settings(store: Any, clock: FrozenClock) -> None:
+    from invekto_integrations.models.settings import TenantSettings
 
+    store.tenant_settings.save("t2", TenantSettings(tenant_id="t2", timezone="America/New_York"))
     probe = Probe(consumes=(), schedules=[Schedule("s", cron="0 10 * * *")])
-    zones = {"t1": "Europe/Istanbul", "t2": "America/New_York"}
-    rt = Runtime(store, [probe], clock=clock, tenants=["t1", "t2"], settings=lambda t: Settings(zones[t]))
+    rt = Runtime(store, [probe], clock=clock, tenants=["t1", "t2"])
     rt.run_once()
-    assert store.timers.get("t1", "probe", "s").due_at == datetime(2026, 3, 3, 7, 0, tzinfo=UTC)
+    assert store.timers.get("t1", "probe", "s").due_at == datetime(2026, 3, 3, 7, 0, tzinfo=UTC)  # default zone
     assert store.timers.get("t2", "probe", "s").due_at == datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    store.tenant_settings.save("t3", TenantSettings(tenant_id="t3"))
+    assert "t3" in Runtime(store, [probe], clock=clock).tenants()  # a tenant known by its settings alone
+    store.tenant_settings.save("t2", TenantSettings(tenant_id="t2", timezone="Asia/Tokyo"))
+    rt.run_once()  # a changed zone re-points the timer
+    assert store.timers.get("t2", "probe", "s").due_at == datetime(2026, 3, 3, 1, 0, tzinfo=UTC)
 
 
 def test_a_held_lease_blocks_another_runtime_until_it_expires(store: Any, clock: FrozenClock) -> None:

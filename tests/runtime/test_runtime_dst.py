@@ -11,12 +11,8 @@ import pytest
 from runtime_world import Probe
 
 from invekto_integrations.core.clock import FrozenClock
+from invekto_integrations.models.settings import TenantSettings
 from invekto_integrations.runtime import Runtime, Schedule
-
-
-class Zone:
-    def __init__(self, timezone: str) -> None:
-        self.timezone = timezone
 
 
 def fire_until(rt: Runtime, clock: FrozenClock, probe: Probe, end: datetime) -> list[datetime]:
@@ -38,8 +34,8 @@ def test_daily_ten_oclock_across_the_spring_change(store: Any) -> None:
     probes = {t: Probe(f"daily-{t}", consumes=(), schedules=[Schedule("ten", cron="0 10 * * *")]) for t in ZONES}
     fired: dict[str, list[datetime]] = {}
     for tenant, probe in probes.items():
-        rt = Runtime(store, [probe], clock=FrozenClock(clock.now()), tenants=[tenant],
-                     settings=lambda t: Zone(ZONES[t]))
+        store.tenant_settings.save(tenant, TenantSettings(tenant_id=tenant, timezone=ZONES[tenant]))
+        rt = Runtime(store, [probe], clock=FrozenClock(clock.now()), tenants=[tenant])
         fired[tenant] = fire_until(rt, rt.clock, probe, datetime(2026, 4, 1, tzinfo=UTC))  # type: ignore[arg-type]
     for tenant, instants in fired.items():
         local = [i.astimezone(ZoneInfo(ZONES[tenant])) for i in instants]
@@ -60,7 +56,8 @@ def test_weekly_monday_ten_istanbul_and_berlin_across_the_autumn_change(store: A
         probe = Probe(f"weekly-{tenant}", consumes=(), schedules=[
             Schedule("monday", rrule="FREQ=WEEKLY;BYDAY=MO;BYHOUR=10;BYMINUTE=0;BYSECOND=0")])
         clock = FrozenClock(start)
-        rt = Runtime(store, [probe], clock=clock, tenants=[tenant], settings=lambda t, tz=tz: Zone(tz))
+        store.tenant_settings.save(tenant, TenantSettings(tenant_id=tenant, timezone=tz))
+        rt = Runtime(store, [probe], clock=clock, tenants=[tenant])
         out[tenant] = fire_until(rt, clock, probe, datetime(2026, 11, 10, tzinfo=UTC))
     assert out["ist"] == [datetime(2026, 10, d, 7, 0, tzinfo=UTC) for d in (19, 26)] + [
         datetime(2026, 11, d, 7, 0, tzinfo=UTC) for d in (2, 9)]
@@ -77,5 +74,6 @@ def test_weekly_monday_ten_istanbul_and_berlin_across_the_autumn_change(store: A
 def test_a_wall_time_inside_the_change_fires_once(store: Any, day: datetime, expected: list[datetime]) -> None:
     probe = Probe("night", consumes=(), schedules=[Schedule("half-past-two", cron="30 2 * * *")])
     clock = FrozenClock(day - timedelta(hours=3))
-    rt = Runtime(store, [probe], clock=clock, tenants=["ber"], settings=lambda t: Zone("Europe/Berlin"))
+    rt = Runtime(store, [probe], clock=clock, tenants=["ber"],
+                 settings=lambda t: TenantSettings(tenant_id=t, timezone="Europe/Berlin"))
     assert fire_until(rt, clock, probe, day + timedelta(hours=12)) == expected

@@ -42,7 +42,7 @@ from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import IntegrationError
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
-from invekto_integrations.events import EventConsumer
+from invekto_integrations.events import EventBus, EventConsumer
 from invekto_integrations.messaging.base import (
     MessageCategory,
     MessageSink,
@@ -128,21 +128,24 @@ class WaitlistEngine:
     CONSUMER = "appointments.waitlist"
     REPLY_CONSUMER = "appointments.waitlist.replies"
 
-    def __init__(self, waitlist: WaitlistRepository, book: AppointmentBook, sink: MessageSink, events: EventLog, *,
+    def __init__(self, waitlist: WaitlistRepository, book: AppointmentBook, sink: MessageSink,
+                 events: EventLog | EventBus, *,
                  clock: Clock | None = None, settings: WaitlistSettings | None = None,
                  tenant_settings: dict[str, WaitlistSettings] | None = None,
                  settings_repository: TenantSettingsRepository | None = None) -> None:
+        """``events``: the `EventBus` offers are published on (a bare `EventLog` gets its own bus)."""
         self.waitlist = waitlist
         self.book = book
         self.slots = book.slots
         self.sink = sink
-        self.events = events
         self.clock = clock or SystemClock()
+        self.bus = events if isinstance(events, EventBus) else EventBus(events, self.clock)
+        self.events = self.bus.log
         self.default_settings = settings or WaitlistSettings()
         self._settings = dict(tenant_settings or {})
         self.settings_repository = settings_repository  # the tenant's timezone for doctors without one
-        self._cancellations = EventConsumer(events, self.CONSUMER, types=[AppointmentCancelled.TYPE])
-        self._replies = EventConsumer(events, self.REPLY_CONSUMER, types=[InboundMessageReceived.TYPE])
+        self._cancellations = EventConsumer(self.events, self.CONSUMER, types=[AppointmentCancelled.TYPE])
+        self._replies = EventConsumer(self.events, self.REPLY_CONSUMER, types=[InboundMessageReceived.TYPE])
 
     def settings(self, tenant_id: str) -> WaitlistSettings:
         return self._settings.get(tenant_id, self.default_settings)
@@ -241,6 +244,13 @@ class WaitlistEngine:
         pending = sum(1 for o in existing if o.status == OfferStatus.PENDING and o.expires_at > now)
         offered_entries = {o.entry_id for o in existing}
         made: list[WaitlistOffer] = []
+        for stalled in existing:
+            # A pending offer without a message: a worker stopped between storing and sending it
+            # (the cancellation is delivered again). Finish it: same message key, same event key.
+            if stalled.status == OfferStatus.PENDING and stalled.message_id is None and stalled.expires_at > now:
+                entry = self.waitlist.get(tenant_id, stalled.entry_id)
+                if entry is None or self._announce(tenant_id, stalled, entry, settings, now) is None:
+                    pending -= 1
         for entry, service in self.candidates(tenant_id, freed):
             if pending + len(made) >= settings.fanout:
                 break
@@ -254,9 +264,6 @@ class WaitlistEngine:
     def _offer(self, tenant_id: str, entry: WaitlistEntry, service: ServicePricing, freed: Appointment,
                settings: WaitlistSettings) -> WaitlistOffer | None:
         now = self.clock.now()
-        if self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.WAITING], WaitlistStatus.OFFERED,
-                                    now) is None:
-            return None  # someone else offered this patient something meanwhile
         offer = WaitlistOffer(
             id=new_id(), tenant_id=tenant_id, entry_id=entry.id, patient_phone=entry.patient_phone,
             doctor_id=freed.doctor_id, service_name=service.service_name, starts_at=freed.starts_at,
@@ -268,12 +275,24 @@ class WaitlistEngine:
         seen_from = self._release_time(self._offer_message(offer, entry, settings), now)
         if freed.starts_at < seen_from + settings.min_notice:
             log.info("waitlist offer for %s not made: the message could only go out at %s", freed.id, seen_from)
-            self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
             return None
         offer = offer.model_copy(update={"expires_at": seen_from + settings.hold})
+        # The offer row is the claim: `add_offer` refuses a second pending offer of the entry (another
+        # slot got there first) atomically. The entry, the message and the event follow; a worker that
+        # stops in between leaves a pending offer without a message, which `offer_slot` finishes.
         if not self.waitlist.add_offer(offer):
-            self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
             return None
+        return self._announce(tenant_id, offer, entry, settings, now)
+
+    def _announce(self, tenant_id: str, offer: WaitlistOffer, entry: WaitlistEntry, settings: WaitlistSettings,
+                  now: datetime) -> WaitlistOffer | None:
+        """Mark the entry offered, send the offer (idempotency key per offer) and publish it."""
+        if self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.WAITING], WaitlistStatus.OFFERED,
+                                    now) is None:
+            current = self.waitlist.get(tenant_id, entry.id)
+            if current is None or current.status != WaitlistStatus.OFFERED:  # left or booked meanwhile
+                self.waitlist.resolve_offer(tenant_id, offer.id, [OfferStatus.PENDING], OfferStatus.WITHDRAWN, now)
+                return None
         status: str
         reason: str | None
         try:
@@ -290,12 +309,12 @@ class WaitlistEngine:
             self.waitlist.resolve_offer(tenant_id, offer.id, [OfferStatus.PENDING], OfferStatus.WITHDRAWN, now)
             self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
             return None
-        self.events.append(tenant_id, [WaitlistOfferMade(
+        self.bus.publish(tenant_id, [WaitlistOfferMade(
             tenant_id=tenant_id, occurred_at=now, dedupe_key=f"waitlist.offer_made:{offer.id}", offer_id=offer.id,
             entry_id=entry.id, patient_phone=offer.patient_phone, doctor_id=offer.doctor_id,
             service_name=offer.service_name, starts_at=offer.starts_at, expires_at=offer.expires_at,
             source_appointment_id=offer.source_appointment_id,
-        )], at=now)
+        )])
         return self.waitlist.get_offer(tenant_id, offer.id)
 
     def _release_time(self, message: OutboundMessage, now: datetime) -> datetime:
@@ -317,11 +336,11 @@ class WaitlistEngine:
 
     def _resolved(self, offer: WaitlistOffer, status: OfferStatus, appointment_id: str | None = None) -> None:
         now = self.clock.now()
-        self.events.append(offer.tenant_id, [WaitlistOfferResolved(
+        self.bus.publish(offer.tenant_id, [WaitlistOfferResolved(
             tenant_id=offer.tenant_id, occurred_at=now, dedupe_key=f"waitlist.offer_resolved:{offer.id}",
             offer_id=offer.id, entry_id=offer.entry_id, status=status.value,
             source_appointment_id=offer.source_appointment_id, appointment_id=appointment_id,
-        )], at=now)
+        )])
 
     def _doctor_name(self, tenant_id: str, doctor_id: str) -> tuple[str, str]:
         doctor = self.slots.doctors.get(tenant_id, doctor_id)

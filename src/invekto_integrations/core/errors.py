@@ -159,7 +159,10 @@ class PayloadError(ProviderError):
 
     Names the ``field`` and the ``record`` (the provider's id of the record, when one could be
     read) so that one malformed record can be quarantined while the rest of a sync goes on.
+    ``truncated``: the body did not decode at all (cut mid-transfer), so a repeat may succeed.
     """
+
+    truncated: bool = False
 
     def __init__(
         self,

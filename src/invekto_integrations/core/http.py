@@ -6,16 +6,25 @@ to repeat, and a parser from `httpx.Response` to ``T``. `SyncRunner` (httpx.Clie
 error translation, so `TrendyolClient` and `AsyncTrendyolClient` share every line of wire logic.
 
 This module is the exception boundary: httpx transport errors, pydantic validation errors and
-XML parse errors raised inside a parser come out as the typed errors of `core.errors`.
+XML parse errors raised inside a parser come out as the typed errors of `core.errors`; so do a
+parser's `RecursionError` (deeply nested JSON/XML), `OverflowError` and `OSError` (dates beyond
+any calendar). Bodies are streamed: reading stops at ``max_body_bytes`` and at the request's total
+``deadline`` (a body dripped one byte at a time never outlives it). A 2xx body that does not
+decode at all (cut mid-transfer) is a transient `PayloadError` (``truncated``): a call that is
+safe to repeat is retried.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Self, TypeVar
+from xml.etree.ElementTree import ParseError
 
 import httpx
 import pydantic
@@ -34,10 +43,11 @@ from .errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from .ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry, TokenBucket
+from .ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry, TokenBucket, registry_for
 from .retry import RetryPolicy, parse_retry_after
 
 __all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
     "AsyncRunner",
     "Call",
     "ErrorDetails",
@@ -52,6 +62,7 @@ T = TypeVar("T")
 log = logging.getLogger("invekto_integrations.http")
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024  # a page of orders is KBs to a few MB
 _REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "x-fb-trace-id", "x-amzn-requestid", "x-trace-id")
 
 
@@ -119,9 +130,24 @@ class ProviderConfig:
     # Treats some non-2xx answers as the provider's own throttling (e.g. a 200 with a code).
     limiter_registry: RateLimiterRegistry = DEFAULT_REGISTRY
     clock: Clock = field(default_factory=SystemClock)
+    # Reading stops past this many bytes (checked while streaming, never after downloading it all).
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # Total seconds for one attempt (connect, send, every body byte); None: see `total_deadline`.
+    deadline: float | None = None
 
     def __post_init__(self) -> None:
         check_base_url(self.provider, self.base_url)
+
+    def total_deadline(self) -> float:
+        """``deadline``, else connecting plus one read period (so the per-phase timeouts still fire
+        first on a plain stall, and a trickle is cut soon after): 4 s for ``timeout=2``."""
+        if self.deadline is not None:
+            return self.deadline
+        t = self.timeout
+        phases = [v for v in (t.read, t.write, t.pool) if v is not None]
+        if t.connect is None and not phases:
+            return 120.0
+        return (t.connect or 0.0) + max(phases, default=60.0)
 
     def with_options(self, **changes: Any) -> ProviderConfig:
         """A copy with some options changed (timeout, retry, headers ...)."""
@@ -135,7 +161,10 @@ class ProviderConfig:
     def bucket(self) -> TokenBucket | None:
         if self.rate_limit is None:
             return None
-        return self.limiter_registry.bucket(self.provider, self.account_key, self.rate_limit)
+        registry = self.limiter_registry
+        if registry is DEFAULT_REGISTRY:  # the real-time default: a fake clock gets its own registry
+            registry = registry_for(self.clock)
+        return registry.bucket(self.provider, self.account_key, self.rate_limit)
 
 
 @dataclass(frozen=True)
@@ -244,15 +273,88 @@ def _payload_error(config: ProviderConfig, call: Call[Any], exc: Exception, resp
     )
 
 
+# expat: "no element found", "unclosed token", "partial character" — what a cut document reports
+_CUT_XML_CODES = frozenset({3, 5, 6})
+
+
+def _cut_json(doc: str) -> bool:
+    """Whether ``doc`` is a prefix of some JSON text (brackets balanced so far, then it just ends):
+    a body cut mid-transfer, as opposed to one that is wrong (a mismatched bracket, an HTML page)."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for ch in doc:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            stack.append(ch)
+        elif ch in "]}" and (not stack or stack.pop() != ("[" if ch == "]" else "{")):
+            return False
+    return in_string or bool(stack)
+
+
+def _unreadable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what caused it) is a body cut mid-transfer: JSON or XML that just ends."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, json.JSONDecodeError):
+            return _cut_json(exc.doc)
+        if isinstance(exc, ParseError):
+            return getattr(exc, "code", None) in _CUT_XML_CODES
+        if isinstance(exc, UnicodeDecodeError):
+            return exc.reason == "unexpected end of data"
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _handle(config: ProviderConfig, call: Call[T], response: httpx.Response) -> T:
     if not (response.is_success or response.status_code in call.ok_statuses):
         raise error_for_response(config, call, response)
     try:
         return call.parse(response)
+    except PayloadError as exc:
+        exc.truncated = _unreadable(exc)
+        raise
     except IntegrationError:
         raise
-    except (pydantic.ValidationError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise _payload_error(config, call, exc, response) from exc
+    except RecursionError as exc:
+        raise _payload_error(config, call, ValueError("nested too deeply to read"), response) from exc
+    except (pydantic.ValidationError, ValueError, KeyError, TypeError, AttributeError, LookupError,
+            ArithmeticError, OSError) as exc:
+        err = _payload_error(config, call, exc, response)
+        err.truncated = _unreadable(exc)  # a cut body: another attempt may read it whole
+        raise err from exc
+
+
+def _too_large(config: ProviderConfig, call: Call[Any], response: httpx.Response) -> PayloadError:
+    return PayloadError(f"response body over {config.max_body_bytes} bytes: not read further",
+                        provider=config.provider, field="body", record=call.record, operation=call.operation,
+                        status=response.status_code, request_id=_request_id(response))
+
+
+def _overdue(config: ProviderConfig, call: Call[Any]) -> ProviderUnavailable:
+    return ProviderUnavailable(f"no complete answer within the {config.total_deadline():g} s deadline",
+                               provider=config.provider, operation=call.operation)
+
+
+def _declared_length(response: httpx.Response) -> int | None:
+    try:
+        return int(response.headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _keep(response: httpx.Response, chunks: list[bytes]) -> httpx.Response:
+    # What `Response.read()` does after iterating: the decoded body becomes `.content`.
+    response._content = b"".join(chunks)
+    return response
 
 
 @contextlib.contextmanager
@@ -317,10 +419,32 @@ class SyncRunner:
             if bucket is not None:
                 bucket.acquire()
             with _boundary(self.config, call):
-                response = self._http.request(**_build(call))
+                response = self._fetch(call)
             return _finish(self.config, call, response)
 
         return self.config.retry.call(once, safe=call.safe_to_repeat)
+
+    def _fetch(self, call: Call[Any]) -> httpx.Response:
+        config = self.config
+        # Real time on purpose: the deadline bounds network I/O, as httpx's own timeouts do.
+        deadline = time.monotonic() + config.total_deadline()
+        request = self._http.build_request(**_build(call))
+        response = self._http.send(request, stream=True)
+        try:
+            if (_declared_length(response) or 0) > config.max_body_bytes:
+                raise _too_large(config, call, response)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > config.max_body_bytes:
+                    raise _too_large(config, call, response)
+                if time.monotonic() > deadline:
+                    raise _overdue(config, call)
+                chunks.append(chunk)
+            return _keep(response, chunks)
+        finally:
+            response.close()
 
     def close(self) -> None:
         if self._owns:
@@ -354,10 +478,32 @@ class AsyncRunner:
             if bucket is not None:
                 await bucket.aacquire()
             with _boundary(self.config, call):
-                response = await self._http.request(**_build(call))
+                try:
+                    async with asyncio.timeout(self.config.total_deadline()):
+                        response = await self._fetch(call)
+                except TimeoutError as exc:
+                    raise _overdue(self.config, call) from exc
             return _finish(self.config, call, response)
 
         return await self.config.retry.acall(once, safe=call.safe_to_repeat)
+
+    async def _fetch(self, call: Call[Any]) -> httpx.Response:
+        config = self.config
+        request = self._http.build_request(**_build(call))
+        response = await self._http.send(request, stream=True)
+        try:
+            if (_declared_length(response) or 0) > config.max_body_bytes:
+                raise _too_large(config, call, response)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > config.max_body_bytes:
+                    raise _too_large(config, call, response)
+                chunks.append(chunk)
+            return _keep(response, chunks)
+        finally:
+            await response.aclose()
 
     async def aclose(self) -> None:
         if self._owns:

@@ -9,11 +9,12 @@ provider's published rate without provoking 429s.
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 
 from .clock import Clock, SystemClock
 
-__all__ = ["RateLimit", "RateLimiterRegistry", "TokenBucket"]
+__all__ = ["DEFAULT_REGISTRY", "RateLimit", "RateLimiterRegistry", "TokenBucket", "registry_for"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +95,22 @@ class RateLimiterRegistry:
 # One process-wide registry is the default, so that two clients built for the same account
 # (say, a sync engine and a notebook) still share the account's budget.
 DEFAULT_REGISTRY = RateLimiterRegistry()
+
+
+_BY_CLOCK: dict[int, RateLimiterRegistry] = {}
+_BY_CLOCK_LOCK = threading.Lock()
+
+
+def registry_for(clock: Clock | None) -> RateLimiterRegistry:
+    """The registry a client uses when it is given none: `DEFAULT_REGISTRY` on the real clock, else
+    one registry per injected clock, so a fake clock's buckets also wait on it (clients sharing that
+    clock still share their accounts' buckets)."""
+    if clock is None or type(clock) is SystemClock:
+        return DEFAULT_REGISTRY
+    key = id(clock)
+    with _BY_CLOCK_LOCK:
+        found = _BY_CLOCK.get(key)
+        if found is None:
+            found = _BY_CLOCK[key] = RateLimiterRegistry(clock)
+            weakref.finalize(clock, _BY_CLOCK.pop, key, None)
+        return found

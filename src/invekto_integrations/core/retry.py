@@ -23,7 +23,7 @@ from tenacity import (
 )
 
 from .clock import Clock, SystemClock
-from .errors import ProviderUnavailable, RateLimited
+from .errors import PayloadError, ProviderUnavailable, RateLimited
 
 __all__ = ["RetryPolicy", "is_transient", "parse_retry_after"]
 
@@ -52,8 +52,11 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Throttling, 5xx and transport failures; never a 4xx other than 429."""
+    """Throttling, 5xx and transport failures, and a 2xx body cut mid-transfer (a `PayloadError`
+    marked ``truncated``); never a 4xx other than 429."""
     if isinstance(exc, RateLimited):
+        return True
+    if isinstance(exc, PayloadError) and getattr(exc, "truncated", False):
         return True
     if isinstance(exc, ProviderUnavailable):
         return exc.status is None or exc.status >= 500

@@ -63,7 +63,7 @@ from invekto_integrations.models.events import (
 from invekto_integrations.models.messaging import DeliveryStatus, InboundMessage, StatusUpdate
 from invekto_integrations.models.settings import FrequencyCap
 from invekto_integrations.providers.base import MessagingProvider
-from invekto_integrations.storage.protocols import DurableOutboxRepository, MessagingContactRepository
+from invekto_integrations.storage.protocols import DurableOutboxRepository, EventLog, MessagingContactRepository
 from invekto_integrations.storage.records import OutboxRecord, OutboxStatus, PendingStatusRecord
 from invekto_integrations.storage.settings import TenantSettingsRepository
 
@@ -169,7 +169,7 @@ class SendPipeline:
         consent: ConsentService,
         providers: Mapping[str, MessagingProvider] | ProviderResolver,
         *,
-        events: EventBus | None = None,
+        events: EventBus | EventLog,
         clock: Clock | None = None,
         settings: Mapping[str, MessagingSettings] | None = None,
         default_settings: MessagingSettings | None = None,
@@ -182,8 +182,9 @@ class SendPipeline:
         self.contacts = contacts
         self.consent = consent
         self._providers = providers
-        self.events = events
         self.clock = clock or SystemClock()
+        # Every status change and inbound message is published: a bare log gets a bus of its own.
+        self.events = events if isinstance(events, EventBus) else EventBus(events, self.clock)
         self._settings = dict(settings or {})
         self.default_settings = default_settings or MessagingSettings()
         self.send_immediately = send_immediately
@@ -556,8 +557,7 @@ class SendPipeline:
         return keyword is not None and phone is not None
 
     def _publish(self, tenant_id: str, events: list[DomainEvent]) -> None:
-        if self.events is not None:
-            self.events.publish(tenant_id, events)
+        self.events.publish(tenant_id, events)
 
     # -- reporting ----------------------------------------------------------------------------
     def counts(self, tenant_id: str, *, purpose: str | None = None) -> dict[str, DeliveryCounts]:

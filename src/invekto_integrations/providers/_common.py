@@ -26,7 +26,14 @@ from pydantic import SecretStr
 
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import ConfigurationError, InvalidArgument
-from invekto_integrations.core.http import AsyncRunner, ErrorDetails, ProviderConfig, SyncRunner, default_error_details
+from invekto_integrations.core.http import (
+    DEFAULT_MAX_BODY_BYTES,
+    AsyncRunner,
+    ErrorDetails,
+    ProviderConfig,
+    SyncRunner,
+    default_error_details,
+)
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
@@ -103,6 +110,7 @@ class ProviderDefaults:
     error_details: Callable[[httpx.Response], ErrorDetails] = default_error_details
     timeout: Callable[[float | None], httpx.Timeout] = request_timeout
     retry: Callable[[Clock], RetryPolicy] = default_retry
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # reading stops past it (while streaming)
 
     def environment(self, value: Environment | str) -> Environment:
         """``value`` as an `Environment` this provider has a host for (`ConfigurationError` otherwise)."""
@@ -150,6 +158,7 @@ class ProviderDefaults:
             error_details=self.error_details,
             limiter_registry=limiter_registry or DEFAULT_REGISTRY,
             clock=clock,
+            max_body_bytes=self.max_body_bytes,
         )
 
 

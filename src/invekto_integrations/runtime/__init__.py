@@ -4,24 +4,14 @@
 See docs/runtime.md.
 """
 
-from ._engine import (
-    DEFAULT_TIMEZONE,
-    BaseEngine,
-    DefaultTenantSettings,
-    Engine,
-    EngineContext,
-    TenantSettingsView,
-    Timer,
-)
+from ._engine import BaseEngine, Engine, EngineContext, Timer
 from ._runtime import AsyncRuntime, Runtime, RuntimeStore
 from ._schedule import Schedule
 from ._status import EngineStatus, PairReport, RunReport
 
 __all__ = [
-    "DEFAULT_TIMEZONE",
     "AsyncRuntime",
     "BaseEngine",
-    "DefaultTenantSettings",
     "Engine",
     "EngineContext",
     "EngineStatus",
@@ -30,6 +20,5 @@ __all__ = [
     "Runtime",
     "RuntimeStore",
     "Schedule",
-    "TenantSettingsView",
     "Timer",
 ]

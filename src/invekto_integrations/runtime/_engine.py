@@ -13,36 +13,13 @@ from invekto_integrations.core.clock import Clock, utc
 from invekto_integrations.core.errors import InvalidArgument
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.events import DomainEvent
+from invekto_integrations.models.settings import TenantSettings
 from invekto_integrations.storage.records import StoredEvent
 from invekto_integrations.storage.runtime_protocols import TimerRecord, TimerRepository
 
 from ._schedule import Schedule, zone
 
-__all__ = [
-    "DEFAULT_TIMEZONE",
-    "BaseEngine",
-    "DefaultTenantSettings",
-    "Engine",
-    "EngineContext",
-    "TenantSettingsView",
-    "Timer",
-]
-
-DEFAULT_TIMEZONE = "Europe/Istanbul"
-
-
-class TenantSettingsView(Protocol):
-    """What the runtime reads from a tenant's settings (the tenant settings model satisfies it)."""
-
-    @property
-    def timezone(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class DefaultTenantSettings:
-    """Settings of a tenant that has none stored."""
-
-    timezone: str = DEFAULT_TIMEZONE
+__all__ = ["BaseEngine", "Engine", "EngineContext", "Timer"]
 
 
 @dataclass(frozen=True)
@@ -111,10 +88,10 @@ class BaseEngine:
 
 
 class EngineContext:
-    """What an engine gets for one tenant: its id and settings, the clock, the event bus (the one
-    publish path) and its durable timers."""
+    """What an engine gets for one tenant: its id and `TenantSettings` (timezone, quiet hours, caps,
+    ...), the clock, the event bus (the one publish path) and its durable timers."""
 
-    def __init__(self, *, tenant_id: str, engine: str, clock: Clock, bus: EventBus, settings: TenantSettingsView,
+    def __init__(self, *, tenant_id: str, engine: str, clock: Clock, bus: EventBus, settings: TenantSettings,
                  timers: TimerRepository) -> None:
         self.tenant_id = tenant_id
         self.engine = engine

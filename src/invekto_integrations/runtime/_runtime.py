@@ -31,10 +31,12 @@ from invekto_integrations.core.errors import InvalidArgument
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.events import decode_event
+from invekto_integrations.models.settings import TenantSettings
 from invekto_integrations.storage.protocols import AccountRepository, EventLog
 from invekto_integrations.storage.runtime_protocols import LeaseRepository, TimerRecord, TimerRepository
+from invekto_integrations.storage.settings import TenantSettingsRepository, tenant_settings
 
-from ._engine import DefaultTenantSettings, Engine, EngineContext, TenantSettingsView, Timer
+from ._engine import Engine, EngineContext, Timer
 from ._schedule import Schedule
 from ._status import EngineStatus, PairReport, RunReport
 
@@ -54,6 +56,8 @@ class RuntimeStore(Protocol):
     def timers(self) -> TimerRepository: ...
     @property
     def accounts(self) -> AccountRepository: ...
+    @property
+    def tenant_settings(self) -> TenantSettingsRepository: ...
     def atomic(self) -> contextlib.AbstractContextManager[object]:
         """A unit of work: repository calls made inside it on this thread commit together."""
         ...
@@ -93,7 +97,7 @@ class _Core:
         clock: Clock | None = None,
         owner: str | None = None,
         tenants: Iterable[str] | Callable[[], Iterable[str]] | None = None,
-        settings: Callable[[str], TenantSettingsView] | None = None,
+        settings: Callable[[str], TenantSettings] | None = None,
         bus: EventBus | None = None,
         lease_ttl: timedelta = timedelta(seconds=60),
         batch: int = 100,
@@ -143,15 +147,20 @@ class _Core:
 
     # -- selection ---------------------------------------------------------------------------------
     def tenants(self) -> list[str]:
-        """The tenants served: as configured, else every tenant with events, accounts or timers."""
+        """The tenants served: as configured, else every tenant with settings, events, accounts or timers."""
         if self._tenants is not None:
             source = self._tenants() if callable(self._tenants) else self._tenants
             return sorted(set(source))
-        found = set(self.store.events.tenants()) | set(self.store.accounts.tenants()) | set(self.store.timers.tenants())
+        store = self.store
+        found = {*store.tenant_settings.tenants(), *store.events.tenants(), *store.accounts.tenants(),
+                 *store.timers.tenants()}
         return sorted(found)
 
-    def settings_for(self, tenant_id: str) -> TenantSettingsView:
-        return self._settings(tenant_id) if self._settings is not None else DefaultTenantSettings()
+    def settings_for(self, tenant_id: str) -> TenantSettings:
+        """The tenant's stored settings (defaults when none are stored), or what ``settings=`` says."""
+        if self._settings is not None:
+            return self._settings(tenant_id)
+        return tenant_settings(self.store.tenant_settings, tenant_id)
 
     def context(self, tenant_id: str, engine: Engine) -> EngineContext:
         """The context ``engine`` is handed for ``tenant_id`` (also useful to call an engine by hand)."""
@@ -366,8 +375,9 @@ class Runtime(_Core):
     """Hosts engines in the calling thread (a CLI, a worker process, a thread of a service).
 
     ``owner`` names this runtime in leases and claims (default host:pid:random). ``tenants``: the
-    tenants served (default: every tenant with events, accounts or timers). ``settings``: a
-    tenant's settings (timezone for schedules; default Europe/Istanbul). ``lease_ttl``: how long a
+    tenants served (default: every tenant with settings, events, accounts or timers). ``settings``:
+    overrides the tenant settings read from ``store.tenant_settings`` (their timezone places
+    schedules; default Europe/Istanbul). ``lease_ttl``: how long a
     lease or timer claim lasts without renewal (a dead runtime's work is taken over after it).
     ``max_attempts``: failures of one event or timer occurrence before it is skipped (logged).
     """

@@ -270,6 +270,18 @@ class MemoryStore:
         self.return_claims = MemoryReturnClaims()
         # per-tenant settings
         self.tenant_settings = MemoryTenantSettings()
+        # campaigns (issue 16); imported here: the campaigns package imports messaging, which imports storage
+        from .memory_campaigns import (
+            MemoryCampaignConversions,
+            MemoryCampaigns,
+            MemoryContactProfiles,
+            MemoryRecipients,
+        )
+
+        self.campaigns = MemoryCampaigns()
+        self.campaign_recipients = MemoryRecipients()
+        self.campaign_conversions = MemoryCampaignConversions()
+        self.contact_profiles = MemoryContactProfiles(self.consents, self.messaging_contacts)
 
     def atomic(self) -> contextlib.AbstractContextManager[None]:
         """A unit of work (nothing to roll back in memory; a crash loses everything anyway)."""

@@ -449,6 +449,18 @@ class SQLiteStore:
         self.return_claims = SQLiteReturnClaims(self.db)
         # per-tenant settings
         self.tenant_settings = SQLiteTenantSettings(self.db)
+        # campaigns (issue 16); imported here: the campaigns package imports messaging, which imports storage
+        from .sqlite_campaigns import (
+            SQLiteCampaignConversions,
+            SQLiteCampaigns,
+            SQLiteContactProfiles,
+            SQLiteRecipients,
+        )
+
+        self.campaigns = SQLiteCampaigns(self.db)
+        self.campaign_recipients = SQLiteRecipients(self.db)
+        self.campaign_conversions = SQLiteCampaignConversions(self.db)
+        self.contact_profiles = SQLiteContactProfiles(self.db)
 
     def atomic(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One BEGIN IMMEDIATE transaction on this thread's connection: every repository call made

@@ -27,9 +27,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from invekto_integrations.core.clock import Clock, SystemClock
-from invekto_integrations.core.errors import AuthenticationError, InvalidArgument, NotFound, ProviderError
+from invekto_integrations.core.errors import (
+    AuthenticationError,
+    InvalidArgument,
+    NotFound,
+    PayloadError,
+    ProviderError,
+)
 from invekto_integrations.core.ids import new_id
-from invekto_integrations.events import EventConsumer
+from invekto_integrations.events import EventBus, EventConsumer
 from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage, TemplateRef
 from invekto_integrations.messaging.quiet_hours import QuietHours
 from invekto_integrations.models.accounts import AccountStatus
@@ -125,6 +131,13 @@ class PollPolicy:
     def after_error(self, error_count: int, now: datetime) -> datetime:
         wait = self.error_backoff * (1 << min(20, max(0, error_count - 1)))
         return now + min(wait, self.max_error_backoff)
+
+
+def _unexpected(tracked: TrackedShipment, exc: Exception) -> ProviderError:
+    """A connector's untyped failure for one parcel, as that parcel's error (logged with its trace)."""
+    log.exception("%s: unexpected %s tracking %s", tracked.carrier, type(exc).__name__, tracked.tracking_number)
+    return PayloadError(f"unexpected {type(exc).__name__} while reading the answer", provider=tracked.carrier,
+                        record=tracked.tracking_number, operation="track")
 
 
 @dataclass
@@ -254,18 +267,21 @@ class _WatcherBase:
     def __init__(
         self,
         shipments: ShipmentRepository,
-        events: EventLog,
+        events: EventLog | EventBus,
         *,
         orders: OrderCacheRepository | None = None,
         clock: Clock | None = None,
         policy: PollPolicy | None = None,
     ) -> None:
+        """``events``: the `EventBus` to publish status changes on (a bare `EventLog` gets a bus of
+        its own; pass the runtime's bus so in-process subscribers hear them)."""
         self.shipments = shipments
-        self.events = events
-        self.orders = orders
         self.clock = clock or SystemClock()
+        self.bus = events if isinstance(events, EventBus) else EventBus(events, self.clock)
+        self.events = self.bus.log
+        self.orders = orders
         self.policy = policy or PollPolicy()
-        self.tracking_consumer = EventConsumer(events, self.CONSUMER, types=[TrackingCodeAssigned.TYPE])
+        self.tracking_consumer = EventConsumer(self.events, self.CONSUMER, types=[TrackingCodeAssigned.TYPE])
 
     # -- registration -------------------------------------------------------------------------------
     def register(
@@ -321,18 +337,23 @@ class _WatcherBase:
 
         def handle(event: DomainEvent) -> None:
             assert isinstance(event, TrackingCodeAssigned)
-            phone = event.customer_phone
-            order_id: str | None = event.external_order_id
-            if phone is None and self.orders is not None:
-                for cached in self.orders.find_by_tracking_code(tenant_id, event.tracking_code):
-                    if cached.customer_phone:
-                        phone = cached.customer_phone
-                        order_id = order_id or cached.external_order_id
-                        break
-            self.register(tenant_id, event.cargo_company or "", event.tracking_code, customer_phone=phone,
-                          external_order_id=order_id, order_provider=event.provider, source="order")
+            self.register_announced(tenant_id, event)
 
         return self.tracking_consumer.poll(tenant_id, handle)
+
+    def register_announced(self, tenant_id: str, event: TrackingCodeAssigned) -> TrackedShipment:
+        """Watch the parcel a ``TrackingCodeAssigned`` announces (phone and order from the cache if
+        the event has none)."""
+        phone = event.customer_phone
+        order_id: str | None = event.external_order_id
+        if phone is None and self.orders is not None:
+            for cached in self.orders.find_by_tracking_code(tenant_id, event.tracking_code):
+                if cached.customer_phone:
+                    phone = cached.customer_phone
+                    order_id = order_id or cached.external_order_id
+                    break
+        return self.register(tenant_id, event.cargo_company or "", event.tracking_code, customer_phone=phone,
+                             external_order_id=order_id, order_provider=event.provider, source="order")
 
     def register_from_orders(self, tenant_id: str, tracking_code: str, cargo_company: str) -> TrackedShipment:
         """Register a tracking code found in the orders cache (phone and order id taken from it)."""
@@ -389,7 +410,7 @@ class _WatcherBase:
                 customer_phone=tracked.customer_phone,
                 external_order_id=tracked.external_order_id,
             )
-            report.events += len(self.events.append(tenant_id, [event], at=now))
+            report.events += len(self.bus.publish(tenant_id, [event]))
         nxt = self.policy.next_poll(new, now)
         updated = tracked.model_copy(update={
             "status": new.value,
@@ -438,7 +459,7 @@ class _WatcherBase:
 class ShipmentWatcher(_WatcherBase):
     """Polls carriers through sync `Carrier` connectors (``carriers(tenant_id, carrier)``)."""
 
-    def __init__(self, shipments: ShipmentRepository, events: EventLog, carriers: CarrierFactory, *,
+    def __init__(self, shipments: ShipmentRepository, events: EventLog | EventBus, carriers: CarrierFactory, *,
                  orders: OrderCacheRepository | None = None, clock: Clock | None = None,
                  policy: PollPolicy | None = None) -> None:
         super().__init__(shipments, events, orders=orders, clock=clock, policy=policy)
@@ -463,6 +484,8 @@ class ShipmentWatcher(_WatcherBase):
                     result = exc
                 except ProviderError as exc:
                     result = exc
+                except Exception as exc:  # one parcel's surprise never stops the others)
+                    result = _unexpected(tracked, exc)
             self._apply(tenant_id, tracked, result, report)
         return report
 
@@ -480,7 +503,7 @@ class ShipmentWatcher(_WatcherBase):
 class AsyncShipmentWatcher(_WatcherBase):
     """The same watcher over `AsyncCarrier` connectors."""
 
-    def __init__(self, shipments: ShipmentRepository, events: EventLog, carriers: AsyncCarrierFactory, *,
+    def __init__(self, shipments: ShipmentRepository, events: EventLog | EventBus, carriers: AsyncCarrierFactory, *,
                  orders: OrderCacheRepository | None = None, clock: Clock | None = None,
                  policy: PollPolicy | None = None) -> None:
         super().__init__(shipments, events, orders=orders, clock=clock, policy=policy)
@@ -504,6 +527,8 @@ class AsyncShipmentWatcher(_WatcherBase):
                     result = exc
                 except ProviderError as exc:
                     result = exc
+                except Exception as exc:  # one parcel's surprise never stops the others)
+                    result = _unexpected(tracked, exc)
             self._apply(tenant_id, tracked, result, report)
         return report
 

@@ -42,7 +42,7 @@ from invekto_integrations.providers._common import (
     check_identifier,
     reveal,
 )
-from invekto_integrations.providers._soap import SoapOperation, soap_call, soap_error_details, text_of
+from invekto_integrations.providers._soap import MAX_BODY_BYTES, SoapOperation, soap_call, soap_error_details, text_of
 
 from .mapping import pending_shipment, pick_row, shipment_from_movements, to_shipment
 from .wire import ArasCargo, ArasCargoTransaction, as_rows
@@ -77,7 +77,12 @@ GET_QUERY_JSON = SoapOperation(
 )
 
 DEFAULTS = ProviderDefaults(PROVIDER, HOSTS, error_details=soap_error_details, timeout=carrier_timeout,
-                            retry=carrier_retry)
+                            retry=carrier_retry, max_body_bytes=MAX_BODY_BYTES)
+
+def _no_constant(name: str) -> Any:
+    """``NaN``/``Infinity`` are not JSON: a tracking number or amount sent so is refused, never read."""
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
 
 _AUTH_TEXT = re.compile(r"kullan[ıi]c[ıi]|[şs]ifre|parola|password|login|yetki|giri[şs]|unauthori|authenticat",
                         re.IGNORECASE)
@@ -124,7 +129,7 @@ def _result_json(result: Element, *, record: str) -> dict[str, Any] | None:
                                       code="text")
         raise InvalidRequest(message, provider=PROVIDER, operation=GET_QUERY_JSON.name, status=200, code="text")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise PayloadError(f"GetQueryJSONResult is not valid JSON: {exc.msg}", provider=PROVIDER,
                            field="GetQueryJSONResult", record=record, operation=GET_QUERY_JSON.name) from exc

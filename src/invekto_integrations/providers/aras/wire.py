@@ -7,6 +7,7 @@ underscores) before validation. ``Cargo`` / ``CargoTransaction`` may be one obje
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -44,6 +45,8 @@ class _ArasRow(BaseModel):
         # Documented as strings; a number (a JSON serializer change) is read as its text.
         if isinstance(v, bool):
             return str(v).lower()
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"{v!r} is not a value")  # NaN/Infinity: never the text "nan"
         if isinstance(v, int | float):
             return str(v)
         if isinstance(v, str):

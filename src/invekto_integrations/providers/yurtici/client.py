@@ -41,7 +41,15 @@ from invekto_integrations.providers._common import (
     check_identifier,
     reveal,
 )
-from invekto_integrations.providers._soap import SoapFault, SoapOperation, child, soap_call, soap_error_details, text_of
+from invekto_integrations.providers._soap import (
+    MAX_BODY_BYTES,
+    SoapFault,
+    SoapOperation,
+    child,
+    soap_call,
+    soap_error_details,
+    text_of,
+)
 
 from .mapping import to_shipment
 from .wire import ShippingDeliveryDetailVO, ShippingDeliveryVO, result_vo
@@ -64,7 +72,7 @@ NOT_FOUND_CODES = frozenset({"82519"})
 UNEXPECTED_CODES = frozenset({"936"})
 _AUTH_TEXT = re.compile(r"kullan[ıi]c[ıi]|[şs]ifre|parola|password|yetki|login|giri[şs]", re.IGNORECASE)
 DEFAULTS = ProviderDefaults(PROVIDER, HOSTS, error_details=soap_error_details, timeout=carrier_timeout,
-                            retry=carrier_retry)
+                            retry=carrier_retry, max_body_bytes=MAX_BODY_BYTES)
 
 
 @dataclass(frozen=True)

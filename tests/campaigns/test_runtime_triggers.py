@@ -1,0 +1,152 @@
+"""Campaign triggers as timers of the engine runtime, with two runtimes on one SQLite file.
+
+A weekly campaign fires every Monday 10:00 Istanbul time and never twice for one occurrence; an
+event-delayed campaign (T+48h after delivery) enters the customer once although both the order
+and the shipment event announce the same delivery and both runtimes see them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from invekto_integrations.campaigns import CampaignEngine, EventTrigger, RecurringTrigger, Variant
+from invekto_integrations.core.clock import FrozenClock
+from invekto_integrations.events import EventBus
+from invekto_integrations.messaging.base import OutboundMessage, SubmitResult
+from invekto_integrations.models.events import OrderStatusChanged, ShipmentStatusChanged
+from invekto_integrations.runtime import Runtime
+from invekto_integrations.storage.sqlite import SQLiteStore
+
+from .conftest import NOW
+
+IST = ZoneInfo("Europe/Istanbul")
+PHONES = [f"+90532555000{i}" for i in range(5)]
+V = [Variant(name="A", template_name="haftalik", body_params=["name"])]
+
+
+class CountingSink:
+    """Records every submit, without deduplicating: a second send of one message would show."""
+
+    def __init__(self, clock: FrozenClock) -> None:
+        self.clock = clock
+        self.calls: list[tuple[datetime, OutboundMessage]] = []
+        self._lock = threading.Lock()
+
+    def submit(self, message: OutboundMessage) -> SubmitResult:
+        with self._lock:
+            self.calls.append((self.clock.now(), message))
+            return SubmitResult(message_id=f"m{len(self.calls)}", status="queued")
+
+
+def _world(path: Path, *, senders: int = 1) -> tuple[SQLiteStore, CampaignEngine, CountingSink, FrozenClock,
+                                                     list[Runtime]]:
+    clock = FrozenClock(NOW)
+    store = SQLiteStore(path)
+    sink = CountingSink(clock)
+    engine = CampaignEngine(campaigns=store.campaigns, recipients=store.campaign_recipients,
+                            conversions=store.campaign_conversions, profiles=store.contact_profiles, sink=sink,
+                            appointments=store.appointments, clock=clock, senders=senders)
+    for i, phone in enumerate(PHONES):
+        store.contact_profiles.record_order("t1", phone, order_ref=f"o{i}", at=NOW - timedelta(days=3),
+                                            total=Decimal(10), platform="trendyol", name=f"Kişi{i}")
+    bus = EventBus(store.events, clock)
+    runtimes = [Runtime(store, [engine], clock=clock, owner=f"rt-{n}", tenants=["t1"], bus=bus) for n in "AB"]
+    return store, engine, sink, clock, runtimes
+
+
+def test_weekly_campaign_fires_in_istanbul_time_once_per_occurrence(tmp_path: Path) -> None:
+    store, engine, sink, clock, runtimes = _world(tmp_path / "rt.db")
+    c = engine.manager.create("t1", "Haftalık", variants=V,
+                              trigger=RecurringTrigger(frequency="weekly", at="10:00", weekdays=[0]))
+    engine.manager.schedule("t1", c.id)
+    end = NOW + timedelta(days=15)
+    while clock.now() < end:
+        for rt in runtimes:
+            rt.run_once()
+        clock.advance(3600)
+    keys = Counter(m.idempotency_key for _, m in sink.calls)
+    assert all(n == 1 for n in keys.values()), keys
+    occurrences = sorted({m.metadata["occurrence"] for _, m in sink.calls})
+    assert occurrences == ["2026-11-30T10:00+03:00", "2026-12-07T10:00+03:00"]
+    for at, m in sink.calls:  # sent on the Monday, within the hourly polling step after 10:00 local
+        due = datetime.fromisoformat(m.metadata["occurrence"])
+        assert due <= at < due + timedelta(hours=1)
+        assert at.astimezone(IST).weekday() == 0 and at.astimezone(IST).hour == 10
+    assert len(sink.calls) == 2 * len(PHONES)
+    assert store.campaigns.get("t1", c.id).stats["occurrences"] == 2
+    store.close()
+
+
+def test_weekly_campaign_with_two_runtimes_in_threads(tmp_path: Path) -> None:
+    store, engine, sink, clock, runtimes = _world(tmp_path / "rt2.db", senders=4)  # and parallel sends
+    c = engine.manager.create("t1", "Haftalık", variants=V,
+                              trigger=RecurringTrigger(cron="0 10 * * 1"))
+    engine.manager.schedule("t1", c.id)
+    runtimes[0].run_once()  # the recurring timer is registered (next Monday)
+    assert sink.calls == []
+    clock.set(datetime(2026, 11, 30, 7, 0, 30, tzinfo=UTC))  # just after Monday 10:00 Istanbul
+    for _ in range(3):
+        threads = [threading.Thread(target=rt.run_once) for rt in runtimes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(m.to_phone for _, m in sink.calls) == PHONES
+    store.close()
+
+
+def test_t_plus_48h_after_delivery_enters_the_customer_once(tmp_path: Path) -> None:
+    store, engine, sink, clock, runtimes = _world(tmp_path / "evt.db")
+    c = engine.manager.create("t1", "Yorum iste", variants=V,
+                              trigger=EventTrigger(event="order_delivered", delay=timedelta(hours=48)))
+    engine.manager.schedule("t1", c.id)
+    bus = EventBus(store.events, clock)
+    delivered_at = clock.now()
+    bus.publish("t1", [
+        OrderStatusChanged(tenant_id="t1", occurred_at=delivered_at, provider="trendyol", account_id="a",
+                           external_order_id="TY-1", customer_phone=PHONES[0], old_status="shipped",
+                           new_status="delivered"),
+        ShipmentStatusChanged(tenant_id="t1", occurred_at=delivered_at, carrier="aras", tracking_number="T1",
+                              old_status="out_for_delivery", new_status="delivered", customer_phone=PHONES[0],
+                              external_order_id="TY-1"),
+        ShipmentStatusChanged(tenant_id="t1", occurred_at=delivered_at, carrier="aras", tracking_number="T2",
+                              old_status="in_transit", new_status="in_transit", customer_phone=PHONES[1]),
+    ])
+    for step in range(60):
+        for rt in runtimes:
+            rt.run_once()
+        if step < 59:
+            clock.advance(3600)
+    assert len(sink.calls) == 1
+    at, m = sink.calls[0]
+    assert m.to_phone == PHONES[0] and m.metadata["occurrence"] == "evt:order:TY-1"
+    assert delivered_at + timedelta(hours=48) <= at < delivered_at + timedelta(hours=49)
+    store.close()
+
+
+def test_one_shot_paused_past_its_time_sends_after_resume_once(tmp_path: Path) -> None:
+    from invekto_integrations.campaigns import CampaignStatus, OneShotTrigger
+
+    store, engine, sink, clock, runtimes = _world(tmp_path / "once.db")
+    c = engine.manager.create("t1", "Bir kez", variants=V, trigger=OneShotTrigger(at=NOW + timedelta(hours=1)))
+    engine.manager.schedule("t1", c.id)
+    runtimes[0].run_once()  # arms the one-shot timer
+    engine.manager.pause("t1", c.id)
+    for _ in range(3):
+        clock.advance(3600)
+        for rt in runtimes:
+            rt.run_once()
+    assert sink.calls == []  # it came due while paused
+    engine.manager.resume("t1", c.id)
+    for _ in range(3):
+        for rt in runtimes:
+            rt.run_once()
+        clock.advance(60)
+    assert sorted(m.to_phone for _, m in sink.calls) == PHONES
+    assert store.campaigns.get("t1", c.id).status == CampaignStatus.COMPLETED
+    store.close()
