@@ -45,12 +45,13 @@ def _seed(store: SQLiteStore, n: int) -> list[str]:
     return phones
 
 
-def _engine(store: SQLiteStore, sink: object, clock: FrozenClock, consent: ConsentService | None) -> CampaignEngine:
+def _engine(store: SQLiteStore, sink: object, clock: FrozenClock, consent: ConsentService | None, *,
+            senders: int = 1) -> CampaignEngine:
     return CampaignEngine(campaigns=store.campaigns, recipients=store.campaign_recipients,
                           conversions=store.campaign_conversions, profiles=store.contact_profiles,
                           sink=sink,  # type: ignore[arg-type]
                           facts=CustomerFacts(contacts=store.messaging_contacts, clock=clock), clock=clock,
-                          consent=consent)
+                          consent=consent, senders=senders)
 
 
 def _launch(engine: CampaignEngine) -> str:
@@ -79,6 +80,12 @@ def run_send(quick: bool) -> list[str]:
                    f"{rep.submitted / dt:,.0f} | – | – | – |")
         store.close()
     # 2. Through the pipeline to the fake over loopback at the published limit.
+    for senders in (1, 4):
+        out.append(_through_pipeline(n, senders))
+    return out
+
+
+def _through_pipeline(n: int, senders: int) -> str:
     clock = FrozenClock(NOW)
     wa = WhatsAppCloudFake(clock=clock)
     iys = IysFake(clock=clock)
@@ -108,7 +115,7 @@ def run_send(quick: bool) -> list[str]:
         pipeline = SendPipeline(store.outbox, store.messaging_contacts, consent, {T: wa_client},
                                 events=EventBus(store.events, clock), clock=clock,
                                 default_settings=MessagingSettings(frequency_cap=None))
-        engine = _engine(store, pipeline, clock, consent)
+        engine = _engine(store, pipeline, clock, consent, senders=senders)
         cid = _launch(engine)
         t0 = time.perf_counter()
         rep = engine.run_occurrence(T, cid, "once")
@@ -117,9 +124,8 @@ def run_send(quick: bool) -> list[str]:
         throttled = wa.faults.counts["rate_limit"]
         assert rep.submitted == sent, (rep.submitted, sent, rep.refused, rep.failed)
         rate = sent / dt
-        out.append(f"| engine → SendPipeline → WhatsApp fake (loopback) | {rep.entered:,} | {sent:,} | {dt:.2f} | "
-                   f"{rate:,.1f} | {limit.rate:g} | {rate / limit.rate:.0%} | {throttled} |")
         wa_client.close()
         iys_client.close()
         store.close()
-    return out
+    return (f"| engine → SendPipeline → WhatsApp fake (loopback), {senders} sender(s) | {rep.entered:,} | {sent:,} | "
+            f"{dt:.2f} | {rate:,.1f} | {limit.rate:g} | {rate / limit.rate:.0%} | {throttled} |")

@@ -31,13 +31,22 @@ from invekto_integrations.campaigns import (
     Variant,
     assign,
     campaign_report,
+    costs_from_settings,
 )
 from invekto_integrations.core.clock import FrozenClock
+from invekto_integrations.core.money import Money
 from invekto_integrations.core.ratelimit import RateLimiterRegistry
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.events import EventBus, EventConsumer
-from invekto_integrations.messaging import ConsentService, MessagingWebhookHandler, SendPipeline, WebhookRoute
+from invekto_integrations.messaging import (
+    ConsentService,
+    MessageCategory,
+    MessagingWebhookHandler,
+    SendPipeline,
+    WebhookRoute,
+)
 from invekto_integrations.models.events import OrderCreated
+from invekto_integrations.models.settings import TenantSettings
 from invekto_integrations.providers.iys import IysClient, IysSettings
 from invekto_integrations.providers.whatsapp_cloud import WhatsAppCloudClient, WhatsAppCloudSettings, WhatsAppWebhooks
 from invekto_integrations.storage.records import CachedOrder
@@ -109,7 +118,10 @@ def world(tmp_path: Path) -> Iterator[World]:
         campaigns=store.campaigns, recipients=store.campaign_recipients, conversions=store.campaign_conversions,
         profiles=store.contact_profiles, sink=pipeline, clock=clock,
         facts=CustomerFacts(contacts=store.messaging_contacts, clock=clock),
-        conversion_source=EventConversions(orders=store.orders), consent=consent)
+        conversion_source=EventConversions(orders=store.orders), consent=consent,
+        settings_repository=store.tenant_settings)
+    store.tenant_settings.save(T, TenantSettings(tenant_id=T, message_costs={MessageCategory.MARKETING: Money(
+        amount=PRICE)}))
     # The audience projection as the order sync would have left it.
     for i, phone in enumerate(AUDIENCE):
         store.contact_profiles.record_order(T, phone, order_ref=f"trendyol:old{i}", at=NOW - timedelta(days=5 + i),
@@ -225,7 +237,7 @@ def test_two_variants_and_a_holdout_end_to_end(world: World) -> None:
 
     rep = campaign_report(campaign.id, tenant_id=T, campaigns=w.store.campaigns,
                           recipients=w.store.campaign_recipients, conversions=w.store.campaign_conversions,
-                          costs={"marketing": PRICE})
+                          costs=costs_from_settings(w.store.tenant_settings))
     ra, rb = rep.rows
     hold = rep.holdout
     assert hold is not None

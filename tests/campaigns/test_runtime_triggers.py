@@ -43,13 +43,14 @@ class CountingSink:
             return SubmitResult(message_id=f"m{len(self.calls)}", status="queued")
 
 
-def _world(path: Path) -> tuple[SQLiteStore, CampaignEngine, CountingSink, FrozenClock, list[Runtime]]:
+def _world(path: Path, *, senders: int = 1) -> tuple[SQLiteStore, CampaignEngine, CountingSink, FrozenClock,
+                                                     list[Runtime]]:
     clock = FrozenClock(NOW)
     store = SQLiteStore(path)
     sink = CountingSink(clock)
     engine = CampaignEngine(campaigns=store.campaigns, recipients=store.campaign_recipients,
                             conversions=store.campaign_conversions, profiles=store.contact_profiles, sink=sink,
-                            appointments=store.appointments, clock=clock)
+                            appointments=store.appointments, clock=clock, senders=senders)
     for i, phone in enumerate(PHONES):
         store.contact_profiles.record_order("t1", phone, order_ref=f"o{i}", at=NOW - timedelta(days=3),
                                             total=Decimal(10), platform="trendyol", name=f"Kişi{i}")
@@ -82,7 +83,7 @@ def test_weekly_campaign_fires_in_istanbul_time_once_per_occurrence(tmp_path: Pa
 
 
 def test_weekly_campaign_with_two_runtimes_in_threads(tmp_path: Path) -> None:
-    store, engine, sink, clock, runtimes = _world(tmp_path / "rt2.db")
+    store, engine, sink, clock, runtimes = _world(tmp_path / "rt2.db", senders=4)  # and parallel sends
     c = engine.manager.create("t1", "Haftalık", variants=V,
                               trigger=RecurringTrigger(cron="0 10 * * 1"))
     engine.manager.schedule("t1", c.id)

@@ -64,7 +64,7 @@ from .personalize import (
     TemplateLinePersonalizer,
     render,
 )
-from .reports import CampaignReport, MessageCosts, VariantReport, campaign_report
+from .reports import CampaignReport, MessageCosts, VariantReport, campaign_report, costs_from_settings
 from .repository import (
     CampaignRepository,
     ContactProfileRepository,
@@ -138,6 +138,7 @@ __all__ = [
     "WinnerDecision",
     "assign",
     "campaign_report",
+    "costs_from_settings",
     "in_test",
     "matches",
     "next_occurrence",

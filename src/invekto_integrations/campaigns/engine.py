@@ -17,7 +17,9 @@ a host without the runtime.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -41,6 +43,7 @@ from invekto_integrations.models.events import (
 )
 from invekto_integrations.runtime import Schedule
 from invekto_integrations.storage.protocols import AppointmentRepository
+from invekto_integrations.storage.settings import TenantSettingsRepository, tenant_settings
 
 from .assignment import assign, in_test
 from .audience import AudienceContext
@@ -134,10 +137,12 @@ class CampaignEngine(ConciseRepr, fields=("clock",)):
         feed_window: timedelta = timedelta(days=2),
         appointments: AppointmentRepository | None = None,
         clock: Clock | None = None,
-        timezone: str | Callable[[str], str] = "Europe/Istanbul",
+        settings_repository: TenantSettingsRepository | None = None,
+        timezone: str | Callable[[str], str] | None = None,
         niche: Callable[[str], str | None] | None = None,
         brand_code: Callable[[str], str | None] | None = None,
         batch: int = 500,
+        senders: int = 1,
         tick_cron: str = "*/15 * * * *",
     ) -> None:
         self.campaigns = campaigns
@@ -154,15 +159,23 @@ class CampaignEngine(ConciseRepr, fields=("clock",)):
         self.feed = conversion_feed
         self.feed_window = feed_window
         self.appointments = appointments
+        # Explicit arguments win; else the tenant's stored settings; else their defaults.
+        self.settings_repository = settings_repository
         self._timezone = timezone
-        self._niche = niche or (lambda _t: None)
+        self._niche = niche or (lambda t: tenant_settings(self.settings_repository, t).niche.value)
         self._brand = brand_code or (lambda _t: None)
         self.batch = batch
+        # Messages of a page submitted in parallel (each is its own outbox row and HTTP call; the
+        # provider client's token bucket keeps the rate): the send path waits mostly on the network.
+        self.senders = max(1, senders)
+        self._report_lock = threading.Lock()
         self.tick_cron = tick_cron
         self.manager = CampaignManager(campaigns, profiles, clock=self.clock)
         self.attributor = ConversionAttributor(campaigns, recipients, conversions, clock=self.clock)
 
     def timezone(self, tenant_id: str) -> str:
+        if self._timezone is None:
+            return tenant_settings(self.settings_repository, tenant_id).timezone
         return self._timezone(tenant_id) if callable(self._timezone) else self._timezone
 
     # -- runtime hooks ------------------------------------------------------------------------------
@@ -295,13 +308,11 @@ class CampaignEngine(ConciseRepr, fields=("clock",)):
             to_send = [r for r in fresh if r.status == RecipientStatus.ENTERED]
             report.holdout += sum(r.status == RecipientStatus.HOLDOUT for r in fresh)
             report.waiting += sum(r.status == RecipientStatus.WAITING for r in fresh)
-            for r in self._consent_gate(campaign, to_send, report):
-                self._send(campaign, r, report)
+            self._send_all(campaign, self._consent_gate(campaign, to_send, report), report)
         # Recipients a crashed run entered but never sent (the outbox key keeps this single-send).
         left = self.recipients.find(tenant_id, campaign_id, statuses=[RecipientStatus.ENTERED], occurrence=occurrence,
                                     limit=100_000)
-        for r in self._consent_gate(campaign, left, report):
-            self._send(campaign, r, report)
+        self._send_all(campaign, self._consent_gate(campaign, left, report), report)
         self._after_occurrence(campaign, occurrence, report)
         return report
 
@@ -342,6 +353,15 @@ class CampaignEngine(ConciseRepr, fields=("clock",)):
         return Recipient(tenant_id=campaign.tenant_id, campaign_id=campaign.id, occurrence=occurrence, phone=phone,
                          variant=variant, status=status, entered_at=now, updated_at=now)
 
+    def _send_all(self, campaign: Campaign, rows: Sequence[Recipient], report: OccurrenceReport) -> None:
+        if self.senders == 1 or len(rows) < 2:
+            for r in rows:
+                self._send(campaign, r, report)
+            return
+        with ThreadPoolExecutor(max_workers=self.senders, thread_name_prefix="campaign-send") as pool:
+            for _ in pool.map(lambda r: self._send(campaign, r, report), rows):
+                pass
+
     def _send(self, campaign: Campaign, r: Recipient, report: OccurrenceReport) -> None:
         variant = campaign.variant(r.variant)
         now = self.clock.now()
@@ -366,20 +386,22 @@ class CampaignEngine(ConciseRepr, fields=("clock",)):
             log.warning("campaign %s: submit to %s failed: %s", campaign.id, r.phone, exc)
             self.recipients.update(r.tenant_id, r.model_copy(update={
                 "status": RecipientStatus.FAILED, "reason": type(exc).__name__, "updated_at": now}))
-            report.failed += 1
+            with self._report_lock:
+                report.failed += 1
             return
         update: dict[str, Any] = {"message_id": result.message_id, "updated_at": now}
-        if result.status == "refused":
-            update.update(status=RecipientStatus.REFUSED, reason=result.reason)
-            reason = result.reason or "refused"
-            report.refused[reason] = report.refused.get(reason, 0) + 1
-        elif result.status == "failed":
-            update.update(status=RecipientStatus.FAILED, reason=result.reason, delivery="failed")
-            report.failed += 1
-        else:
-            update.update(status=RecipientStatus.SUBMITTED, submitted_at=now,
-                          delivery="accepted" if result.status == "sent" else r.delivery)
-            report.submitted += 1
+        with self._report_lock:
+            if result.status == "refused":
+                update.update(status=RecipientStatus.REFUSED, reason=result.reason)
+                reason = result.reason or "refused"
+                report.refused[reason] = report.refused.get(reason, 0) + 1
+            elif result.status == "failed":
+                update.update(status=RecipientStatus.FAILED, reason=result.reason, delivery="failed")
+                report.failed += 1
+            else:
+                update.update(status=RecipientStatus.SUBMITTED, submitted_at=now,
+                              delivery="accepted" if result.status == "sent" else r.delivery)
+                report.submitted += 1
         self.recipients.update(r.tenant_id, r.model_copy(update=update))
 
     def _after_occurrence(self, campaign: Campaign, occurrence: str, report: OccurrenceReport) -> None:

@@ -17,11 +17,13 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from pydantic import BaseModel, ConfigDict
 
+from invekto_integrations.storage.settings import TenantSettingsRepository, tenant_settings
+
 from .models import HOLDOUT, Campaign, CampaignStatus, ConversionType, WinnerDecision
 from .repository import CampaignRepository, ConversionRepository, RecipientRepository
 from .stats import arm_results
 
-__all__ = ["CampaignReport", "MessageCosts", "VariantReport", "campaign_report"]
+__all__ = ["CampaignReport", "MessageCosts", "VariantReport", "campaign_report", "costs_from_settings"]
 
 _CENT = Decimal("0.01")
 MessageCosts = Mapping[str, Decimal] | Callable[[str, str], Decimal]  # category → price, or (tenant, category) → price
@@ -75,6 +77,16 @@ class CampaignReport(BaseModel):
     total_revenue: Decimal
     total_cost: Decimal
     roi: Decimal | None
+
+
+def costs_from_settings(repository: TenantSettingsRepository | None) -> Callable[[str, str], Decimal]:
+    """Prices per delivered message from each tenant's settings (``message_costs``; unknown: 0)."""
+
+    def price(tenant_id: str, category: str) -> Decimal:
+        cost = tenant_settings(repository, tenant_id).message_cost(category)
+        return cost.amount if cost is not None else Decimal(0)
+
+    return price
 
 
 def _price(costs: MessageCosts | None, tenant_id: str, category: str) -> Decimal:

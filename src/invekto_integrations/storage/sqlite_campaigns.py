@@ -365,6 +365,7 @@ class SQLiteCampaignConversions(ConciseRepr, fields=("db",)):
 
 
 # --- the audience projection and its compiler ----------------------------------------------------
+_PK_INDEX = "sqlite_autoindex_campaign_contacts_1"
 _FACT_KIND = {Platform: "platform", Product: "product", Tag: "tag", Segment: "segment",
               AppointmentService: "service"}
 
@@ -404,15 +405,17 @@ def compile_criteria(tree: Criterion, tenant_id: str, ctx: AudienceContext) -> t
             return (f"c.phone IN (SELECT phone FROM campaign_contact_facts WHERE tenant_id = ? AND kind = ? "
                     f"AND value IN ({','.join('?' * len(values))}))", [tenant_id, _FACT_KIND[type(tree)], *values])
         case ConsentState(state=state):
-            brand = " AND brand_code = ?" if ctx.brand_code else ""
-            bparams: list[object] = [ctx.brand_code] if ctx.brand_code else []
-
             def iys(status: str) -> tuple[str, list[object]]:
+                if ctx.brand_code:  # a primary-key lookup per contact
+                    return (f"EXISTS (SELECT 1 FROM consents k WHERE k.tenant_id = c.tenant_id AND k.brand_code = ? "
+                            f"AND k.recipient = c.phone AND k.type = 'MESAJ' AND k.status = '{status}')",
+                            [ctx.brand_code])
                 return (f"c.phone IN (SELECT recipient FROM consents WHERE tenant_id = ? AND type = 'MESAJ' "
-                        f"AND status = '{status}'{brand})", [tenant_id, *bparams])
+                        f"AND status = '{status}')", [tenant_id])
 
-            opted = ("c.phone IN (SELECT phone FROM messaging_contacts WHERE tenant_id = ? "
-                     "AND opted_out_at IS NOT NULL)", [tenant_id])
+            opted: tuple[str, list[object]] = (
+                "EXISTS (SELECT 1 FROM messaging_contacts m WHERE m.tenant_id = c.tenant_id AND m.phone = c.phone "
+                "AND m.opted_out_at IS NOT NULL)", [])
             if state == "opted_out":
                 return opted[0], list(opted[1])
             if state == "not_opted_out":
@@ -574,7 +577,11 @@ class SQLiteContactProfiles(ConciseRepr, fields=("db",)):
     def select(self, tenant_id: str, criteria: Criterion, ctx: AudienceContext, *, after_phone: str | None = None,
                limit: int = 1000) -> list[str]:
         where, params = compile_criteria(criteria, tenant_id, ctx)
-        sql = f"SELECT c.phone FROM campaign_contacts c WHERE c.tenant_id = ? AND {where}"
+        # Walk the primary key in phone order: each page costs the contacts it passes over, so the
+        # pages of one run add up to a single pass over the tenant (an index the planner might pick
+        # for a leaf would make every page collect and sort all matches again).
+        sql = (f"SELECT c.phone FROM campaign_contacts c INDEXED BY {_PK_INDEX} "
+               f"WHERE c.tenant_id = ? AND {where}")
         args: list[object] = [tenant_id, *params]
         if after_phone is not None:
             sql += " AND c.phone > ?"
