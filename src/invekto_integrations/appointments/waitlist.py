@@ -335,6 +335,15 @@ class WaitlistEngine(ConciseRepr, fields=("clock",)):
             return True
         return delivery.accepted_at is not None and delivery.accepted_at + settings.hold > now
 
+    def _held_until(self, offer: WaitlistOffer, settings: WaitlistSettings, now: datetime) -> datetime:
+        """The end of a running hold: ``hold`` after the provider accepted the message, or (still
+        waiting) at least ``hold`` from now."""
+        delivery = self.sink.delivery(offer.tenant_id, offer.message_id or "") \
+            if isinstance(self.sink, SchedulingSink) else None
+        if delivery is not None and not delivery.waiting and delivery.accepted_at is not None:
+            return delivery.accepted_at + settings.hold
+        return now + settings.hold
+
     def _resolved(self, offer: WaitlistOffer, status: OfferStatus, appointment_id: str | None = None) -> None:
         now = self.clock.now()
         self.bus.publish(offer.tenant_id, [WaitlistOfferResolved(
@@ -476,6 +485,8 @@ class WaitlistEngine(ConciseRepr, fields=("clock",)):
         sources: list[str] = []
         for offer in self.waitlist.find_offers(tenant_id, statuses=[OfferStatus.PENDING], expires_before=now):
             if self._hold_running(offer, settings, now):
+                # The offer went out late: its stored expiry moves with it (the slot finder reads it).
+                self.waitlist.extend_offer(tenant_id, offer.id, self._held_until(offer, settings, now))
                 continue
             if self.waitlist.resolve_offer(tenant_id, offer.id, [OfferStatus.PENDING], OfferStatus.EXPIRED,
                                            now) is None:

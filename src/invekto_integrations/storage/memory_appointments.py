@@ -229,5 +229,15 @@ class MemoryWaitlist(ConciseRepr):
             if found is not None:
                 self._offers[(tenant_id, offer_id)] = found.model_copy(update={"message_id": message_id})
 
+    def extend_offer(self, tenant_id: str, offer_id: str, expires_at: datetime) -> WaitlistOffer | None:
+        with self._lock:
+            found = self._offers.get((tenant_id, offer_id))
+            if found is None or found.status != OfferStatus.PENDING:
+                return None
+            if expires_at > found.expires_at:
+                found = found.model_copy(update={"expires_at": expires_at})
+                self._offers[(tenant_id, offer_id)] = found
+            return found
+
     def tenants(self) -> list[str]:
         return sorted({t for t, _ in list(self._entries)} | {t for t, _ in list(self._offers)})

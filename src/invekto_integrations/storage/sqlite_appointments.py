@@ -455,6 +455,16 @@ class SQLiteWaitlist(ConciseRepr, fields=("db",)):
         self.db.execute("UPDATE waitlist_offers SET message_id = ? WHERE tenant_id = ? AND id = ?",
                         (message_id, tenant_id, offer_id))
 
+    def extend_offer(self, tenant_id: str, offer_id: str, expires_at: datetime) -> WaitlistOffer | None:
+        # One statement: later-only, pending-only, atomic against a concurrent resolve.
+        self.db.execute(
+            "UPDATE waitlist_offers SET expires_at = ? WHERE tenant_id = ? AND id = ? AND status = ? "
+            "AND expires_at < ?",
+            (to_ts(expires_at), tenant_id, offer_id, OfferStatus.PENDING.value, to_ts(expires_at)),
+        )
+        found = self.get_offer(tenant_id, offer_id)
+        return found if found is not None and found.status == OfferStatus.PENDING else None
+
     def tenants(self) -> list[str]:
         return [r[0] for r in self.db.execute(
             "SELECT tenant_id FROM waitlist UNION SELECT tenant_id FROM waitlist_offers ORDER BY 1")]
