@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from invekto_integrations.accounts import AccountService
+from invekto_integrations.campaigns.repository import CampaignRepository, ContactProfileRepository, RecipientRepository
+from invekto_integrations.campaigns.repository import ConversionRepository as CampaignConversionRepository
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.crypto import CredentialCipher, KeyRing
 from invekto_integrations.core.errors import ConfigurationError
@@ -36,6 +38,7 @@ from invekto_integrations.storage.protocols import (
     ShipmentRepository,
     WaitlistRepository,
 )
+from invekto_integrations.storage.settings import TenantSettingsRepository
 from invekto_integrations.sync.orders import SyncSettings
 
 __all__ = ["NOT_GIVEN", "ClientSettings", "ConnectOptionsFor", "FrontStore", "NotGiven"]
@@ -75,6 +78,16 @@ class FrontStore(DashboardStore, RuntimeStore, Protocol):
     def waitlist(self) -> WaitlistRepository: ...
     @property
     def calendar_sync(self) -> CalendarSyncRepository: ...
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+    @property
+    def campaign_recipients(self) -> RecipientRepository: ...
+    @property
+    def campaign_conversions(self) -> CampaignConversionRepository: ...
+    @property
+    def contact_profiles(self) -> ContactProfileRepository: ...
+    @property
+    def tenant_settings(self) -> TenantSettingsRepository: ...
 
     def close(self) -> None: ...
 
