@@ -4,23 +4,21 @@ implementation: memory and SQLite. Includes tenant isolation."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from invekto_integrations.storage import CachedOrder, Checkpoint, MemoryStore, QuarantinedRecord, SQLiteStore
+from invekto_integrations.storage import CachedOrder, Checkpoint, QuarantinedRecord
 from invekto_integrations.storage.protocols import TenantMismatch
 
+__all__ = [
+    "TestCheckpoints",
+    "TestOrderCache",
+    "TestQuarantine",
+]
+
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
-    s = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "contract.sqlite3")
-    yield s
-    s.close()
 
 
 def row(ext: str, *, tenant: str = "t1", provider: str = "trendyol", account: str = "acc1", phone: str | None = None,
