@@ -8,13 +8,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from invekto_integrations.core.errors import InvalidArgument
+
 __all__ = ["Clock", "FrozenClock", "SystemClock", "utc"]
 
 
 def utc(dt: datetime) -> datetime:
     """Return ``dt`` as an aware UTC datetime; a naive value is refused (it has no meaning here)."""
     if dt.tzinfo is None:
-        raise ValueError("naive datetime: give a timezone-aware value")
+        raise InvalidArgument("naive datetime: give a timezone-aware value", field="datetime")
     return dt.astimezone(UTC)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from invekto_integrations.core.money import DecimalAmount
+from invekto_integrations.core.money import DecimalAmount, Money
 from invekto_integrations.core.reprs import html_table
 
 __all__ = ["CargoInfo", "Customer", "Order", "OrderLine", "OrderStatus", "PhoneState"]
@@ -103,3 +103,8 @@ class Order(BaseModel):
                  f"ordered {self.ordered_at:%Y-%m-%d %H:%M}")
         return html_table(title, ["sku", "name", "quantity", "unit price", "discount"],
                           ([ln.sku, ln.name, ln.quantity, ln.unit_price, ln.discount] for ln in self.lines))
+
+    @property
+    def total_money(self) -> Money:
+        """``total`` with its currency (`InvalidArgument` when the provider's currency is no ISO code)."""
+        return Money(amount=self.total, currency=self.currency)

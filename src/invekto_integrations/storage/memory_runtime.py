@@ -151,6 +151,15 @@ class MemoryTimers(ConciseRepr):
             })
             return True
 
+    def extend_claim(self, tenant_id: str, engine: str, key: str, *, owner: str, due_at: datetime,
+                     until: datetime) -> bool:
+        with self._lock:
+            row = self._held(tenant_id, engine, key, owner, due_at)
+            if row is None:
+                return False
+            self._rows[(tenant_id, engine, key)] = row.model_copy(update={"claim_until": until})
+            return True
+
     def fail(self, tenant_id: str, engine: str, key: str, *, owner: str, due_at: datetime, error: str,
              retry_at: datetime) -> bool:
         with self._lock:

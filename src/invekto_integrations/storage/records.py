@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from invekto_integrations.core.money import Money
 from invekto_integrations.core.reprs import fields_repr
+from invekto_integrations.core.text import fold
 from invekto_integrations.models.shipments import ShipmentStatus
 
 __all__ = [
@@ -308,12 +310,7 @@ __all__ += [
 
 def fold_name(text: str) -> str:
     """Case-, Turkish-letter- and space-insensitive key of a service name (uniqueness, lookup)."""
-    import unicodedata
-
-    text = text.replace("İ", "i").replace("I", "i").replace("ı", "i")
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(text.split())
+    return fold(text)
 
 
 def _aware_utc(value: datetime) -> datetime:
@@ -524,6 +521,14 @@ class ServicePricing(BaseModel):
     @property
     def name_key(self) -> str:
         return fold_name(self.service_name)
+
+    @property
+    def min_price(self) -> Money:
+        return Money(amount=self.price_min, currency=self.currency)
+
+    @property
+    def max_price(self) -> Money:
+        return Money(amount=self.price_max, currency=self.currency)
 
 
 class WaitlistStatus(StrEnum):

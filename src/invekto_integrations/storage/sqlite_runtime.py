@@ -217,6 +217,15 @@ class SQLiteTimers(ConciseRepr, fields=("db",)):
         )
         return cur.rowcount == 1
 
+    def extend_claim(self, tenant_id: str, engine: str, key: str, *, owner: str, due_at: datetime,
+                     until: datetime) -> bool:
+        cur = self.db.execute(
+            "UPDATE runtime_timers SET claim_until = ? WHERE tenant_id = ? AND engine = ? AND key = ? "
+            "AND state = 'pending' AND claimed_by = ? AND due_at = ?",
+            (to_ts(until), tenant_id, engine, key, owner, to_ts(due_at)),
+        )
+        return cur.rowcount == 1
+
     def fail(self, tenant_id: str, engine: str, key: str, *, owner: str, due_at: datetime, error: str,
              retry_at: datetime) -> bool:
         cur = self.db.execute(

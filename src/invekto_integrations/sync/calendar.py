@@ -91,7 +91,6 @@ from invekto_integrations.providers.base import (
     EventChanges,
     WatchChannel,
 )
-from invekto_integrations.providers.google_calendar.mapping import event_id_for, parse_notification
 from invekto_integrations.storage.protocols import (
     AppointmentRepository,
     CalendarSyncRepository,
@@ -587,7 +586,8 @@ class _CalendarSyncBase(ConciseRepr, fields=("policy", "clock")):
         """Check one push notification and queue an incremental sync (cheap: answer at once, then
         call `run_queued`). Unknown or stopped channels are acknowledged and dropped."""
         try:
-            note = parse_notification(headers)
+            connector: Calendar | AsyncCalendar = self._client(tenant_id)
+            note = connector.parse_notification(headers)
         except ValueError as exc:  # InvalidArgument naming the header
             return NotificationResult(400, "not_a_notification", error=str(exc)[:200])
         channel = self.repo.get_channel(tenant_id, note.channel_id)
@@ -723,7 +723,8 @@ class _CalendarSyncBase(ConciseRepr, fields=("policy", "clock")):
 
     def _insert_flow(self, tenant_id: str, calendar_id: str, appt: Appointment) -> Flow[tuple[CalendarEvent, str]]:
         for generation in range(1, _MAX_GENERATIONS + 1):
-            event_id = event_id_for(tenant_id, appt.id, generation)
+            ids: Calendar | AsyncCalendar = self._client(tenant_id)
+            event_id = ids.event_id_for(tenant_id, appt.id, generation)
             try:
                 inserted = yield _call("insert_event", calendar_id, self._new_event(tenant_id, appt, event_id))
                 return inserted, "inserted"

@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from invekto_integrations.accounts import AccountService
 from invekto_integrations.core.clock import Clock, SystemClock
-from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, IntegrationError
+from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, IntegrationError, InvalidArgument
 from invekto_integrations.core.money import Money
 from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.events import EventBus
@@ -215,7 +215,7 @@ def _refund(claim: ReturnClaim) -> Money | None:
         return None
     try:
         return Money(amount=claim.refund_amount, currency=claim.currency)
-    except ValueError:
+    except InvalidArgument:
         return None
 
 

@@ -46,7 +46,13 @@ from typing import Any, Protocol, TypeVar
 
 from invekto_integrations.accounts import AccountService
 from invekto_integrations.core.clock import Clock, SystemClock
-from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, IntegrationError, PayloadError
+from invekto_integrations.core.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    IntegrationError,
+    InvalidArgument,
+    PayloadError,
+)
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.money import Money
 from invekto_integrations.core.phone import try_normalize_phone
@@ -270,10 +276,15 @@ class SyncRunReport:
 class SyncStore(Protocol):
     """The repositories the engine needs (`MemoryStore` and `SQLiteStore` both fit)."""
 
-    orders: OrderCacheRepository
-    checkpoints: CheckpointRepository
-    quarantine: QuarantineRepository
-    events: EventLog
+    # Read-only properties: a store may hold more specific types (``SQLiteOrderCache``).
+    @property
+    def orders(self) -> OrderCacheRepository: ...
+    @property
+    def checkpoints(self) -> CheckpointRepository: ...
+    @property
+    def quarantine(self) -> QuarantineRepository: ...
+    @property
+    def events(self) -> EventLog: ...
 
 
 def cached_order_from(account: IntegrationAccount, order: Order, *, now: datetime,
@@ -565,8 +576,8 @@ def _raw_of(item: OrderOrError) -> dict[str, Any]:
 
 def _total(order: Order) -> Money | None:
     try:
-        return Money(amount=order.total, currency=order.currency)
-    except ValueError:  # a currency that is no ISO code: the event says "unknown" rather than guess
+        return order.total_money
+    except InvalidArgument:  # a currency that is no ISO code: the event says "unknown" rather than guess
         log.warning("order %s: total in unreadable currency %r", order.external_id, order.currency)
         return None
 

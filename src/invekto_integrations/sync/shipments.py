@@ -36,6 +36,7 @@ from invekto_integrations.core.errors import (
 )
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.reprs import ConciseRepr
+from invekto_integrations.core.text import fold
 from invekto_integrations.events import EventBus, EventConsumer
 from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage, TemplateRef
 from invekto_integrations.messaging.quiet_hours import QuietHours
@@ -70,8 +71,6 @@ log = logging.getLogger("invekto_integrations.sync.shipments")
 
 KNOWN_CARRIERS = frozenset({"aras", "yurtici"})
 CARRIER_LABELS = {"aras": "Aras Kargo", "yurtici": "Yurtiçi Kargo"}
-_FOLD = str.maketrans({"ı": "i", "İ": "i", "ş": "s", "Ş": "s", "ğ": "g", "Ğ": "g", "ü": "u", "Ü": "u",
-                       "ö": "o", "Ö": "o", "ç": "c", "Ç": "c"})
 # Marketplace cargo company names (Trendyol "Aras Kargo Marketplace", "Yurtiçi Kargo Marketplace",
 # Hepsiburada "ArasKargo", ...) → our carrier; matched on the folded, alphanumeric-only name.
 _COMPANY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -81,7 +80,7 @@ _COMPANY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 def _fold(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.translate(_FOLD).lower())
+    return re.sub(r"[^a-z0-9]", "", fold(name))
 
 
 def carrier_for_company(name: str | None) -> str | None:

@@ -156,7 +156,10 @@ class ProviderContract(ConciseRepr):
         """A fresh fake (default: ``info.fake(clock=..., seed=...)``)."""
         if self.info is None or self.info.fake is None:
             raise NotImplementedError("set `info` with a `fake` factory or override make_fake")
-        return self.info.fake(clock=clock, seed=seed)
+        fake = self.info.fake(clock=clock, seed=seed)
+        if not isinstance(fake, FakeProvider):
+            raise TypeError(f"{self.info.name}: ProviderInfo.fake returned {type(fake).__name__}, not a FakeProvider")
+        return fake
 
     def credentials(self, who: Who) -> Credentials:
         """The credentials of ``who`` that the fake accepts (or, for ``"wrong"``, refuses).
