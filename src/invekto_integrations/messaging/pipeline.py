@@ -50,6 +50,7 @@ from invekto_integrations.core.errors import (
 )
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.consent import RecipientType
 from invekto_integrations.models.correlation import Correlation
@@ -67,7 +68,7 @@ from invekto_integrations.storage.protocols import DurableOutboxRepository, Even
 from invekto_integrations.storage.records import OutboxRecord, OutboxStatus, PendingStatusRecord
 from invekto_integrations.storage.settings import TenantSettingsRepository
 
-from .base import MessageCategory, MessageDelivery, OutboundMessage, SubmitResult
+from .base import MessageCategory, MessageDelivery, OutboundMessage, SendFailure, SubmitResult
 from .consent import ConsentDecision, ConsentService
 from .quiet_hours import QuietHours
 
@@ -159,7 +160,7 @@ class DispatchReport:
 ProviderResolver = Callable[[str], MessagingProvider]
 
 
-class SendPipeline:
+class SendPipeline(ConciseRepr, fields=("outbox", "clock")):
     """The production `MessageSink`."""
 
     def __init__(
@@ -431,7 +432,8 @@ class SendPipeline:
             self.outbox.save(row.tenant_id, claimed.model_copy(update={
                 "status": OutboxStatus.UNCERTAIN, "attempts": attempts, "reason": "timeout_after_send",
                 "error_title": exc.message, "updated_at": now}))
-            return SubmitResult(message_id=row.id, status=OutboxStatus.UNCERTAIN.value, reason="timeout_after_send")
+            return SubmitResult(message_id=row.id, status=OutboxStatus.UNCERTAIN.value, reason="timeout_after_send",
+                                error=SendFailure.from_error(exc))
         except IntegrationError as exc:
             code = exc.code if isinstance(exc, ProviderError) else None
             title = exc.message if isinstance(exc, ProviderError) else str(exc)
@@ -445,7 +447,8 @@ class SendPipeline:
                 tenant_id=row.tenant_id, occurred_at=now, message_id=row.id, provider_message_id=None,
                 status=DeliveryStatus.FAILED.value, error_code=code, error_title=title,
                 dedupe_key=f"outbox:{row.id}:failed", **_about(claimed))])
-            return SubmitResult(message_id=row.id, status="failed", reason=f"{type(exc).__name__}: {code or title}")
+            return SubmitResult(message_id=row.id, status="failed", reason=f"{type(exc).__name__}: {code or title}",
+                                error=SendFailure.from_error(exc))
         accepted = claimed.model_copy(update={
             "status": OutboxStatus.ACCEPTED, "attempts": attempts, "reason": sent.message_status,
             "provider": provider.provider, "provider_message_id": sent.provider_message_id,
