@@ -39,4 +39,4 @@ async def sandboxed_async() -> bool:
     async with AsyncIntegrations.sandbox() as client:
         report = await client.orders.sync("moda", progress=RecordingProgress())
         found = await client.orders.lookup("moda", "5324123456")
-        return not report.failed and len(found) >= 0 and SubmitStatus.SENT == "sent"
+        return not report.failed and len(found) >= 0 and SubmitStatus("sent") is SubmitStatus.SENT
