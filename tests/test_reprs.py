@@ -100,6 +100,18 @@ def test_results_render_as_tables_in_a_notebook(samples: dict[str, Any]) -> None
     assert str(report).count("\n") == len(report.accounts)  # print(report): a head line and one per account
 
 
+def test_poll_and_dispatch_reports_read_briefly() -> None:
+    from invekto_integrations.messaging import DispatchReport, SubmitResult
+    from invekto_integrations.sync.shipments import PollReport
+
+    failures = {f"73300000{n:08d}": "[yurtici] no active account" for n in range(40)}
+    poll = PollReport(polled=3, errors=1, failures=failures)
+    assert len(repr(poll)) <= BUDGET and "[yurtici]" not in repr(poll)
+    assert poll._repr_html_().count("<tr>") == 41
+    dispatch = DispatchReport(attempted=1, failed=1, results=[SubmitResult(message_id="m1", status="failed")])
+    assert repr(dispatch).startswith("<DispatchReport attempted=1") and "m1" in dispatch._repr_html_()
+
+
 def test_a_table_escapes_and_stops() -> None:
     from invekto_integrations.core.reprs import html_table
 

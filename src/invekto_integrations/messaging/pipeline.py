@@ -50,7 +50,7 @@ from invekto_integrations.core.errors import (
 )
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
-from invekto_integrations.core.reprs import ConciseRepr
+from invekto_integrations.core.reprs import ConciseRepr, html_table
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.consent import RecipientType
 from invekto_integrations.models.correlation import Correlation
@@ -155,6 +155,14 @@ class DispatchReport:
     uncertain: int = 0
     reaped: int = 0  # rows found stuck in ``sending`` past the lease, now ``uncertain``
     results: list[SubmitResult] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (f"<DispatchReport attempted={self.attempted} accepted={self.accepted} failed={self.failed} "
+                f"refused={self.refused} deferred={self.deferred} uncertain={self.uncertain} reaped={self.reaped}>")
+
+    def _repr_html_(self) -> str:
+        return html_table(repr(self), ["message", "status", "reason", "error"],
+                          ([r.message_id, r.status, r.reason, r.error] for r in self.results))
 
 
 ProviderResolver = Callable[[str], MessagingProvider]

@@ -35,7 +35,7 @@ from invekto_integrations.core.errors import (
     ProviderError,
 )
 from invekto_integrations.core.ids import new_id
-from invekto_integrations.core.reprs import ConciseRepr
+from invekto_integrations.core.reprs import ConciseRepr, html_table
 from invekto_integrations.core.text import fold
 from invekto_integrations.events import EventBus, EventConsumer
 from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage, TemplateRef
@@ -153,6 +153,9 @@ class PollReport:
     def __repr__(self) -> str:
         return (f"<PollReport polled={self.polled} changed={self.changed} events={self.events} errors={self.errors} "
                 f"stopped={self.stopped} skipped={self.skipped}>")
+
+    def _repr_html_(self) -> str:
+        return html_table(repr(self), ["tracking number", "error"], sorted(self.failures.items()))
 
 
 CarrierFactory = Callable[[str, str], Carrier | None]
