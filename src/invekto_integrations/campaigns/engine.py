@@ -47,6 +47,7 @@ from invekto_integrations.storage.settings import TenantSettingsRepository, tena
 from .assignment import assign, in_test
 from .audience import AudienceContext
 from .conversions import ConversionAttributor, ConversionFeed, ConversionSource, EventConversions
+from .labels import LeadSource, import_lead_labels
 from .manager import CampaignManager
 from .models import (
     HOLDOUT,
@@ -133,6 +134,7 @@ class CampaignEngine:
         conversion_source: ConversionSource | None = None,
         consent: ConsentPrefetch | None = None,
         conversion_feed: ConversionFeed | None = None,
+        lead_labels: LeadSource | None = None,
         feed_window: timedelta = timedelta(days=2),
         appointments: AppointmentRepository | None = None,
         clock: Clock | None = None,
@@ -156,6 +158,7 @@ class CampaignEngine:
         self.source: ConversionSource = conversion_source or EventConversions()
         self.consent = consent
         self.feed = conversion_feed
+        self.lead_labels = lead_labels
         self.feed_window = feed_window
         self.appointments = appointments
         # Explicit arguments win; else the tenant's stored settings; else their defaults.
@@ -196,6 +199,9 @@ class CampaignEngine:
         kind = payload.get("kind")
         tenant = ctx.tenant_id
         if kind == "tick":
+            if self.lead_labels is not None:
+                now = self.clock.now()
+                import_lead_labels(self.profiles, self.lead_labels, tenant, since=now - self.feed_window, at=now)
             self.sweep_conversions(tenant)
             self.decide_winners(tenant)
         elif kind == "recurring":
