@@ -373,8 +373,9 @@ def compile_criteria(tree: Criterion, tenant_id: str, ctx: AudienceContext) -> t
     """A boolean SQL expression over ``campaign_contacts c`` and its bound parameters.
 
     Every leaf is two-valued (never NULL), so ``NOT`` means what the memory evaluator means.
-    Fact leaves are uncorrelated ``IN`` subqueries on ``(tenant_id, kind, value)`` (the primary
-    key), consent leaves read the consent cache and the opt-out table of the messaging area.
+    Fact leaves are ``EXISTS`` point lookups on the facts' primary key; consent leaves read the
+    consent cache (a primary-key lookup when the İYS brand is known) and the opt-out table of the
+    messaging area.
     """
     match tree:
         case Everyone():
@@ -401,8 +402,10 @@ def compile_criteria(tree: Criterion, tenant_id: str, ctx: AudienceContext) -> t
             return "(" + " AND ".join(parts) + ")", params
         case Platform() | Product() | Tag() | Segment() | AppointmentService():
             values = tree.folded()
-            return (f"c.phone IN (SELECT phone FROM campaign_contact_facts WHERE tenant_id = ? AND kind = ? "
-                    f"AND value IN ({','.join('?' * len(values))}))", [tenant_id, _FACT_KIND[type(tree)], *values])
+            # Point lookups on the facts' primary key (tenant, kind, value, phone) for each contact.
+            return (f"EXISTS (SELECT 1 FROM campaign_contact_facts f WHERE f.tenant_id = c.tenant_id AND f.kind = ? "
+                    f"AND f.value IN ({','.join('?' * len(values))}) AND f.phone = c.phone)",
+                    [_FACT_KIND[type(tree)], *values])
         case ConsentState(state=state):
             def iys(status: str) -> tuple[str, list[object]]:
                 if ctx.brand_code:  # a primary-key lookup per contact
