@@ -291,8 +291,7 @@ class CampaignEngine:
         now = self.clock.now()
         if phones is not None:
             wanted = sorted({p for p in (try_normalize_phone(x) for x in phones) if p})
-            pages = [[p for p in wanted if p in self.profiles.select(
-                tenant_id, campaign.audience, ctx, after_phone=_before(p), limit=1)]]
+            pages = [[p for p in wanted if self.profiles.contains(tenant_id, campaign.audience, ctx, p)]]
         else:
             pages = None
         after: str | None = None
@@ -541,8 +540,4 @@ class CampaignEngine:
 def _metric_types(metric: str) -> list[str]:
     return ["reply", "purchase", "appointment"] if metric == "any" else [metric]
 
-
-def _before(phone: str) -> str:
-    """The keyset bound just below ``phone`` (select(after_phone=...) is exclusive)."""
-    return phone[:-1] + chr(ord(phone[-1]) - 1) + "\U0010ffff"
 

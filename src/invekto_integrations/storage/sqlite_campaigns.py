@@ -596,3 +596,8 @@ class SQLiteContactProfiles:
         r = self.db.execute(f"SELECT COUNT(*) FROM campaign_contacts c WHERE c.tenant_id = ? AND {where}",
                             [tenant_id, *params]).fetchone()
         return int(r[0])
+
+    def contains(self, tenant_id: str, criteria: Criterion, ctx: AudienceContext, phone: str) -> bool:
+        where, params = compile_criteria(criteria, tenant_id, ctx)
+        return self.db.execute(f"SELECT 1 FROM campaign_contacts c WHERE c.tenant_id = ? AND c.phone = ? AND {where}",
+                               [tenant_id, phone, *params]).fetchone() is not None
