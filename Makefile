@@ -17,15 +17,21 @@ demo: $(STAMP)
 	$(BIN)/python -m invekto_integrations.demo
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples tools
 	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict examples tests/typing
+	$(BIN)/python tools/check_doc_blocks.py
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples tools
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict examples tests/typing
+	$(BIN)/python tools/check_doc_blocks.py
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not loopback"

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from invekto_integrations.core.clock import FrozenClock
 from invekto_integrations.messaging.base import RecordingSink
 from invekto_integrations.providers.aras import ArasClient
+from invekto_integrations.providers.base import Carrier
 from invekto_integrations.providers.yurtici import YurticiClient
 from invekto_integrations.storage import SQLiteStore
 from invekto_integrations.sync.shipments import CargoMessageSettings, CargoNotifier, ShipmentWatcher
@@ -33,7 +34,7 @@ def main() -> None:
         (timedelta(hours=22), "IND", {"cargoEventId": "YK", "cargoReasonId": "GOK"}), (timedelta(hours=27), "DLV"),
     ])
     sandbox = Sandbox([aras_fake, yk_fake], clock=clock)
-    clients = {
+    clients: dict[str, Carrier] = {
         "aras": ArasClient("fake_user", "fake_pass", "1000000000001", base_url=sandbox.inprocess_url("aras"),
                            transport=sandbox.transport(), clock=clock),
         "yurtici": YurticiClient("YKTEST", "YK", base_url=sandbox.inprocess_url("yurtici"),

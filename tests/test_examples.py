@@ -11,7 +11,8 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-@pytest.mark.parametrize("script", ["cargo_watch.py", "appointments.py", "dashboard_report.py"])
+@pytest.mark.parametrize("script", ["quickstart.py", "notebook_tour.py", "cargo_watch.py", "appointments.py",
+                                    "dashboard_report.py"])
 def test_example_runs(script: str, tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(EXAMPLES / script)], cwd=tmp_path, capture_output=True, text=True,
                           timeout=120, check=False)

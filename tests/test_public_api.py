@@ -10,7 +10,9 @@ from invekto_integrations.providers.registry import ProviderRegistry
 
 def test_top_level_names_are_stable() -> None:
     expected = {
-        "AccountRestricted", "AlreadyExists", "AuthenticationError", "Clock", "ConfigurationError",
+        "AccountRestricted", "AlreadyExists", "AsyncIntegrations", "AsyncSandboxIntegrations",
+        "AuthenticationError", "ClientSettings", "Clock", "ConfigurationError", "Integrations", "KeyRing",
+        "SandboxIntegrations",
         "ConsentError", "DecryptionError", "FrozenClock", "IntegrationError", "InvalidArgument",
         "InvalidParameter", "InvalidPhoneNumber", "InvalidRequest", "Money", "NotFound",
         "OutsideServiceWindow", "PayloadError", "PermissionDenied", "PreconditionFailed", "ProviderError",

@@ -33,23 +33,30 @@ from .core.money import Money
 from .core.phone import normalize_phone
 
 if TYPE_CHECKING:
-    from .core.crypto import DecryptionError
+    from ._context import ClientSettings
+    from ._integrations import AsyncIntegrations, AsyncSandboxIntegrations, Integrations, SandboxIntegrations
+    from .core.crypto import DecryptionError, KeyRing
     from .sync.lookup import InvalidPhoneNumber
 
 __all__ = [
     "AccountRestricted",
     "AlreadyExists",
+    "AsyncIntegrations",
+    "AsyncSandboxIntegrations",
     "AuthenticationError",
+    "ClientSettings",
     "Clock",
     "ConfigurationError",
     "ConsentError",
     "DecryptionError",
     "FrozenClock",
     "IntegrationError",
+    "Integrations",
     "InvalidArgument",
     "InvalidParameter",
     "InvalidPhoneNumber",
     "InvalidRequest",
+    "KeyRing",
     "Money",
     "NotFound",
     "OutsideServiceWindow",
@@ -60,6 +67,7 @@ __all__ = [
     "ProviderUnavailable",
     "RateLimited",
     "RecipientUnavailable",
+    "SandboxIntegrations",
     "StorageError",
     "SyncTokenExpired",
     "SystemClock",
@@ -68,11 +76,18 @@ __all__ = [
     "normalize_phone",
 ]
 
-# Errors defined next to the code that raises them, loaded on first use: importing the sync
-# engines (or the cipher) at package import would slow down every `import invekto_integrations`.
+# The front door and the errors defined next to the code that raises them, loaded on first use:
+# importing the engines (or the cipher) at package import would slow down every
+# `import invekto_integrations`.
 _LAZY = {
+    "AsyncIntegrations": "invekto_integrations._integrations",
+    "AsyncSandboxIntegrations": "invekto_integrations._integrations",
+    "ClientSettings": "invekto_integrations._context",
     "DecryptionError": "invekto_integrations.core.crypto",
+    "Integrations": "invekto_integrations._integrations",
     "InvalidPhoneNumber": "invekto_integrations.sync.lookup",
+    "KeyRing": "invekto_integrations.core.crypto",
+    "SandboxIntegrations": "invekto_integrations._integrations",
 }
 
 

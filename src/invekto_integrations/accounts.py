@@ -15,6 +15,7 @@ from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.crypto import CredentialCipher, DecryptionError
 from invekto_integrations.core.errors import AuthenticationError, ConfigurationError
 from invekto_integrations.core.ids import new_id
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.accounts import AccountStatus, Credentials, IntegrationAccount
 from invekto_integrations.providers.base import ConnectOptions
 from invekto_integrations.providers.registry import ProviderRegistry
@@ -60,7 +61,7 @@ class RotationReport:
         return text
 
 
-class AccountService:
+class AccountService(ConciseRepr, fields=("accounts", "clock")):
     """Stores accounts with their secrets encrypted, and builds connectors from them."""
 
     def __init__(

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from invekto_integrations.core.clock import Clock, SystemClock
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.events import DomainEvent, decode_event
 from invekto_integrations.storage.protocols import EventLog
 from invekto_integrations.storage.records import StoredEvent
@@ -24,7 +25,7 @@ log = logging.getLogger("invekto_integrations.events")
 Subscriber = Callable[[StoredEvent], None]
 
 
-class EventBus:
+class EventBus(ConciseRepr, fields=("log", "clock")):
     def __init__(self, log_: EventLog, clock: Clock | None = None) -> None:
         self.log = log_
         self.clock = clock or SystemClock()
@@ -45,7 +46,7 @@ class EventBus:
         return stored
 
 
-class EventConsumer:
+class EventConsumer(ConciseRepr, fields=("name", "types")):
     """A named, durable reader of one or more event types."""
 
     def __init__(self, log_: EventLog, name: str, *, types: Sequence[str] | None = None, batch: int = 500) -> None:

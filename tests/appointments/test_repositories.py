@@ -224,6 +224,14 @@ def test_offers_one_pending_per_entry_and_cas(store: Any) -> None:
     store.waitlist.set_offer_message("t1", o2.id, "msg-1")
     got = store.waitlist.get_offer("t1", o2.id)
     assert got is not None and got.message_id == "msg-1"
+    # a late offer's hold moves later, never earlier; a resolved offer's never
+    later = got.expires_at + timedelta(minutes=20)
+    moved = store.waitlist.extend_offer("t1", o2.id, later)
+    assert moved is not None and moved.expires_at == later
+    kept = store.waitlist.extend_offer("t1", o2.id, later - timedelta(minutes=40))
+    assert kept is not None and kept.expires_at == later
+    assert store.waitlist.extend_offer("t1", o1.id, later) is None
+    assert store.waitlist.extend_offer("t2", o2.id, later) is None
     assert [o.id for o in store.waitlist.find_offers("t1")] == [o1.id, o2.id]
     assert [o.id for o in store.waitlist.find_offers("t1", statuses=[OfferStatus.PENDING])] == [o2.id]
     assert [o.id for o in store.waitlist.find_offers("t1", source_appointment_id="a1")] == [o1.id]

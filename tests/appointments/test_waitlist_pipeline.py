@@ -166,13 +166,17 @@ def test_an_offer_delayed_further_by_the_provider_is_held_from_its_acceptance(la
     assert report.deferred == 1
     at(clinic, 2, 9, 31)  # past expires_at, but the patient has not seen the offer yet
     engine.run_once("t1")
-    assert store.waitlist.get_offer("t1", offer.id).status == OfferStatus.PENDING
+    waiting = store.waitlist.get_offer("t1", offer.id)
+    assert waiting.status == OfferStatus.PENDING
+    assert waiting.expires_at >= clinic.clock.now() + timedelta(minutes=30)  # the stored hold moved too
     at(clinic, 2, 9, 40)
     assert pipeline.dispatch_due().accepted == 1
     accepted_at = store.outbox.get("t1", offer.message_id).accepted_at
     clinic.clock.set(accepted_at + timedelta(minutes=29))
     engine.run_once("t1")
-    assert store.waitlist.get_offer("t1", offer.id).status == OfferStatus.PENDING
+    held = store.waitlist.get_offer("t1", offer.id)
+    assert held.status == OfferStatus.PENDING
+    assert held.expires_at >= accepted_at + timedelta(minutes=30)  # what the slot finder reads
     clinic.clock.set(accepted_at + timedelta(minutes=30, seconds=1))
     engine.run_once("t1")
     assert store.waitlist.get_offer("t1", offer.id).status == OfferStatus.EXPIRED

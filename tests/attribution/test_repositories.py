@@ -155,3 +155,20 @@ def test_credit_weights_sum_to_one(model: AttributionModel) -> None:
         assert abs(sum(weights) - 1) < 1e-9
 
     check()
+
+
+def test_time_decay_without_sqlite_math_functions() -> None:
+    memory, sqlite = MemoryStore(), SQLiteStore()
+    try:
+        _fill([memory, sqlite], 5)
+        kw = {"since": START, "until": START + timedelta(days=30), "model": AttributionModel.TIME_DECAY,
+              "lookback": timedelta(days=5), "half_life": timedelta(days=2)}
+        native = {r.source: r.revenue for r in sqlite.attribution_reports.credit("t", **kw)}
+        sqlite.attribution_reports._native_pow = False  # a build without pow(): the Python function
+        udf = {r.source: r.revenue for r in sqlite.attribution_reports.credit("t", **kw)}
+        ref = {r.source: r.revenue for r in memory.attribution_reports.credit("t", **kw)}
+        assert native.keys() == udf.keys() == ref.keys()
+        assert all(abs(native[k] - udf[k]) <= Decimal("0.01") and abs(udf[k] - ref[k]) <= Decimal("0.02")
+                   for k in ref)
+    finally:
+        sqlite.close()

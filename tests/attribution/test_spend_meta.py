@@ -178,3 +178,16 @@ def test_report_run_status_words() -> None:
     assert ReportRunStatus.parse("Job Completed") is ReportRunStatus.COMPLETED
     assert ReportRunStatus.parse("Job Failed Permanently") is ReportRunStatus.FAILED
     assert ReportRunStatus.parse("Job Queued") is ReportRunStatus.RUNNING
+
+
+def test_automatic_events_are_routed_by_waba(store: Any) -> None:
+    from invekto_integrations.attribution import record_automatic_events_by_waba
+
+    body = {"entry": [{"id": waba, "changes": [{"field": "automatic_events", "value": {"automatic_events": [
+        {"id": f"wamid.{waba}", "event_name": "Purchase", "timestamp": 1764070000, "ctwa_clid": "C",
+         "custom_data": {"currency": "TRY", "value": 10}}]}}]} for waba in ("waba-a", "waba-x")]}
+    events, _ = parse_automatic_events(body)
+    result = record_automatic_events_by_waba(store, events, {"waba-a": "tenant-a"}.get)
+    assert [c.source_key for c in result.stored["tenant-a"]] == ["meta:wamid.waba-a:Purchase"]
+    assert [e.waba_id for e in result.unrouted] == ["waba-x"]
+    assert store.conversions.find("tenant-a")[0].counted  # nothing of ours to match: it counts

@@ -423,5 +423,9 @@ def test_graph_error_codes_typed_and_retried_only_where_safe(harness: Harness, c
         assert len(calls) == 2
     else:
         assert result.status == "failed" and str(code) in (result.reason or "")
+        # The provider's own account, typed: not only the flattened reason.
+        assert result.error is not None
+        assert (result.error.kind, result.error.code, result.error.provider) == (kind, str(code), "whatsapp_cloud")
+        assert result.error.request_id == "Atrace" and "error" in result.error.message
         harness.clock.advance(timedelta(hours=1).total_seconds())
         assert harness.pipeline.dispatch_due().attempted == 0 and len(calls) == 1

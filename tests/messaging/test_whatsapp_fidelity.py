@@ -242,3 +242,29 @@ def test_a_redelivered_old_ctwa_click_does_not_replace_a_newer_one(harness: Harn
     harness.deliver()
     contact = harness.store.messaging_contacts.get("t1", PHONE)
     assert contact is not None and contact.ctwa_clid == "NEW"
+
+
+def test_the_pipeline_sends_the_correlation_and_reads_it_back_from_the_echo(harness: Harness) -> None:
+    from invekto_integrations.messaging.base import TemplateRef
+    from invekto_integrations.models.correlation import Correlation
+    from invekto_integrations.models.events import MessageStatusChanged
+
+    harness.wa.status_timing = StatusTiming.immediate()
+    correlation = Correlation(campaign_id="cmp-kis", variant="B")
+    result = harness.pipeline.submit(OutboundMessage(
+        tenant_id="t1", idempotency_key="cargo-echo", purpose="cargo_status", category=MessageCategory.UTILITY,
+        to_phone=PHONE, template=TemplateRef(name="order_shipped", language="tr", body_params=["Ayşe", "#1"]),
+        correlation=correlation))
+    assert result.status == "sent"
+    wamid = str(result.reason)
+    assert harness.wa.messages[wamid].payload["biz_opaque_callback_data"] == correlation.to_callback_data()
+    # A status of a message this store never recorded (another process sent it): the echo still names it.
+    lost = envelope({"messaging_product": "whatsapp", "metadata": META, "statuses": [
+        {"id": "wamid.LOST", "status": "delivered", "timestamp": "1764070100", "recipient_id": WA_ID,
+         "biz_opaque_callback_data": correlation.to_callback_data()}]})
+    [update] = CODEC.parse(lost).statuses
+    harness.pipeline.apply_status("t1", update)
+    events = [MessageStatusChanged.model_validate(e.data)
+              for e in harness.store.events.read("t1", types=[MessageStatusChanged.TYPE])]
+    echoed = [e for e in events if e.provider_message_id == "wamid.LOST"]
+    assert len(echoed) == 1 and echoed[0].correlation == correlation

@@ -352,3 +352,38 @@ def test_timers_of_one_tenant_are_invisible_to_another(store: Any, clock: Frozen
     assert store.timers.claim_due("t2", "e", START, "o", START + timedelta(minutes=1)) == []
     with pytest.raises(TenantMismatch):
         store.timers.add("t2", row)
+
+
+def test_a_slow_handler_keeps_its_lease_and_claim_alive_with_a_heartbeat(store: Any, clock: FrozenClock) -> None:
+    import threading
+    import time
+
+    started, release = threading.Event(), threading.Event()
+
+    class Slow(BaseEngine):
+        name = "slow"
+
+        def on_timer(self, ctx: EngineContext, timer: Timer) -> None:
+            clock.advance(seconds=10)  # far past the 0.3 s lease and claim
+            started.set()
+            assert release.wait(10)
+
+    ttl = timedelta(seconds=0.3)  # heartbeats every 0.1 real seconds
+    a = Runtime(store, [Slow()], clock=clock, owner="a", lease_ttl=ttl, tenants=["t1"])
+    a.context("t1", Slow()).schedule("k", START)
+    worker = threading.Thread(target=a.run_once)
+    worker.start()
+    try:
+        assert started.wait(10)
+        deadline = time.monotonic() + 5
+        while store.timers.get("t1", "slow", "k").claim_until <= clock.now() and time.monotonic() < deadline:
+            release.wait(0.02)
+        assert store.timers.get("t1", "slow", "k").claim_until > clock.now()  # renewed while running
+        b = Runtime(store, [Slow()], clock=clock, owner="b", lease_ttl=ttl, tenants=["t1"])
+        assert b.run_once().for_pair("slow", "t1").busy
+        assert store.timers.claim_due("t1", "slow", clock.now(), "c", clock.now() + ttl) == []
+    finally:
+        release.set()
+        worker.join(10)
+    row = store.timers.get("t1", "slow", "k")
+    assert row.state == "fired" and row.fire_count == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -61,15 +62,20 @@ RATES: dict[str, dict[str, Any]] = {
     "drop": {"drop_rate": 1.0},
     "truncate": {"truncate_rate": 1.0},
     "malformed": {"malformed_rate": 1.0},
-    "latency": {"latency_seconds": 0.01},
+    "latency": {"latency_seconds": 0.05},
 }
 
 
-def check(kind: str, outcome: Page[dict[str, Any]] | ProviderError, sb: Sandbox) -> None:
+LATENCY = 0.05  # seconds: the rate setting above, and what a scripted "latency" adds
+
+
+def check(kind: str, outcome: Page[dict[str, Any]] | ProviderError, sb: Sandbox, elapsed: float) -> None:
     fake = sb.fake("echoshop")
     assert fake.faults.counts[kind] >= 1, f"{kind} was not counted"
     if kind == "latency":
         assert isinstance(outcome, Page) and len(outcome.items) == 10
+        # timed, not only counted: the answer really came late (a lower bound, never a speed target)
+        assert elapsed >= LATENCY * 0.9, f"latency fault answered after {elapsed:.3f} s"
         return
     assert isinstance(outcome, ProviderError), f"{kind}: the client saw no error"
     assert outcome.provider == "echoshop"
@@ -112,11 +118,13 @@ def test_sync_client_observes_fault(sb: Sandbox, kind: str, how: str, loopback: 
         arm(sb, kind, how)
         if how == "rate" and kind == "rate_limit":
             runner.run(LIST)  # the one request the minute allows
+        started = time.monotonic()
         try:
             outcome: Any = runner.run(LIST)
         except ProviderError as exc:
             outcome = exc
-    check(kind, outcome, sb)
+        elapsed = time.monotonic() - started
+    check(kind, outcome, sb, elapsed)
 
 
 @pytest.mark.parametrize("loopback", MODES)
@@ -125,11 +133,13 @@ async def test_async_client_observes_fault(sb: Sandbox, kind: str, loopback: boo
     transport = None if loopback else sb.async_transport()
     arm(sb, kind, "script")
     async with AsyncRunner(config(sb, loopback), transport=transport) as runner:
+        started = time.monotonic()
         try:
             outcome: Any = await runner.run(LIST)
         except ProviderError as exc:
             outcome = exc
-    check(kind, outcome, sb)
+        elapsed = time.monotonic() - started
+    check(kind, outcome, sb, elapsed)
 
 
 def test_scripted_ok_passes_and_order_is_kept(sb: Sandbox) -> None:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from invekto_integrations.core.clock import Clock, SystemClock, utc
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.events import (
     AppointmentBooked,
@@ -47,7 +48,7 @@ _TRANSITIONS: dict[AppointmentStatus, frozenset[AppointmentStatus]] = {
 }
 
 
-class AppointmentBook:
+class AppointmentBook(ConciseRepr, fields=("appointments", "clock")):
     """The clinic's appointment book over the repositories, the slot finder and the event bus."""
 
     def __init__(self, appointments: AppointmentRepository, slots: SlotFinder, bus: EventBus, *,

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import InvalidArgument
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage, TemplateRef
 from invekto_integrations.storage.protocols import AppointmentRepository
 
@@ -368,7 +369,7 @@ def plan_reminders(appt: Appointment, prediction: NoShowPrediction | None, polic
     return plans
 
 
-class NoShowAdvisor:
+class NoShowAdvisor(ConciseRepr):
     """Predictions and reminder plans for stored appointments (a tenant's model is optional:
     without one the baseline rule alone decides the extra reminder)."""
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.money import format_try, to_decimal
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.storage.protocols import ServicePricingRepository
 
 from .errors import InvalidServicePricing, UnknownService
@@ -49,7 +50,7 @@ def _to_amount(field: str, value: Any, service: str | None) -> Decimal:
         raise InvalidServicePricing(f"{field}: {exc}", field=field, service=service) from exc
 
 
-class PriceCatalog:
+class PriceCatalog(ConciseRepr):
     """The tenant's service list; every write is validated before it reaches storage, and
     storage refuses a second active service with the same (folded) name."""
 

@@ -16,6 +16,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from invekto_integrations.core.clock import Clock, SystemClock, utc
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.storage.protocols import (
     AppointmentRepository,
     DoctorRepository,
@@ -38,7 +39,7 @@ class BusyTimes(Protocol):
         ...
 
 
-class NoCalendar:
+class NoCalendar(ConciseRepr):
     """No external calendar: nothing is busy beyond our own appointments."""
 
     def busy(self, tenant_id: str, doctor: Doctor, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -83,7 +84,7 @@ def subtract(free: Sequence[Interval], busy: Sequence[Interval]) -> list[Interva
     return out
 
 
-class SlotFinder:
+class SlotFinder(ConciseRepr, fields=("step_minutes", "clock")):
     """Free slots for a service. ``step_minutes`` is the grid starts are aligned to (from the start
     of each working period); ``min_lead`` keeps slots that start too soon out."""
 

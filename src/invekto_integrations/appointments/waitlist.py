@@ -42,6 +42,7 @@ from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import IntegrationError
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.events import EventBus, EventConsumer
 from invekto_integrations.messaging.base import (
     MessageCategory,
@@ -124,7 +125,7 @@ class WaitlistSettings(BaseModel):
     clinic_name: str | None = None
 
 
-class WaitlistEngine:
+class WaitlistEngine(ConciseRepr, fields=("clock",)):
     CONSUMER = "appointments.waitlist"
     REPLY_CONSUMER = "appointments.waitlist.replies"
 
@@ -334,6 +335,15 @@ class WaitlistEngine:
             return True
         return delivery.accepted_at is not None and delivery.accepted_at + settings.hold > now
 
+    def _held_until(self, offer: WaitlistOffer, settings: WaitlistSettings, now: datetime) -> datetime:
+        """The end of a running hold: ``hold`` after the provider accepted the message, or (still
+        waiting) at least ``hold`` from now."""
+        delivery = self.sink.delivery(offer.tenant_id, offer.message_id or "") \
+            if isinstance(self.sink, SchedulingSink) else None
+        if delivery is not None and not delivery.waiting and delivery.accepted_at is not None:
+            return delivery.accepted_at + settings.hold
+        return now + settings.hold
+
     def _resolved(self, offer: WaitlistOffer, status: OfferStatus, appointment_id: str | None = None) -> None:
         now = self.clock.now()
         self.bus.publish(offer.tenant_id, [WaitlistOfferResolved(
@@ -475,6 +485,8 @@ class WaitlistEngine:
         sources: list[str] = []
         for offer in self.waitlist.find_offers(tenant_id, statuses=[OfferStatus.PENDING], expires_before=now):
             if self._hold_running(offer, settings, now):
+                # The offer went out late: its stored expiry moves with it (the slot finder reads it).
+                self.waitlist.extend_offer(tenant_id, offer.id, self._held_until(offer, settings, now))
                 continue
             if self.waitlist.resolve_offer(tenant_id, offer.id, [OfferStatus.PENDING], OfferStatus.EXPIRED,
                                            now) is None:

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from ._store import AttributionStore
 from .capi import AllowAll, ConsentCheck, ConversionsSender, OptOutConsent, SendReport, hash_phone
-from .conversions import AttributionEngine, ConversionRecorder, lead_created_event, record_automatic_events
+from .conversions import (
+    AttributionEngine,
+    AutomaticEventsResult,
+    ConversionRecorder,
+    lead_created_event,
+    record_automatic_events,
+    record_automatic_events_by_waba,
+)
 from .ctwa import AdResolver, ReferralInfo, referral_info
 from .engines import ConversionsSendEngine, SpendPullEngine
 from .leads import InboundTouch, LeadOutcome, LeadSettings, LeadTracker, OtherChannel
@@ -58,6 +65,7 @@ __all__ = [
     "AllowAll",
     "AttributionEngine",
     "AttributionStore",
+    "AutomaticEventsResult",
     "ConsentCheck",
     "ConversionRecorder",
     "ConversionsSendEngine",
@@ -94,6 +102,7 @@ __all__ = [
     "new_code",
     "pull_insights",
     "record_automatic_events",
+    "record_automatic_events_by_waba",
     "record_click",
     "referral_info",
     "retag_leads",

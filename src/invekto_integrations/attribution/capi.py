@@ -21,6 +21,7 @@ from typing import Protocol
 
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import InvalidRequest, ProviderError, RateLimited
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.ads import ConversionEvent
 from invekto_integrations.models.attribution import (
     CapiDelivery,
@@ -53,12 +54,12 @@ class ConsentCheck(Protocol):
         ...
 
 
-class AllowAll:
+class AllowAll(ConciseRepr):
     def allows(self, tenant_id: str, contact: str) -> bool:
         return True
 
 
-class OptOutConsent:
+class OptOutConsent(ConciseRepr):
     """Shares nothing about a person who opted out of messages (``messaging_contacts``): someone
     who wrote "DUR"/"İPTAL" has withdrawn from marketing, and ad measurement is marketing."""
 
@@ -89,7 +90,7 @@ class _Candidate:
     event: ConversionEvent
 
 
-class ConversionsSender:
+class ConversionsSender(ConciseRepr, fields=("clock",)):
     """Sends a tenant's unsent purchases and CTWA leads to its dataset."""
 
     def __init__(self, store: AttributionStore, api: ConversionsApi, *, dataset_id: str, waba_id: str,

@@ -11,7 +11,8 @@ events changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from invekto_integrations.core.money import to_decimal
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.ads import AutomaticEvent
 from invekto_integrations.models.attribution import (
     Conversion,
@@ -38,9 +40,11 @@ from .leads import InboundTouch, LeadOutcome, LeadTracker
 
 __all__ = [
     "AttributionEngine",
+    "AutomaticEventsResult",
     "ConversionRecorder",
     "lead_created_event",
     "record_automatic_events",
+    "record_automatic_events_by_waba",
 ]
 
 # Meta's event names → our kinds (business-messaging allowlist: Purchase, LeadSubmitted).
@@ -58,7 +62,7 @@ def _amount(event: DomainEvent) -> tuple[Decimal | None, str]:
     return to_decimal(total), str(currency or "TRY")
 
 
-class ConversionRecorder:
+class ConversionRecorder(ConciseRepr, fields=("clock",)):
     """Stores conversions once and keeps Meta's automatic events from counting twice."""
 
     def __init__(self, store: AttributionStore, *, match_window: timedelta = timedelta(days=7)) -> None:
@@ -149,6 +153,34 @@ def record_automatic_events(store: AttributionStore, tenant_id: str, events: Seq
         if store.conversions.add(tenant_id, conversion):
             stored.append(conversion)
     return stored
+
+
+@dataclass
+class AutomaticEventsResult:
+    """What one ``automatic_events`` webhook did: conversions stored (per tenant) and items skipped
+    because their WABA belongs to no tenant."""
+
+    stored: dict[str, list[Conversion]] = field(default_factory=dict)
+    unrouted: list[AutomaticEvent] = field(default_factory=list)
+
+
+def record_automatic_events_by_waba(store: AttributionStore, events: Sequence[AutomaticEvent],
+                                    tenant_for_waba: Callable[[str], str | None], *,
+                                    match_window: timedelta = timedelta(days=7)) -> AutomaticEventsResult:
+    """Record the items of an ``automatic_events`` webhook (parsed by the ads provider, e.g.
+    ``providers.meta.parse_automatic_events``, after the usual signature check), each under the
+    tenant owning its WABA (``entry[].id``)."""
+    result = AutomaticEventsResult()
+    by_tenant: dict[str, list[AutomaticEvent]] = {}
+    for e in events:
+        tenant = tenant_for_waba(e.waba_id) if e.waba_id else None
+        if tenant is None:
+            result.unrouted.append(e)
+            continue
+        by_tenant.setdefault(tenant, []).append(e)
+    for tenant, items in by_tenant.items():
+        result.stored[tenant] = record_automatic_events(store, tenant, items, match_window=match_window)
+    return result
 
 
 class AttributionEngine(BaseEngine):

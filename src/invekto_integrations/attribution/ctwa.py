@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import AuthenticationError, InvalidRequest, NotFound, PermissionDenied
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.attribution import AdCacheEntry, AdRef
 from invekto_integrations.providers.base import AdLookup
 from invekto_integrations.storage.protocols_attribution import AdCacheRepository
@@ -67,7 +68,7 @@ def referral_info(referral: object, ctwa_clid: str | None = None) -> ReferralInf
                         body=_text(raw.get("body")), ctwa_clid=_text(raw.get("ctwa_clid")) or ctwa_clid, raw=raw)
 
 
-class AdResolver:
+class AdResolver(ConciseRepr, fields=("clock",)):
     """Ad id → `AdRef` through ``lookup`` (an `AdLookup` per tenant), cached in ``cache``.
 
     Readable ads are cached for good (ads never change owner; names are refreshed after

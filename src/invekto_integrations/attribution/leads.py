@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.attribution import AdRef, Channel, Lead, Touch, contact_key
 
 from ._store import AttributionStore
@@ -60,7 +61,7 @@ class LeadOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-class LeadTracker:
+class LeadTracker(ConciseRepr, fields=("clock",)):
     """Turns inbound messages into touches and leads (idempotent by message id)."""
 
     def __init__(self, store: AttributionStore, *, resolver: AdResolver | None = None,

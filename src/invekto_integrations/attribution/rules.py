@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from invekto_integrations.core.errors import InvalidArgument
+from invekto_integrations.core.text import fold as fold_text
 from invekto_integrations.models.attribution import Lead, TagRule, Touch
 from invekto_integrations.models.events import LeadTagged
 
@@ -41,13 +42,11 @@ RULE_FIELDS = frozenset({
 })
 RULE_OPS = frozenset({"equals", "contains", "starts_with", "regex"})
 _TAG = re.compile(r"^[\w.:-]{1,64}$")
-_FOLD = str.maketrans({"İ": "i", "I": "i", "ı": "i", "Ş": "s", "ş": "s", "Ğ": "g", "ğ": "g", "Ü": "u", "ü": "u",
-                       "Ö": "o", "ö": "o", "Ç": "c", "ç": "c"})
 
 
 def fold(text: str) -> str:
     """Case- and Turkish-accent-insensitive form used on both sides of a match."""
-    return text.translate(_FOLD).casefold().strip()
+    return fold_text(text)
 
 
 def validate_rule(rule: TagRule) -> TagRule:

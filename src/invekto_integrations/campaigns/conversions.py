@@ -25,6 +25,7 @@ from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.money import to_decimal
 from invekto_integrations.core.phone import try_normalize_phone
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.events import AppointmentBooked, DomainEvent, InboundMessageReceived, OrderCreated
 from invekto_integrations.storage.protocols import OrderCacheRepository, ServicePricingRepository
 
@@ -63,7 +64,7 @@ class ConversionSource(Protocol):
         ...
 
 
-class EventConversions:
+class EventConversions(ConciseRepr):
     """Conversions detected from the event log (until attribution's repository is the source).
 
     A purchase's value is the order event's total when the event carries one (event contract v2),
@@ -118,7 +119,7 @@ class EventConversions:
         return Decimal(0), "TRY"
 
 
-class ConversionAttributor:
+class ConversionAttributor(ConciseRepr):
     def __init__(self, campaigns: CampaignRepository, recipients: RecipientRepository,
                  conversions: ConversionRepository, *, clock: Clock | None = None) -> None:
         self.campaigns = campaigns
@@ -178,7 +179,7 @@ _ATTRIBUTION_KINDS: Mapping[str, ConversionType] = {
     "purchase": ConversionType.PURCHASE, "appointment": ConversionType.APPOINTMENT, "reply": ConversionType.REPLY}
 
 
-class AttributionConversionFeed:
+class AttributionConversionFeed(ConciseRepr):
     """The attribution area's conversion repository as a `ConversionFeed` (structural: no import of
     ``attribution``). Attribution records conversions of *leads* (contacts that came in through an
     ad, a tracked link or a message); `EventConversions` also covers existing customers. Both can

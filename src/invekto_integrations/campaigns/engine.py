@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import IntegrationError, InvalidArgument
 from invekto_integrations.core.phone import try_normalize_phone
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage
 from invekto_integrations.models.correlation import Correlation
 from invekto_integrations.models.events import (
@@ -113,7 +114,7 @@ class OccurrenceReport(BaseModel):
     skipped: str | None = None  # why nothing ran (paused, cancelled, ...)
 
 
-class CampaignEngine:
+class CampaignEngine(ConciseRepr, fields=("clock",)):
     name = "campaigns"
     consumes = frozenset({MessageStatusChanged.TYPE, InboundMessageReceived.TYPE, OrderCreated.TYPE,
                           OrderStatusChanged.TYPE, ShipmentStatusChanged.TYPE, AppointmentBooked.TYPE,

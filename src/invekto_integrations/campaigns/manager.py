@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import InvalidArgument, StorageError
 from invekto_integrations.core.ids import new_id
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.messaging.base import MessageCategory
 
 from .audience import AudienceContext, ContactProfile, Criterion, Everyone, parse_criteria
@@ -58,7 +59,7 @@ class AudiencePreview(BaseModel):
     sample: list[ContactProfile]
 
 
-class CampaignManager:
+class CampaignManager(ConciseRepr, fields=("clock",)):
     def __init__(self, campaigns: CampaignRepository, profiles: ContactProfileRepository | None = None, *,
                  clock: Clock | None = None, timezone: str = "Europe/Istanbul") -> None:
         self.campaigns = campaigns

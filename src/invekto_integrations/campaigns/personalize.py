@@ -32,6 +32,7 @@ from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import IntegrationError, InvalidArgument, PayloadError
 from invekto_integrations.core.http import Call, ProviderConfig, SyncRunner
 from invekto_integrations.core.money import format_try
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.messaging.base import TemplateRef
 from invekto_integrations.storage.protocols import (
@@ -140,7 +141,7 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
-class CustomerFacts:
+class CustomerFacts(ConciseRepr):
     """Builds a `CustomerContext` from the profile and the other areas' repositories (each optional)."""
 
     def __init__(self, *, appointments: AppointmentRepository | None = None,
@@ -203,7 +204,7 @@ class Personalizer(Protocol):
         ...
 
 
-class TemplateLinePersonalizer:
+class TemplateLinePersonalizer(ConciseRepr):
     """The deterministic default: a line chosen from the facts the customer has."""
 
     def write(self, request: PersonalizationRequest) -> str:
@@ -278,7 +279,7 @@ _SYSTEM = (
 )
 
 
-class ChatCompletionsPersonalizer:
+class ChatCompletionsPersonalizer(ConciseRepr):
     """A `Personalizer` over an OpenAI-compatible chat-completions endpoint (httpx, our runner).
 
     ``base_url`` ends before ``/chat/completions`` (``https://api.openai.com/v1`` or a local

@@ -8,13 +8,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from invekto_integrations.core.errors import InvalidArgument
+
 __all__ = ["Clock", "FrozenClock", "SystemClock", "utc"]
 
 
 def utc(dt: datetime) -> datetime:
     """Return ``dt`` as an aware UTC datetime; a naive value is refused (it has no meaning here)."""
     if dt.tzinfo is None:
-        raise ValueError("naive datetime: give a timezone-aware value")
+        raise InvalidArgument("naive datetime: give a timezone-aware value", field="datetime")
     return dt.astimezone(UTC)
 
 
@@ -30,6 +32,9 @@ class Clock(Protocol):
 
 class SystemClock:
     """The real clock."""
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -58,6 +63,9 @@ class FrozenClock:
     def now(self) -> datetime:
         with self._lock:
             return self._now
+
+    def __repr__(self) -> str:
+        return f"FrozenClock({self.now():%Y-%m-%d %H:%M:%S}Z)"
 
     def monotonic(self) -> float:
         with self._lock:

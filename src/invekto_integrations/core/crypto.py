@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretBytes
 
 from .errors import ConfigurationError, IntegrationError
+from .reprs import ConciseRepr
 
 __all__ = ["CredentialCipher", "DecryptionError", "KeyRing", "generate_key"]
 
@@ -112,7 +113,7 @@ class KeyRing:
         return KeyRing(keys, current=new_kid)
 
 
-class CredentialCipher:
+class CredentialCipher(ConciseRepr, fields=("ring",)):
     """Encrypts and decrypts secrets bound to a tenant and a provider."""
 
     def __init__(self, ring: KeyRing) -> None:

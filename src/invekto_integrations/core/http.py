@@ -44,6 +44,7 @@ from .errors import (
     RateLimited,
 )
 from .ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry, TokenBucket, registry_for
+from .reprs import ConciseRepr
 from .retry import RetryPolicy, parse_retry_after
 
 __all__ = [
@@ -227,7 +228,9 @@ def error_for_response(config: ProviderConfig, call: Call[Any], response: httpx.
     if status in (401, 403):
         return AuthenticationError(message, **kw)
     if status == 404:
-        return NotFound(message, **kw)
+        # Name what was asked for: a 404 from a wrong base URL (a sandbox path, a missing prefix)
+        # otherwise reads like a missing record.
+        return NotFound(f"{message} ({_where_sent(response.request)})", **kw)
     if status >= 500:
         err = ProviderUnavailable(message, **kw)
         if status == 503:  # RFC 9110: how long the service expects to be unavailable
@@ -236,9 +239,18 @@ def error_for_response(config: ProviderConfig, call: Call[Any], response: httpx.
     return InvalidRequest(message, **kw)
 
 
+def _where_sent(request: httpx.Request) -> str:
+    """``METHOD scheme://host/path`` of a request, without its query (it may carry a key)."""
+    return f"{request.method} {request.url.copy_with(query=None, fragment=None)}"
+
+
 def _transport_error(config: ProviderConfig, call: Call[Any], exc: httpx.TransportError) -> ProviderUnavailable:
+    try:
+        where = f" ({_where_sent(exc.request)})"
+    except RuntimeError:  # an error raised before httpx attached the request
+        where = ""
     err = ProviderUnavailable(
-        f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+        (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) + where,
         provider=config.provider,
         operation=call.operation,
     )
@@ -398,7 +410,17 @@ def _finish(config: ProviderConfig, call: Call[T], response: httpx.Response) -> 
     return _handle(config, call, response)
 
 
-class SyncRunner:
+def _attach(result: T, **runner: Any) -> T:
+    """A `Page` learns who fetched it, so ``page.get_next_page()`` works on what a client returned."""
+    from .paging import Page
+
+    if isinstance(result, Page):
+        for name, fn in runner.items():
+            setattr(result, name, fn)
+    return result
+
+
+class SyncRunner(ConciseRepr, fields=("config.provider", "config.base_url")):
     """Runs `Call`s on an `httpx.Client` (pooled connections; pass ``transport`` to use a fake)."""
 
     def __init__(
@@ -422,13 +444,18 @@ class SyncRunner:
                 response = self._fetch(call)
             return _finish(self.config, call, response)
 
-        return self.config.retry.call(once, safe=call.safe_to_repeat)
+        return _attach(self.config.retry.call(once, safe=call.safe_to_repeat), fetch=self.run)
+
+    @property
+    def http(self) -> httpx.Client:
+        """The pooled httpx client (shared by copies from ``with_options``; closed by its owner only)."""
+        return self._http
 
     def _fetch(self, call: Call[Any]) -> httpx.Response:
         config = self.config
         # Real time on purpose: the deadline bounds network I/O, as httpx's own timeouts do.
         deadline = time.monotonic() + config.total_deadline()
-        request = self._http.build_request(**_build(call))
+        request = self._http.build_request(**_build(call), timeout=config.timeout)
         response = self._http.send(request, stream=True)
         try:
             if (_declared_length(response) or 0) > config.max_body_bytes:
@@ -457,7 +484,7 @@ class SyncRunner:
         self.close()
 
 
-class AsyncRunner:
+class AsyncRunner(ConciseRepr, fields=("config.provider", "config.base_url")):
     """Runs `Call`s on an `httpx.AsyncClient`, with the same policy as `SyncRunner`."""
 
     def __init__(
@@ -485,11 +512,15 @@ class AsyncRunner:
                     raise _overdue(self.config, call) from exc
             return _finish(self.config, call, response)
 
-        return await self.config.retry.acall(once, safe=call.safe_to_repeat)
+        return _attach(await self.config.retry.acall(once, safe=call.safe_to_repeat), afetch=self.run)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self._http
 
     async def _fetch(self, call: Call[Any]) -> httpx.Response:
         config = self.config
-        request = self._http.build_request(**_build(call))
+        request = self._http.build_request(**_build(call), timeout=config.timeout)
         response = await self._http.send(request, stream=True)
         try:
             if (_declared_length(response) or 0) > config.max_body_bytes:

@@ -13,6 +13,7 @@ import weakref
 from dataclasses import dataclass
 
 from .clock import Clock, SystemClock
+from .reprs import ConciseRepr
 
 __all__ = ["DEFAULT_REGISTRY", "RateLimit", "RateLimiterRegistry", "TokenBucket", "registry_for"]
 
@@ -40,7 +41,7 @@ class RateLimit:
         return cls(n, 60.0, burst)
 
 
-class TokenBucket:
+class TokenBucket(ConciseRepr, fields=("limit",)):
     """A thread-safe token bucket driven by an injectable clock."""
 
     def __init__(self, limit: RateLimit, clock: Clock | None = None) -> None:
@@ -74,7 +75,7 @@ class TokenBucket:
         return wait
 
 
-class RateLimiterRegistry:
+class RateLimiterRegistry(ConciseRepr):
     """Buckets keyed by (provider, account): every client of one account shares one bucket."""
 
     def __init__(self, clock: Clock | None = None) -> None:

@@ -1,8 +1,29 @@
-"""Small text helpers shared by connectors."""
+"""Small text helpers shared by connectors and engines: Turkish folding and log clipping."""
 
 from __future__ import annotations
 
-__all__ = ["clip"]
+import unicodedata
+
+__all__ = ["clip", "fold", "fold_words"]
+
+# The letters that case folding and NFKD get wrong for Turkish: dotted İ lowercases to "i̇" (with a
+# combining dot), dotless ı has no decomposition. Both become a plain "i", like I and i.
+_TURKISH_I = str.maketrans({"İ": "i", "I": "i", "ı": "i"})
+
+
+def fold(text: str) -> str:
+    """Case-, Turkish-letter- and accent-insensitive form with single spaces: the one key for
+    matching Turkish text typed any way (``"İPTAL"``, ``"ıptal"``, ``"iptal"``; ``"Yurtiçi  Kargo"``
+    → ``"yurtici kargo"``; ş→s, ğ→g, ü→u, ö→o, ç→c)."""
+    text = unicodedata.normalize("NFKD", text.translate(_TURKISH_I).casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(text.split())
+
+
+def fold_words(text: str) -> str:
+    """`fold`, with punctuation treated as spaces: ``"iptal."`` and ``"İPTAL!"`` give ``"iptal"``."""
+    folded = fold(text)
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in folded).split())
 
 
 def clip(value: object, limit: int = 80) -> str:

@@ -7,7 +7,9 @@ from .base import (
     OutboundMessage,
     RecordingSink,
     SchedulingSink,
+    SendFailure,
     SubmitResult,
+    SubmitStatus,
     TemplateRef,
 )
 from .consent import BulkConsentSource, ConsentDecision, ConsentPolicy, ConsentService, fold_keyword
@@ -32,8 +34,10 @@ __all__ = [
     "QuietHours",
     "RecordingSink",
     "SchedulingSink",
+    "SendFailure",
     "SendPipeline",
     "SubmitResult",
+    "SubmitStatus",
     "TemplateRef",
     "WebhookResponse",
     "WebhookRoute",

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.consent import MessageCategory
 from invekto_integrations.models.correlation import Correlation
+from invekto_integrations.storage.records import OutboxStatus
 
 __all__ = [
     "MessageCategory",
@@ -24,7 +27,9 @@ __all__ = [
     "OutboundMessage",
     "RecordingSink",
     "SchedulingSink",
+    "SendFailure",
     "SubmitResult",
+    "SubmitStatus",
     "TemplateRef",
 ]
 
@@ -71,12 +76,56 @@ class OutboundMessage(BaseModel):
     correlation: Correlation | None = None
 
 
+class SubmitStatus(StrEnum):
+    """What a submit did (a `StrEnum`: ``result.status == "sent"`` keeps working)."""
+
+    QUEUED = "queued"  # due, waiting to be sent (or retried after a transient failure)
+    SCHEDULED = "scheduled"  # held until later (quiet hours, not_before, a consent check İYS could not answer)
+    SENT = "sent"  # the provider accepted it (``reason`` is its message id)
+    DUPLICATE = "duplicate"  # this idempotency key was submitted before (``reason``: where that one is)
+    REFUSED = "refused"  # consent, opt-out or frequency cap said no (``reason`` says which)
+    FAILED = "failed"  # the provider rejected it for a reason retrying cannot fix (see ``error``)
+    UNCERTAIN = "uncertain"  # the call may have reached the provider (timeout): never resent automatically
+
+
+class SendFailure(BaseModel):
+    """The provider's own account of a failed send, kept whole (not flattened into a string):
+    the error class, the provider's code and message, the HTTP status and the request id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str  # the library's error class: TemplateUnavailable, InvalidParameter, RecipientUnavailable ...
+    provider: str | None = None
+    code: str | None = None
+    message: str
+    status: int | None = None
+    request_id: str | None = None
+
+    @classmethod
+    def from_error(cls, exc: Exception) -> SendFailure:
+        """From any library error (a `ProviderError` gives every field)."""
+        return cls(kind=type(exc).__name__, provider=getattr(exc, "provider", None), code=getattr(exc, "code", None),
+                   message=str(getattr(exc, "message", None) or exc), status=getattr(exc, "status", None),
+                   request_id=getattr(exc, "request_id", None))
+
+    def __str__(self) -> str:
+        head = f"Request {self.request_id}: " if self.request_id else ""
+        code = f" code={self.code}" if self.code else ""
+        return f"{head}[{self.provider or '?'}] {self.kind}{code}: {self.message}"
+
+
 class SubmitResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     message_id: str
-    status: str  # queued | scheduled | sent | duplicate | refused | failed | uncertain
+    status: SubmitStatus
     reason: str | None = None
+    error: SendFailure | None = None  # set when the provider refused or failed the send
+
+    def __repr__(self) -> str:
+        reason = f" reason={self.reason!r}" if self.reason else ""
+        error = f" error={self.error.kind}({self.error.code})" if self.error else ""
+        return f"<SubmitResult {self.status.value} {self.message_id}{reason}{error}>"
 
 
 class MessageSink(Protocol):
@@ -90,7 +139,7 @@ class MessageDelivery(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    status: str
+    status: OutboxStatus
     due_at: datetime
     accepted_at: datetime | None = None
 
@@ -115,7 +164,7 @@ class SchedulingSink(MessageSink, Protocol):
         ...
 
 
-class RecordingSink:
+class RecordingSink(ConciseRepr, fields=("messages",)):
     """Records submitted messages (deduplicated by idempotency key); sends nothing."""
 
     def __init__(self) -> None:

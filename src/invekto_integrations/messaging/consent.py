@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,8 @@ from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import ProviderError
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import e164_shaped, normalize_phone, tr_phone_by_format, try_normalize_phone
+from invekto_integrations.core.reprs import ConciseRepr
+from invekto_integrations.core.text import fold_words
 from invekto_integrations.models.consent import (
     ConsentChangeProblem,
     ConsentRecord,
@@ -62,11 +63,7 @@ def fold_keyword(text: str) -> str:
 
     ``"İptal"``, ``"IPTAL"``, ``"ıptal"`` and ``"iptal."`` all give ``"iptal"``.
     """
-    text = text.replace("İ", "i").replace("I", "i").replace("ı", "i")
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    words = "".join(ch if ch.isalnum() else " " for ch in text).split()
-    return " ".join(words)
+    return fold_words(text)
 
 
 class ConsentDecision(BaseModel):
@@ -92,7 +89,7 @@ class _Tenant:
     brand_code: str
 
 
-class ConsentService:
+class ConsentService(ConciseRepr, fields=("cache", "clock")):
     """Consent checks, opt-outs and İYS sync for every tenant."""
 
     def __init__(

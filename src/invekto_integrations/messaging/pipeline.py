@@ -50,6 +50,7 @@ from invekto_integrations.core.errors import (
 )
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.consent import RecipientType
 from invekto_integrations.models.correlation import Correlation
@@ -67,7 +68,7 @@ from invekto_integrations.storage.protocols import DurableOutboxRepository, Even
 from invekto_integrations.storage.records import OutboxRecord, OutboxStatus, PendingStatusRecord
 from invekto_integrations.storage.settings import TenantSettingsRepository
 
-from .base import MessageCategory, MessageDelivery, OutboundMessage, SubmitResult
+from .base import MessageCategory, MessageDelivery, OutboundMessage, SendFailure, SubmitResult
 from .consent import ConsentDecision, ConsentService
 from .quiet_hours import QuietHours
 
@@ -159,7 +160,7 @@ class DispatchReport:
 ProviderResolver = Callable[[str], MessagingProvider]
 
 
-class SendPipeline:
+class SendPipeline(ConciseRepr, fields=("outbox", "clock")):
     """The production `MessageSink`."""
 
     def __init__(
@@ -411,14 +412,16 @@ class SendPipeline:
             provider = self._provider(row.tenant_id)
             if message.template is not None:
                 t = message.template
+                # the campaign correlation rides along; status webhooks echo it (even for a row lost here)
                 sent = provider.send_template(
                     claimed.to_phone, t.name, t.language, body_params=t.body_params, header_params=t.header_params,
                     header_type=t.header_type, button_params=t.button_params, button_sub_type=t.button_sub_type,
-                    body_param_names=t.body_param_names)
+                    body_param_names=t.body_param_names, biz_opaque_callback_data=_echo(claimed))
             else:
                 contact = self.contacts.get(row.tenant_id, claimed.to_phone)
                 sent = provider.send_text(claimed.to_phone, message.text or "",
-                                          last_inbound_at=contact.last_inbound_at if contact else None)
+                                          last_inbound_at=contact.last_inbound_at if contact else None,
+                                          biz_opaque_callback_data=_echo(claimed))
         except RateLimited as exc:  # the provider refused it: nothing was sent
             return self._defer(claimed.model_copy(update={"attempts": attempts}), now, cfg,
                                f"rate_limited: {exc.code}", exc.retry_after)
@@ -429,7 +432,8 @@ class SendPipeline:
             self.outbox.save(row.tenant_id, claimed.model_copy(update={
                 "status": OutboxStatus.UNCERTAIN, "attempts": attempts, "reason": "timeout_after_send",
                 "error_title": exc.message, "updated_at": now}))
-            return SubmitResult(message_id=row.id, status=OutboxStatus.UNCERTAIN.value, reason="timeout_after_send")
+            return SubmitResult(message_id=row.id, status=OutboxStatus.UNCERTAIN.value, reason="timeout_after_send",
+                                error=SendFailure.from_error(exc))
         except IntegrationError as exc:
             code = exc.code if isinstance(exc, ProviderError) else None
             title = exc.message if isinstance(exc, ProviderError) else str(exc)
@@ -443,7 +447,8 @@ class SendPipeline:
                 tenant_id=row.tenant_id, occurred_at=now, message_id=row.id, provider_message_id=None,
                 status=DeliveryStatus.FAILED.value, error_code=code, error_title=title,
                 dedupe_key=f"outbox:{row.id}:failed", **_about(claimed))])
-            return SubmitResult(message_id=row.id, status="failed", reason=f"{type(exc).__name__}: {code or title}")
+            return SubmitResult(message_id=row.id, status="failed", reason=f"{type(exc).__name__}: {code or title}",
+                                error=SendFailure.from_error(exc))
         accepted = claimed.model_copy(update={
             "status": OutboxStatus.ACCEPTED, "attempts": attempts, "reason": sent.message_status,
             "provider": provider.provider, "provider_message_id": sent.provider_message_id,
@@ -497,7 +502,7 @@ class SendPipeline:
             if phone is not None:
                 self._provider_opt_out(tenant_id, phone, err.code, update.timestamp)
         about: _About = _about(row) if row is not None else {
-            "purpose": None, "correlation": None,
+            "purpose": None, "correlation": Correlation.from_callback_data(update.biz_opaque_callback_data),
             "recipient": try_normalize_phone("+" + update.recipient_id.lstrip("+")) if update.recipient_id else None}
         self._publish(tenant_id, [MessageStatusChanged(
             tenant_id=tenant_id, occurred_at=update.timestamp, message_id=row.id if row else update.provider_message_id,
@@ -591,6 +596,12 @@ def _correlation(row: OutboxRecord) -> Correlation | None:
     if row.campaign_id is None and row.variant is None:
         return None
     return Correlation(campaign_id=row.campaign_id, variant=row.variant)
+
+
+def _echo(row: OutboxRecord) -> str | None:
+    """``biz_opaque_callback_data`` for the send: the row's correlation, when it has one."""
+    c = _correlation(row)
+    return c.to_callback_data() if c is not None else None
 
 
 def _about(row: OutboxRecord) -> _About:

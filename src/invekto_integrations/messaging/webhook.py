@@ -26,6 +26,7 @@ from pydantic import SecretStr
 
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.ids import new_id
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.providers.base import MessagingWebhooks
 from invekto_integrations.storage.protocols import QuarantineRepository
 from invekto_integrations.storage.records import QuarantinedRecord
@@ -52,7 +53,7 @@ class WebhookResponse:
     content_type: str = "text/plain"
 
 
-class MessagingWebhookHandler:
+class MessagingWebhookHandler(ConciseRepr):
     def __init__(
         self,
         pipeline: SendPipeline,

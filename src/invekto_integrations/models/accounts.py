@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from invekto_integrations.core.reprs import fields_repr
+
 __all__ = ["AccountStatus", "Credentials", "IntegrationAccount"]
 
 
@@ -53,3 +55,8 @@ class IntegrationAccount(BaseModel):
     api_key_encrypted: str = Field(repr=False)
     created_at: datetime
     updated_at: datetime
+
+    def __repr__(self) -> str:
+        return fields_repr(self, "tenant_id", "provider", "id", "status", "display_name")
+
+    __str__ = __repr__

@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from invekto_integrations.core.money import DecimalAmount
+from invekto_integrations.core.money import DecimalAmount, Money
+from invekto_integrations.core.reprs import html_table
 
 __all__ = ["CargoInfo", "Customer", "Order", "OrderLine", "OrderStatus", "PhoneState"]
 
@@ -87,3 +88,23 @@ class Order(BaseModel):
     total: DecimalAmount = Decimal(0)
     currency: str = "TRY"
     raw: dict[str, Any] | None = Field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        who = f" customer={self.customer.name!r}" if self.customer.name else ""
+        return (f"<Order {self.provider} #{self.order_number} {self.status.value} {self.total} {self.currency} "
+                f"lines={len(self.lines)}{who} ordered={self.ordered_at:%Y-%m-%d %H:%M}>")
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def _repr_html_(self) -> str:
+        title = (f"{self.provider} order {self.order_number}: {self.status.value}, {self.total} {self.currency}, "
+                 f"{self.customer.name or 'no name'} ({self.customer.city or '?'}), "
+                 f"ordered {self.ordered_at:%Y-%m-%d %H:%M}")
+        return html_table(title, ["sku", "name", "quantity", "unit price", "discount"],
+                          ([ln.sku, ln.name, ln.quantity, ln.unit_price, ln.discount] for ln in self.lines))
+
+    @property
+    def total_money(self) -> Money:
+        """``total`` with its currency (`InvalidArgument` when the provider's currency is no ISO code)."""
+        return Money(amount=self.total, currency=self.currency)

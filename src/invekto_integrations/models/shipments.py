@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from invekto_integrations.core.reprs import html_table
+
 __all__ = ["TERMINAL_STATUSES", "Shipment", "ShipmentEvent", "ShipmentStatus"]
 
 
@@ -78,3 +80,16 @@ class Shipment(BaseModel):
     @property
     def is_terminal(self) -> bool:
         return self.status.is_terminal
+
+    def __repr__(self) -> str:
+        at = f" at={self.status_at:%Y-%m-%d %H:%M}" if self.status_at else ""
+        return (f"<Shipment {self.carrier} {self.tracking_number} {self.status.value}{at} "
+                f"events={len(self.events)}>")
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def _repr_html_(self) -> str:
+        return html_table(f"{self.carrier} {self.tracking_number}: {self.status.value}",
+                          ["when", "where", "what", "code"],
+                          ([e.occurred_at, e.location, e.description, e.code] for e in self.events))

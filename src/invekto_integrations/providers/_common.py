@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from invekto_integrations.core.http import (
     default_error_details,
 )
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
 
@@ -206,10 +209,32 @@ def lazy(module: str, name: str) -> Callable[..., Any]:
     return factory
 
 
-class SyncConnector:
+def _changed(config: ProviderConfig, timeout: float | None, max_retries: int | None) -> ProviderConfig:
+    changes: dict[str, Any] = {}
+    if timeout is not None:
+        check_timeout(timeout)
+        changes["timeout"] = request_timeout(timeout)
+    if max_retries is not None:
+        if isinstance(max_retries, bool) or max_retries < 0:
+            raise ConfigurationError(f"max_retries must be 0 or more, got {max_retries!r}")
+        changes["retry"] = dataclasses.replace(config.retry, max_attempts=max_retries + 1)
+    return config.with_options(**changes)
+
+
+class SyncConnector(ConciseRepr, fields=("_runner.config.provider", "_runner.config.base_url")):
     """``close()`` and ``with`` for a sync client whose calls run on ``self._runner``."""
 
     _runner: SyncRunner
+
+    def with_options(self, *, timeout: float | None = None, max_retries: int | None = None) -> Self:
+        """A copy whose calls use another timeout (seconds) or retry count, sharing this client's
+        connection pool (openai's ``with_options``): ``client.with_options(timeout=5).get_order(n)``."""
+        clone = copy.copy(self)
+        config = _changed(self._runner.config, timeout, max_retries)
+        clone._runner = SyncRunner(config, http_client=self._runner.http)
+        if hasattr(clone, "config"):
+            clone.config = config
+        return clone
 
     def close(self) -> None:
         self._runner.close()
@@ -221,10 +246,19 @@ class SyncConnector:
         self.close()
 
 
-class AsyncConnector:
+class AsyncConnector(ConciseRepr, fields=("_runner.config.provider", "_runner.config.base_url")):
     """``await aclose()`` and ``async with`` for an async client whose calls run on ``self._runner``."""
 
     _runner: AsyncRunner
+
+    def with_options(self, *, timeout: float | None = None, max_retries: int | None = None) -> Self:
+        """A copy with another timeout or retry count, sharing this client's connection pool."""
+        clone = copy.copy(self)
+        config = _changed(self._runner.config, timeout, max_retries)
+        clone._runner = AsyncRunner(config, http_client=self._runner.http)
+        if hasattr(clone, "config"):
+            clone.config = config
+        return clone
 
     async def aclose(self) -> None:
         await self._runner.aclose()

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -32,9 +32,6 @@ from invekto_integrations.models.consent import (
 from invekto_integrations.models.messaging import SentMessage, WebhookBatch
 from invekto_integrations.models.orders import Order
 from invekto_integrations.models.shipments import Shipment
-
-if TYPE_CHECKING:
-    from invekto_integrations.testing.sandbox import FakeProvider
 
 __all__ = [
     "AsyncCarrier",
@@ -102,12 +99,17 @@ class ProviderInfo:
     docs_url: str = ""
     connect: ConnectorFactory | None = None
     connect_async: ConnectorFactory | None = None
-    fake: Callable[..., FakeProvider] | None = None
+    # ``fake(clock=..., seed=...)`` builds the provider's `testing.sandbox.FakeProvider`; typed
+    # loosely because providers never import testing (the layering contract checks it).
+    fake: Callable[..., Any] | None = None
     settings_keys: tuple[str, ...] = ()
     secret_keys: tuple[str, ...] = ()
     # A factory of the provider's `testing.conformance.ProviderContract` (imported lazily, so the
     # provider does not import pytest); the conformance suite runs over every provider that has one.
     contract: Callable[[], Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"<ProviderInfo {self.name} {self.kind.value} {self.label!r}>"
 
 
 # --- marketplace protocol (issue 5) ---------------------------------------------------------
@@ -125,6 +127,11 @@ class OrderOrError:
         self.order = order
         self.error = error
         self.raw = raw
+
+    def __repr__(self) -> str:
+        if self.order is not None:
+            return f"OrderOrError(order={self.order!r})"
+        return f"OrderOrError(error={self.error!r})"
 
 
 class Marketplace(Protocol):
@@ -341,6 +348,11 @@ class EventOrError:
         self.error = error
         self.raw = raw
 
+    def __repr__(self) -> str:
+        if self.event is not None:
+            return f"EventOrError(event={self.event.id!r})"
+        return f"EventOrError(error={self.error!r})"
+
 
 @dataclass(frozen=True)
 class CalendarChanges:
@@ -405,6 +417,15 @@ class Calendar(Protocol):
 
     provider: str
 
+    def event_id_for(self, tenant_id: str, appointment_id: str, generation: int = 1) -> str:
+        """The provider-valid, deterministic event id of one of our appointments (``generation``
+        > 1 for a re-booking once an id is spent); no I/O."""
+        ...
+
+    def parse_notification(self, headers: Mapping[str, str]) -> ChannelNotification:
+        """Read a push notification's headers; `InvalidArgument` when they are not one. No I/O."""
+        ...
+
     def list_changes(self, calendar_id: str, sync_token: str | None = None, *,
                      time_min: datetime | None = None, max_results: int = 250) -> CalendarChanges:
         """Every event changed since ``sync_token`` (``None``: a full sync), paged to the end.
@@ -440,6 +461,15 @@ class Calendar(Protocol):
 
 class AsyncCalendar(Protocol):
     provider: str
+
+    def event_id_for(self, tenant_id: str, appointment_id: str, generation: int = 1) -> str:
+        """The provider-valid, deterministic event id of one of our appointments (``generation``
+        > 1 for a re-booking once an id is spent); no I/O."""
+        ...
+
+    def parse_notification(self, headers: Mapping[str, str]) -> ChannelNotification:
+        """Read a push notification's headers; `InvalidArgument` when they are not one. No I/O."""
+        ...
 
     async def list_changes(self, calendar_id: str, sync_token: str | None = None, *,
                            time_min: datetime | None = None, max_results: int = 250) -> CalendarChanges: ...

@@ -8,14 +8,36 @@ from __future__ import annotations
 
 import logging
 from importlib.metadata import entry_points
-from typing import Any
+from typing import cast
 
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
 
-from .base import ConnectOptions, ProviderInfo, ProviderKind
+from .base import (
+    AsyncCalendar,
+    AsyncCarrier,
+    AsyncMarketplace,
+    Calendar,
+    Carrier,
+    ConnectOptions,
+    ConsentSource,
+    Marketplace,
+    MessagingProvider,
+    ProviderInfo,
+    ProviderKind,
+)
 
-__all__ = ["ENTRY_POINT_GROUP", "ProviderRegistry"]
+__all__ = ["ENTRY_POINT_GROUP", "AsyncConnector", "Connector", "ProviderRegistry"]
+
+# What `connect` returns: one of the kind protocols (narrow with the per-kind methods).
+Connector = Marketplace | Carrier | Calendar | MessagingProvider | ConsentSource
+AsyncConnector = AsyncMarketplace | AsyncCarrier | AsyncCalendar
+_MARKETPLACE = ("iter_orders_changed", "get_order")
+_CARRIER = ("track", "track_by_reference")
+_CALENDAR = ("list_changes", "get_event", "insert_event", "patch_event", "delete_event", "event_id_for",
+             "parse_notification")
+_MESSAGING = ("send_template", "send_text")
+_CONSENT = ("query_consent", "add_consent", "pull_changes")
 
 ENTRY_POINT_GROUP = "invekto_integrations.providers"
 log = logging.getLogger("invekto_integrations.registry")
@@ -46,6 +68,9 @@ class ProviderRegistry:
             raise ConfigurationError(f"provider {info.name!r} registered twice")
         self._providers[info.name] = info
 
+    def __repr__(self) -> str:
+        return f"<ProviderRegistry {', '.join(sorted(self._providers)) or 'empty'}>"
+
     def get(self, name: str) -> ProviderInfo:
         try:
             return self._providers[name]
@@ -61,16 +86,72 @@ class ProviderRegistry:
         return [p for p in self.all() if p.kind == kind]
 
     def connect(self, account: IntegrationAccount, credentials: Credentials,
-                options: ConnectOptions | None = None) -> Any:
-        """A sync connector for ``account``."""
+                options: ConnectOptions | None = None) -> Connector:
+        """A sync connector for ``account``, typed as the union of the kind protocols; the
+        per-kind methods (`marketplace`, `carrier`, `calendar`, ...) return the one protocol."""
         info = self.get(account.provider)
         if info.connect is None:
             raise ConfigurationError(f"provider {info.name!r} has no sync connector")
-        return info.connect(account, credentials, options or ConnectOptions())
+        connector: Connector = info.connect(account, credentials, options or ConnectOptions())
+        return connector
 
     def connect_async(self, account: IntegrationAccount, credentials: Credentials,
-                      options: ConnectOptions | None = None) -> Any:
+                      options: ConnectOptions | None = None) -> AsyncConnector:
         info = self.get(account.provider)
         if info.connect_async is None:
             raise ConfigurationError(f"provider {info.name!r} has no async connector")
-        return info.connect_async(account, credentials, options or ConnectOptions())
+        connector: AsyncConnector = info.connect_async(account, credentials, options or ConnectOptions())
+        return connector
+
+    # -- typed per kind ---------------------------------------------------------------------------
+    def marketplace(self, account: IntegrationAccount, credentials: Credentials,
+                    options: ConnectOptions | None = None) -> Marketplace:
+        return cast(Marketplace, self._checked(account, ProviderKind.MARKETPLACE, _MARKETPLACE,
+                                               self.connect(account, credentials, options)))
+
+    def async_marketplace(self, account: IntegrationAccount, credentials: Credentials,
+                          options: ConnectOptions | None = None) -> AsyncMarketplace:
+        return cast(AsyncMarketplace, self._checked(account, ProviderKind.MARKETPLACE, _MARKETPLACE,
+                                                    self.connect_async(account, credentials, options)))
+
+    def carrier(self, account: IntegrationAccount, credentials: Credentials,
+                options: ConnectOptions | None = None) -> Carrier:
+        return cast(Carrier, self._checked(account, ProviderKind.CARRIER, _CARRIER,
+                                           self.connect(account, credentials, options)))
+
+    def async_carrier(self, account: IntegrationAccount, credentials: Credentials,
+                      options: ConnectOptions | None = None) -> AsyncCarrier:
+        return cast(AsyncCarrier, self._checked(account, ProviderKind.CARRIER, _CARRIER,
+                                                self.connect_async(account, credentials, options)))
+
+    def calendar(self, account: IntegrationAccount, credentials: Credentials,
+                 options: ConnectOptions | None = None) -> Calendar:
+        return cast(Calendar, self._checked(account, ProviderKind.CALENDAR, _CALENDAR,
+                                            self.connect(account, credentials, options)))
+
+    def async_calendar(self, account: IntegrationAccount, credentials: Credentials,
+                       options: ConnectOptions | None = None) -> AsyncCalendar:
+        return cast(AsyncCalendar, self._checked(account, ProviderKind.CALENDAR, _CALENDAR,
+                                                 self.connect_async(account, credentials, options)))
+
+    def messaging(self, account: IntegrationAccount, credentials: Credentials,
+                  options: ConnectOptions | None = None) -> MessagingProvider:
+        return cast(MessagingProvider, self._checked(account, ProviderKind.MESSAGING, _MESSAGING,
+                                                     self.connect(account, credentials, options)))
+
+    def consent_source(self, account: IntegrationAccount, credentials: Credentials,
+                       options: ConnectOptions | None = None) -> ConsentSource:
+        return cast(ConsentSource, self._checked(account, ProviderKind.CONSENT, _CONSENT,
+                                                 self.connect(account, credentials, options)))
+
+    def _checked(self, account: IntegrationAccount, kind: ProviderKind, members: tuple[str, ...],
+                 connector: object) -> object:
+        # The cast above is only as good as this check: the plugin's kind and the protocol's
+        # members, so a wrong plugin fails here with its name instead of later with an AttributeError.
+        info = self.get(account.provider)
+        if info.kind is not kind:
+            raise ConfigurationError(f"provider {info.name!r} is a {info.kind.value} provider, not {kind.value}")
+        missing = [m for m in members if not callable(getattr(connector, m, None))]
+        if missing:
+            raise ConfigurationError(f"provider {info.name!r}: its connector lacks {', '.join(missing)}")
+        return connector

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from invekto_integrations.core.clock import Clock, utc
 from invekto_integrations.core.errors import InvalidArgument
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.events import DomainEvent
 from invekto_integrations.models.settings import TenantSettings
@@ -70,7 +71,7 @@ class Engine(Protocol):
     def schedules(self, ctx: EngineContext) -> Sequence[Schedule]: ...
 
 
-class BaseEngine:
+class BaseEngine(ConciseRepr, fields=("name",)):
     """Defaults for the optional parts of `Engine`: subclass it and override what you need."""
 
     name: str = ""

@@ -76,6 +76,7 @@ class _Step:
     after: Callable[[], None]
     guard: Callable[[], bool]  # still ours to do? (checked first, inside the transaction)
     atomic: bool
+    renew: Callable[[], bool]  # the heartbeat of a slow handler: keep the lease (and the claim)
 
 
 def _default_owner() -> str:
@@ -131,6 +132,8 @@ class _Core:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.lag_cap = lag_cap
+        # Real seconds between heartbeats of a running handler (a third of the lease).
+        self.beat = lease_ttl.total_seconds() / 3
         self._stop = threading.Event()
 
     def __repr__(self) -> str:
@@ -227,7 +230,8 @@ class _Core:
 
                 try:
                     event = decode_event(stored.type, stored.version, stored.data)
-                    yield _Step(engine.handle, (ctx, event), advance, fresh, engine.transactional)
+                    yield _Step(engine.handle, (ctx, event), advance, fresh, engine.transactional,
+                                lambda: self._renew(tenant, engine))
                 except _Stale:
                     return  # another runtime handled it meanwhile
                 except Exception as exc:
@@ -295,8 +299,13 @@ class _Core:
                 return (row is not None and row.state == "pending" and row.claimed_by == self.owner
                         and row.due_at == record.due_at)
 
+            def keep(record: TimerRecord = record) -> bool:
+                until = self.clock.now() + self.lease_ttl
+                return self._renew(tenant, engine) and timers.extend_claim(
+                    tenant, name, record.key, owner=self.owner, due_at=record.due_at, until=until)
+
             try:
-                yield _Step(engine.on_timer, (ctx, timer), done, mine, engine.transactional)
+                yield _Step(engine.on_timer, (ctx, timer), done, mine, engine.transactional, keep)
             except _Stale:
                 log.info("runtime: %s/%s: timer %s taken over by another runtime", name, tenant, record.key)
                 continue
@@ -345,14 +354,36 @@ class _Core:
         return out
 
 
-def _drive_sync(store: RuntimeStore, step: _Step) -> None:
-    with store.atomic() if step.atomic else contextlib.nullcontext():
-        if not step.guard():
-            raise _Stale("taken over")
-        result = step.fn(*step.args)
-        if result is not None:
-            _wait(result)
-        step.after()
+def _heartbeat(step: _Step, done: threading.Event, every: float) -> None:
+    while not done.wait(every):
+        try:
+            if not step.renew():
+                log.warning("runtime: a slow handler lost its lease or claim to another runtime")
+                return
+        except Exception:  # the handler goes on; at worst another runtime repeats its work
+            log.warning("runtime: heartbeat failed", exc_info=True)
+
+
+def _drive_sync(store: RuntimeStore, step: _Step, beat: float) -> None:
+    """Run one step in this thread; a non-transactional one is kept alive by a heartbeat thread (every
+    ``beat`` real seconds) while it runs. A transactional one holds the write lock: no heartbeat."""
+    done = threading.Event()
+    pulse = None
+    if not step.atomic:
+        pulse = threading.Thread(target=_heartbeat, args=(step, done, beat), name="runtime-heartbeat", daemon=True)
+        pulse.start()
+    try:
+        with store.atomic() if step.atomic else contextlib.nullcontext():
+            if not step.guard():
+                raise _Stale("taken over")
+            result = step.fn(*step.args)
+            if result is not None:
+                _wait(result)
+            step.after()
+    finally:
+        done.set()
+        if pulse is not None:
+            pulse.join()
 
 
 def _wait(awaitable: Awaitable[None]) -> None:
@@ -387,7 +418,7 @@ class Runtime(_Core):
         report = RunReport(started_at=self.clock.now())
         for pair, flow in self._round(tenant_ids):
             report.pairs.append(pair)
-            _run_flow(self.store, flow)
+            _run_flow(self.store, flow, self.beat)
         report.finished_at = self.clock.now()
         return report
 
@@ -404,12 +435,12 @@ class Runtime(_Core):
                 self.clock.sleep(idle)
 
 
-def _run_flow(store: RuntimeStore, flow: Generator[_Step, None, None]) -> None:
+def _run_flow(store: RuntimeStore, flow: Generator[_Step, None, None], beat: float) -> None:
     try:
         step = next(flow)
         while True:
             try:
-                _drive_sync(store, step)
+                _drive_sync(store, step, beat)
             except Exception as exc:
                 step = flow.throw(exc)
             else:
@@ -457,13 +488,19 @@ class AsyncRuntime(_Core):
 
     async def _drive(self, step: _Step) -> None:
         if step.atomic or not inspect.iscoroutinefunction(step.fn):
-            await asyncio.to_thread(_drive_sync, self.store, step)
+            await asyncio.to_thread(_drive_sync, self.store, step, self.beat)
             return
         if not step.guard():
             raise _Stale("taken over")
-        result = step.fn(*step.args)
-        if result is not None:
-            await result
+        done = threading.Event()
+        pulse = asyncio.create_task(asyncio.to_thread(_heartbeat, step, done, self.beat))
+        try:
+            result = step.fn(*step.args)
+            if result is not None:
+                await result
+        finally:
+            done.set()
+            await pulse
         step.after()
 
     @contextlib.asynccontextmanager

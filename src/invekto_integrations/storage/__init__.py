@@ -11,6 +11,7 @@ from .protocols import (
 )
 from .records import CachedOrder, Checkpoint, QuarantinedRecord, StoredEvent
 from .sqlite import SQLiteStore
+from .store import Store
 
 __all__ = [
     "AccountRepository",
@@ -23,6 +24,7 @@ __all__ = [
     "QuarantineRepository",
     "QuarantinedRecord",
     "SQLiteStore",
+    "Store",
     "StoredEvent",
     "UpsertResult",
 ]

@@ -49,6 +49,14 @@ class SQLiteDatabase:
         self._all: list[sqlite3.Connection] = []
         self.connection()  # fail early on a path that cannot be opened
 
+    @property
+    def path(self) -> str:
+        """The database file (a private temporary one for ``":memory:"``)."""
+        return self._target
+
+    def __repr__(self) -> str:
+        return f"SQLiteDatabase({self._target!r})"
+
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:

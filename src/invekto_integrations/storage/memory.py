@@ -9,6 +9,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
 from invekto_integrations.models.events import DomainEvent
 
@@ -44,7 +45,7 @@ __all__ = [
 ]
 
 
-class MemoryAccounts:
+class MemoryAccounts(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], IntegrationAccount] = {}
         self._lock = threading.Lock()
@@ -87,7 +88,7 @@ class MemoryAccounts:
         return sorted({t for t, _ in self._rows})
 
 
-class MemoryOrderCache:
+class MemoryOrderCache(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, str, str], CachedOrder] = {}
         self._lock = threading.Lock()
@@ -136,7 +137,7 @@ class MemoryOrderCache:
         return sum(1 for o in self._rows.values() if o.tenant_id == tenant_id and provider in (None, o.provider))
 
 
-class MemoryCheckpoints:
+class MemoryCheckpoints(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, str], Checkpoint] = {}
 
@@ -154,7 +155,7 @@ def raw_record_hash(raw_json: str) -> str:
     return hashlib.sha256(raw_json.encode()).hexdigest()
 
 
-class MemoryQuarantine:
+class MemoryQuarantine(ConciseRepr):
     def __init__(self) -> None:
         self._rows: list[QuarantinedRecord] = []
         self._keys: set[tuple[str, str, str, str, str]] = set()
@@ -177,7 +178,7 @@ class MemoryQuarantine:
         return sorted(rows, key=lambda r: r.id)
 
 
-class MemoryEventLog:
+class MemoryEventLog(ConciseRepr):
     def __init__(self) -> None:
         self._events: list[StoredEvent] = []
         self._ids: set[str] = set()
@@ -228,7 +229,7 @@ class MemoryEventLog:
         return sorted({e.tenant_id for e in self._events})
 
 
-class MemoryStore:
+class MemoryStore(ConciseRepr):
     """Every repository, in memory."""
 
     def __init__(self) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from invekto_integrations.core.errors import StorageError
+from invekto_integrations.core.reprs import ConciseRepr
 
 from .protocols import DuplicateRecord, DuplicateServiceName, SlotConflict
 from .records import (
@@ -31,7 +32,7 @@ def _order(a: Appointment) -> tuple[datetime, str]:
     return (a.starts_at, a.id)
 
 
-class MemoryAppointments:
+class MemoryAppointments(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], Appointment] = {}
         self._lock = threading.Lock()
@@ -90,7 +91,7 @@ class MemoryAppointments:
         return sorted({t for t, _ in list(self._rows)})
 
 
-class MemoryDoctors:
+class MemoryDoctors(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], Doctor] = {}
 
@@ -111,7 +112,7 @@ class MemoryDoctors:
         return None
 
 
-class MemoryServicePricing:
+class MemoryServicePricing(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], ServicePricing] = {}
         self._lock = threading.Lock()
@@ -154,7 +155,7 @@ class MemoryServicePricing:
         return sorted(rows, key=lambda s: (s.name_key, s.id))
 
 
-class MemoryWaitlist:
+class MemoryWaitlist(ConciseRepr):
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], WaitlistEntry] = {}
         self._offers: dict[tuple[str, str], WaitlistOffer] = {}
@@ -227,6 +228,16 @@ class MemoryWaitlist:
             found = self._offers.get((tenant_id, offer_id))
             if found is not None:
                 self._offers[(tenant_id, offer_id)] = found.model_copy(update={"message_id": message_id})
+
+    def extend_offer(self, tenant_id: str, offer_id: str, expires_at: datetime) -> WaitlistOffer | None:
+        with self._lock:
+            found = self._offers.get((tenant_id, offer_id))
+            if found is None or found.status != OfferStatus.PENDING:
+                return None
+            if expires_at > found.expires_at:
+                found = found.model_copy(update={"expires_at": expires_at})
+                self._offers[(tenant_id, offer_id)] = found
+            return found
 
     def tenants(self) -> list[str]:
         return sorted({t for t, _ in list(self._entries)} | {t for t, _ in list(self._offers)})

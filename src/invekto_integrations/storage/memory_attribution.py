@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.ads import AdsLevel
 from invekto_integrations.models.attribution import (
     AdCacheEntry,
@@ -56,7 +57,7 @@ def _in(at: datetime, since: datetime | None, until: datetime | None) -> bool:
     return (since is None or at >= since) and (until is None or at < until)
 
 
-class MemoryTrackedLinks:
+class MemoryTrackedLinks(ConciseRepr):
     def __init__(self) -> None:
         self._links: dict[tuple[str, str], TrackedLink] = {}
         self._by_code: dict[str, TrackedLink] = {}
@@ -90,7 +91,7 @@ class MemoryTrackedLinks:
                       key=lambda c: (c.at, c.click_id))
 
 
-class MemoryTouches:
+class MemoryTouches(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], Touch] = {}
         self._by_message: set[tuple[str, str, str]] = set()
@@ -123,7 +124,7 @@ class MemoryTouches:
         return [t for (tn, _), t in self._rows.items() if tn == tenant_id]
 
 
-class MemoryLeads:
+class MemoryLeads(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], Lead] = {}
         self._lock = threading.Lock()
@@ -158,7 +159,7 @@ class MemoryLeads:
         return [lead for lead in self._of(tenant_id) if _in(lead.created_at, since, until)]
 
 
-class MemoryConversions:
+class MemoryConversions(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], Conversion] = {}
         self._keys: dict[tuple[str, str], str] = {}
@@ -202,7 +203,7 @@ def _spend_key(e: SpendEntry) -> tuple[str, str, str, date]:
     return (e.origin.value, e.level.value, e.object_id, e.day)
 
 
-class MemorySpend:
+class MemorySpend(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[str, dict[tuple[str, str, str, date], SpendEntry]] = defaultdict(dict)
         self._lock = threading.Lock()
@@ -226,7 +227,7 @@ class MemorySpend:
             return self._rows.get(tenant_id, {}).pop(_spend_key(entry), None) is not None
 
 
-class MemoryTagRules:
+class MemoryTagRules(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], TagRule] = {}
 
@@ -244,7 +245,7 @@ class MemoryTagRules:
         return sorted((r for (t, _), r in self._rows.items() if t == tenant_id), key=lambda r: (r.priority, r.rule_id))
 
 
-class MemoryAdCache:
+class MemoryAdCache(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], AdCacheEntry] = {}
 
@@ -256,7 +257,7 @@ class MemoryAdCache:
         self._rows[(tenant_id, entry.ad_id)] = entry
 
 
-class MemoryCapiDeliveries:
+class MemoryCapiDeliveries(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], CapiDelivery] = {}
 
@@ -277,7 +278,7 @@ def _source_of(t: Touch) -> SourceKey:
                      ad_id=t.ad.ad_id, ad_name=t.ad.ad_name)
 
 
-class MemoryAttributionReports:
+class MemoryAttributionReports(ConciseRepr):
     """The report aggregates over the memory repositories, in Python (same results as SQL)."""
 
     def __init__(self, touches: MemoryTouches, leads: MemoryLeads, conversions: MemoryConversions,

@@ -5,12 +5,15 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+from invekto_integrations.core.reprs import ConciseRepr
+
+from .protocols import DuplicateRecord
 from .records import CalendarBusyBlock, CalendarChannel, CalendarConflict, CalendarSyncState
 
 __all__ = ["MemoryCalendarSync"]
 
 
-class MemoryCalendarSync:
+class MemoryCalendarSync(ConciseRepr):
     def __init__(self) -> None:
         self._states: dict[tuple[str, str], CalendarSyncState] = {}
         self._channels: dict[tuple[str, str], CalendarChannel] = {}
@@ -75,6 +78,8 @@ class MemoryCalendarSync:
     # -- conflicts ---------------------------------------------------------------------------
     def add_conflict(self, conflict: CalendarConflict) -> None:
         with self._lock:
+            if any(c.tenant_id == conflict.tenant_id and c.id == conflict.id for c in self._conflicts):
+                raise DuplicateRecord(f"calendar conflict {conflict.id} exists for tenant {conflict.tenant_id}")
             self._conflicts.append(conflict)
 
     def find_conflicts(self, tenant_id: str, *, appointment_id: str | None = None) -> list[CalendarConflict]:

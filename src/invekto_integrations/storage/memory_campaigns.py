@@ -24,6 +24,7 @@ from invekto_integrations.campaigns.models import (
 )
 from invekto_integrations.campaigns.repository import ConversionTotals, RecipientCounts
 from invekto_integrations.core.errors import StorageError
+from invekto_integrations.core.reprs import ConciseRepr
 
 from .protocols import ConsentCacheRepository, MessagingContactRepository, TenantMismatch
 
@@ -37,7 +38,7 @@ def _check(tenant_id: str, record_tenant: str, what: str) -> None:
         raise TenantMismatch(f"{what} belongs to another tenant")
 
 
-class MemoryCampaigns:
+class MemoryCampaigns(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], Campaign] = {}
         self._lock = threading.Lock()
@@ -71,7 +72,7 @@ class MemoryCampaigns:
         return sorted({t for t, _ in self._rows})
 
 
-class MemoryRecipients:
+class MemoryRecipients(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, str, str], Recipient] = {}
         self._by_message: dict[tuple[str, str], tuple[str, str, str, str]] = {}
@@ -170,7 +171,7 @@ def _count_keys(r: Recipient) -> list[str]:
     return keys
 
 
-class MemoryCampaignConversions:
+class MemoryCampaignConversions(ConciseRepr):
     def __init__(self) -> None:
         self._rows: list[Conversion] = []
         self._refs: set[tuple[str, str, str]] = set()
@@ -207,7 +208,7 @@ class MemoryCampaignConversions:
         return out
 
 
-class MemoryContactProfiles:
+class MemoryContactProfiles(ConciseRepr):
     """Profiles in a dict; `select` evaluates the criteria on each (memory is for tests)."""
 
     def __init__(self, consents: ConsentCacheRepository | None = None,

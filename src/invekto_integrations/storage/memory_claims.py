@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from .claims import StoredClaim
 from .protocols import TenantMismatch, UpsertResult
 
 __all__ = ["MemoryReturnClaims"]
 
 
-class MemoryReturnClaims:
+class MemoryReturnClaims(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, str, str], StoredClaim] = {}
         self._lock = threading.Lock()

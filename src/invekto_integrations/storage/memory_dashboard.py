@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from .dashboard_records import ReturnCase, ReviewCase
 from .protocols import TenantMismatch
 from .records import (
@@ -33,7 +35,7 @@ def _within(value: datetime, start: datetime | None, end: datetime | None) -> bo
     return (start is None or value >= start) and (end is None or value < end)
 
 
-class MemoryReturnCases:
+class MemoryReturnCases(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, str], ReturnCase] = {}
         self._lock = threading.Lock()
@@ -67,7 +69,7 @@ class MemoryReturnCases:
         return sorted({t for t, _, _ in list(self._rows)})
 
 
-class MemoryReviewCases:
+class MemoryReviewCases(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, str], ReviewCase] = {}
         self._lock = threading.Lock()
@@ -99,7 +101,7 @@ class MemoryReviewCases:
         return sorted(rows, key=lambda c: (c.reviewed_at, c.id))
 
 
-class MemoryReportReader:
+class MemoryReportReader(ConciseRepr):
     """Range reads over the memory repositories of one `MemoryStore` (reads their rows directly)."""
 
     def __init__(self, orders: MemoryOrderCache, shipments: MemoryShipments, appointments: MemoryAppointments,

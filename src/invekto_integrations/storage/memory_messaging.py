@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from invekto_integrations.core.errors import StorageError
+from invekto_integrations.core.reprs import ConciseRepr
 
 from .protocols import DuplicateRecord, TenantMismatch
 from .records import (
@@ -23,7 +24,7 @@ __all__ = ["MemoryConsentCache", "MemoryMessagingContacts", "MemoryOutbox"]
 _NOT_COUNTED = (OutboxStatus.REFUSED, OutboxStatus.FAILED)
 
 
-class MemoryOutbox:
+class MemoryOutbox(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], OutboxRecord] = {}
         self._keys: dict[tuple[str, str], str] = {}
@@ -157,7 +158,7 @@ def _null_first(key: tuple[str, str | None, str | None, str]) -> tuple[object, .
     return (p, c is not None, c or "", v is not None, v or "", s)
 
 
-class MemoryConsentCache:
+class MemoryConsentCache(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, str, str], ConsentCacheRecord] = {}
         self._lock = threading.Lock()
@@ -176,7 +177,7 @@ class MemoryConsentCache:
         return sorted(rows, key=lambda r: (r.brand_code, r.recipient, r.type))
 
 
-class MemoryMessagingContacts:
+class MemoryMessagingContacts(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], MessagingContact] = {}
         self._lock = threading.Lock()

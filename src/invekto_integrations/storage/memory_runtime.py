@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from .protocols import TenantMismatch
 from .runtime_protocols import LeaseRecord, TimerRecord, TimerState
 
 __all__ = ["MemoryLeases", "MemoryTimers"]
 
 
-class MemoryLeases:
+class MemoryLeases(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], LeaseRecord] = {}
         self._lock = threading.Lock()
@@ -61,7 +63,7 @@ class MemoryLeases:
             return sorted((r for (t, _), r in self._rows.items() if t == tenant_id), key=lambda r: r.name)
 
 
-class MemoryTimers:
+class MemoryTimers(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, str], TimerRecord] = {}
         self._lock = threading.Lock()
@@ -147,6 +149,15 @@ class MemoryTimers:
                 "claim_until": None, "attempts": 0, "last_error": None, "fire_count": row.fire_count + 1,
                 "last_fired_at": due_at, "updated_at": at,
             })
+            return True
+
+    def extend_claim(self, tenant_id: str, engine: str, key: str, *, owner: str, due_at: datetime,
+                     until: datetime) -> bool:
+        with self._lock:
+            row = self._held(tenant_id, engine, key, owner, due_at)
+            if row is None:
+                return False
+            self._rows[(tenant_id, engine, key)] = row.model_copy(update={"claim_until": until})
             return True
 
     def fail(self, tenant_id: str, engine: str, key: str, *, owner: str, due_at: datetime, error: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.settings import TenantSettings
 
 from .protocols import TenantMismatch
@@ -11,7 +12,7 @@ from .protocols import TenantMismatch
 __all__ = ["MemoryTenantSettings"]
 
 
-class MemoryTenantSettings:
+class MemoryTenantSettings(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[str, TenantSettings] = {}
         self._lock = threading.Lock()

@@ -6,6 +6,8 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from .protocols import TenantMismatch
 from .records import CargoNotification, ShipmentHistoryEntry, TrackedShipment
 
@@ -16,7 +18,7 @@ def _hkey(e: ShipmentHistoryEntry) -> tuple[str, str, str]:
     return (e.occurred_at.isoformat() if e.occurred_at else "", e.location or "", e.description)
 
 
-class MemoryShipments:
+class MemoryShipments(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, str], TrackedShipment] = {}
         self._history: dict[tuple[str, str, str], list[ShipmentHistoryEntry]] = {}
@@ -78,7 +80,7 @@ class MemoryShipments:
         return sorted({t for t, _, _ in self._rows})
 
 
-class MemoryCargoNotifications:
+class MemoryCargoNotifications(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], CargoNotification] = {}
         self._lock = threading.Lock()

@@ -9,6 +9,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from invekto_integrations.core.money import Money
+from invekto_integrations.core.reprs import fields_repr
+from invekto_integrations.core.text import fold
+from invekto_integrations.models.shipments import ShipmentStatus
+
 __all__ = [
     "CachedOrder",
     "CargoNotification",
@@ -45,6 +50,11 @@ class CachedOrder(BaseModel):
     synced_at: datetime
     created_at: datetime
 
+    def __repr__(self) -> str:
+        return fields_repr(self, "provider", "external_order_id", "order_status", "customer_phone", "ordered_at")
+
+    __str__ = __repr__
+
 
 class Checkpoint(BaseModel):
     """Where an incremental sync of one (tenant, account, stream) got to."""
@@ -74,6 +84,11 @@ class StoredEvent(BaseModel):
     dedupe_key: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return fields_repr(self, "seq", "type", "occurred_at", "dedupe_key")
+
+    __str__ = __repr__
+
 
 class QuarantinedRecord(BaseModel):
     """A provider record that failed validation, kept whole with the reason (nothing is lost)."""
@@ -89,6 +104,11 @@ class QuarantinedRecord(BaseModel):
     error: str
     raw_json: str
     created_at: datetime
+
+    def __repr__(self) -> str:
+        return fields_repr(self, "provider", "record_id", "field", "error")
+
+    __str__ = __repr__
 
 
 # --- shipments (issue 6) ---------------------------------------------------------------------
@@ -112,7 +132,7 @@ class TrackedShipment(BaseModel):
     order_provider: str | None = None
     external_order_id: str | None = None
     customer_phone: str | None = None
-    status: str = "pending"
+    status: ShipmentStatus = ShipmentStatus.PENDING
     raw_status_code: str | None = None
     raw_status_text: str | None = None
     status_at: datetime | None = None
@@ -125,6 +145,11 @@ class TrackedShipment(BaseModel):
     error_count: int = 0
     created_at: datetime
     updated_at: datetime
+
+    def __repr__(self) -> str:
+        return fields_repr(self, "carrier", "tracking_number", "status", "source", "next_poll_at")
+
+    __str__ = __repr__
 
 
 class ShipmentHistoryEntry(BaseModel):
@@ -220,6 +245,11 @@ class OutboxCount(BaseModel):
     status: OutboxStatus
     count: int
 
+    def __repr__(self) -> str:
+        return fields_repr(self, "purpose", "to_phone", "status", "reason", "due_at")
+
+    __str__ = __repr__
+
 
 class ConsentCacheRecord(BaseModel):
     """A row of ``consents``: the local copy of an İYS consent (İYS is the system of record)."""
@@ -280,12 +310,7 @@ __all__ += [
 
 def fold_name(text: str) -> str:
     """Case-, Turkish-letter- and space-insensitive key of a service name (uniqueness, lookup)."""
-    import unicodedata
-
-    text = text.replace("İ", "i").replace("I", "i").replace("ı", "i")
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(text.split())
+    return fold(text)
 
 
 def _aware_utc(value: datetime) -> datetime:
@@ -496,6 +521,14 @@ class ServicePricing(BaseModel):
     @property
     def name_key(self) -> str:
         return fold_name(self.service_name)
+
+    @property
+    def min_price(self) -> Money:
+        return Money(amount=self.price_min, currency=self.currency)
+
+    @property
+    def max_price(self) -> Money:
+        return Money(amount=self.price_max, currency=self.currency)
 
 
 class WaitlistStatus(StrEnum):

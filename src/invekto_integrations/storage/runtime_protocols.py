@@ -135,6 +135,12 @@ class TimerRepository(Protocol):
         still holds that occurrence; ``False`` otherwise."""
         ...
 
+    def extend_claim(self, tenant_id: str, engine: str, key: str, *, owner: str, due_at: datetime,
+                     until: datetime) -> bool:
+        """Keep holding the occurrence ``due_at`` until ``until`` (a slow handler's heartbeat); ``False``
+        if ``owner`` no longer holds it."""
+        ...
+
     def fail(self, tenant_id: str, engine: str, key: str, *, owner: str, due_at: datetime, error: str,
              retry_at: datetime) -> bool:
         """The handler failed: keep the occurrence pending, count the attempt, and let nobody claim

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
 from invekto_integrations.models.events import DomainEvent
 
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 
-class SQLiteAccounts:
+class SQLiteAccounts(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -121,7 +122,7 @@ class SQLiteAccounts:
         return [r[0] for r in self.db.execute("SELECT DISTINCT tenant_id FROM integration_accounts ORDER BY 1")]
 
 
-class SQLiteOrderCache:
+class SQLiteOrderCache(ConciseRepr, fields=("db",)):
     _COLS = (
         "id, tenant_id, provider, account_id, external_order_id, customer_phone, tracking_code, order_status, "
         "ordered_at, order_data_json, raw_json, content_hash, synced_at, created_at"
@@ -234,7 +235,7 @@ class SQLiteOrderCache:
         return int(row[0])
 
 
-class SQLiteCheckpoints:
+class SQLiteCheckpoints(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -272,7 +273,7 @@ class SQLiteCheckpoints:
         )
 
 
-class SQLiteQuarantine:
+class SQLiteQuarantine(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -329,7 +330,7 @@ class SQLiteQuarantine:
         return out
 
 
-class SQLiteEventLog:
+class SQLiteEventLog(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -406,7 +407,7 @@ class SQLiteEventLog:
         return [r[0] for r in self.db.execute("SELECT DISTINCT tenant_id FROM event_log ORDER BY 1")]
 
 
-class SQLiteStore:
+class SQLiteStore(ConciseRepr, fields=("db.path",)):
     """Every repository over one SQLite database (the embedded default)."""
 
     def __init__(self, path: str | Path = ":memory:") -> None:

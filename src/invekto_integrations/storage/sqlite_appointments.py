@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from invekto_integrations.core.errors import StorageError
+from invekto_integrations.core.reprs import ConciseRepr
 
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .protocols import DuplicateRecord, DuplicateServiceName, SlotConflict
@@ -75,7 +76,7 @@ _APPT_SELECT = f"SELECT {', '.join(_APPT_COLS)} FROM appointments"
 _ACTIVE = (AppointmentStatus.BOOKED.value, AppointmentStatus.CONFIRMED.value)
 
 
-class SQLiteAppointments:
+class SQLiteAppointments(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -182,7 +183,7 @@ class SQLiteAppointments:
         return [r[0] for r in self.db.execute("SELECT DISTINCT tenant_id FROM appointments ORDER BY 1")]
 
 
-class SQLiteDoctors:
+class SQLiteDoctors(ConciseRepr, fields=("db",)):
     """Doctors are stored whole as JSON (schedules are nested) next to the columns queries use."""
 
     def __init__(self, db: SQLiteDatabase) -> None:
@@ -226,7 +227,7 @@ _SP_COLS = ("id", "tenant_id", "service_name", "name_key", "price_min", "price_m
             "buffer_minutes", "description", "requires_specialist", "is_active", "created_at", "updated_at")
 
 
-class SQLiteServicePricing:
+class SQLiteServicePricing(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -316,7 +317,7 @@ def _d(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-class SQLiteWaitlist:
+class SQLiteWaitlist(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -453,6 +454,16 @@ class SQLiteWaitlist:
     def set_offer_message(self, tenant_id: str, offer_id: str, message_id: str) -> None:
         self.db.execute("UPDATE waitlist_offers SET message_id = ? WHERE tenant_id = ? AND id = ?",
                         (message_id, tenant_id, offer_id))
+
+    def extend_offer(self, tenant_id: str, offer_id: str, expires_at: datetime) -> WaitlistOffer | None:
+        # One statement: later-only, pending-only, atomic against a concurrent resolve.
+        self.db.execute(
+            "UPDATE waitlist_offers SET expires_at = ? WHERE tenant_id = ? AND id = ? AND status = ? "
+            "AND expires_at < ?",
+            (to_ts(expires_at), tenant_id, offer_id, OfferStatus.PENDING.value, to_ts(expires_at)),
+        )
+        found = self.get_offer(tenant_id, offer_id)
+        return found if found is not None and found.status == OfferStatus.PENDING else None
 
     def tenants(self) -> list[str]:
         return [r[0] for r in self.db.execute(

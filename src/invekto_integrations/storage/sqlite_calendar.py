@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
+from .protocols import DuplicateRecord
 from .records import CalendarBusyBlock, CalendarChannel, CalendarConflict, CalendarSyncState
 
 __all__ = ["SQLiteCalendarSync"]
@@ -47,7 +50,7 @@ def _insert_sql(table: str, cols: Sequence[str]) -> str:
     return f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
 
 
-class SQLiteCalendarSync:
+class SQLiteCalendarSync(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -80,6 +83,23 @@ class SQLiteCalendarSync:
             "0801_calendar_conflict_resolution",
             ["ALTER TABLE calendar_conflicts ADD COLUMN resolved_at TEXT",
              "ALTER TABLE calendar_conflicts ADD COLUMN resolved_as TEXT"],
+        )
+        # The conflict log was keyed by a global id and written with INSERT OR REPLACE: an id that
+        # collided with another tenant's row replaced (deleted) it. Key it by (tenant, id).
+        cols = ", ".join(_CONFLICT)
+        db.migrate(
+            "calendar_0001_conflicts_tenant_key",
+            [
+                """CREATE TABLE calendar_conflicts_v2 (
+                    tenant_id TEXT NOT NULL, id TEXT NOT NULL, calendar_id TEXT NOT NULL, event_id TEXT,
+                    appointment_id TEXT, kind TEXT NOT NULL, resolution TEXT NOT NULL, detail TEXT NOT NULL,
+                    local_version INTEGER, google_updated TEXT, created_at TEXT NOT NULL, resolved_at TEXT,
+                    resolved_as TEXT, PRIMARY KEY (tenant_id, id))""",
+                f"INSERT INTO calendar_conflicts_v2 ({cols}) SELECT {cols} FROM calendar_conflicts",
+                "DROP TABLE calendar_conflicts",
+                "ALTER TABLE calendar_conflicts_v2 RENAME TO calendar_conflicts",
+                "CREATE INDEX ix_calendar_conflicts ON calendar_conflicts (tenant_id, created_at)",
+            ],
         )
 
     # -- sync state ---------------------------------------------------------------------------
@@ -149,7 +169,12 @@ class SQLiteCalendarSync:
 
     # -- conflicts ---------------------------------------------------------------------------
     def add_conflict(self, conflict: CalendarConflict) -> None:
-        self.db.execute(_insert_sql("calendar_conflicts", _CONFLICT), _values(conflict, _CONFLICT))
+        # A plain insert: an id already logged for this tenant is refused, never replaced.
+        cur = self.db.execute(
+            f"INSERT INTO calendar_conflicts ({', '.join(_CONFLICT)}) VALUES ({', '.join('?' for _ in _CONFLICT)}) "
+            "ON CONFLICT (tenant_id, id) DO NOTHING", _values(conflict, _CONFLICT))
+        if cur.rowcount != 1:
+            raise DuplicateRecord(f"calendar conflict {conflict.id} exists for tenant {conflict.tenant_id}")
 
     def find_conflicts(self, tenant_id: str, *, appointment_id: str | None = None) -> list[CalendarConflict]:
         sql = f"SELECT {', '.join(_CONFLICT)} FROM calendar_conflicts WHERE tenant_id = ?"

@@ -55,6 +55,7 @@ from invekto_integrations.campaigns.models import (
 )
 from invekto_integrations.campaigns.repository import ConversionTotals, RecipientCounts
 from invekto_integrations.core.errors import InvalidArgument, StorageError
+from invekto_integrations.core.reprs import ConciseRepr
 
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .protocols import TenantMismatch
@@ -115,7 +116,7 @@ def _migrate_campaigns(db: SQLiteDatabase) -> None:
     ])
 
 
-class SQLiteCampaigns:
+class SQLiteCampaigns(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         _migrate_campaigns(db)
@@ -211,7 +212,7 @@ def _touched_at(r: Recipient) -> str | None:
     return None
 
 
-class SQLiteRecipients:
+class SQLiteRecipients(ConciseRepr, fields=("db",)):
     _COLS = ("tenant_id, campaign_id, occurrence, phone, variant, status, reason, message_id, delivery, entered_at, "
              "submitted_at, delivered_at, read_at, updated_at, touched_at")
 
@@ -314,7 +315,7 @@ class SQLiteRecipients:
                                               **{k: int(r[k] or 0) for k in keys}) for r in rows}
 
 
-class SQLiteCampaignConversions:
+class SQLiteCampaignConversions(ConciseRepr, fields=("db",)):
     _COLS = ("id, tenant_id, message_id, campaign_id, conversion_type, value_amount, created_at, variant, occurrence, "
              "phone, currency, source_ref, occurred_at")
 
@@ -449,7 +450,7 @@ def _range(col: str, lo: object, hi: object) -> tuple[str, list[object]]:
     return "(" + " AND ".join(parts) + ")", params
 
 
-class SQLiteContactProfiles:
+class SQLiteContactProfiles(ConciseRepr, fields=("db",)):
     _COLS = ("tenant_id, phone, name, order_count, order_total, order_total_e4, currency, first_order_at, "
              "last_order_at, last_product, appointment_count, last_appointment_at, last_service, updated_at")
 

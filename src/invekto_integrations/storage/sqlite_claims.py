@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .claims import StoredClaim
 from .protocols import TenantMismatch, UpsertResult
@@ -20,7 +22,7 @@ _SELECT = f"SELECT {', '.join(_COLS)} FROM return_claims"
 _KEY = "tenant_id = ? AND provider = ? AND account_id = ? AND claim_id = ?"
 
 
-class SQLiteReturnClaims:
+class SQLiteReturnClaims(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(

@@ -12,6 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .dashboard_records import ReturnCase, ReturnOutcome, ReviewCase, ReviewOutcome
 from .protocols import TenantMismatch
@@ -86,7 +88,7 @@ def _range(sql: str, column: str, start: datetime | None, end: datetime | None,
     return sql
 
 
-class SQLiteReturnCases:
+class SQLiteReturnCases(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -145,7 +147,7 @@ class SQLiteReturnCases:
         return [r[0] for r in self.db.execute("SELECT DISTINCT tenant_id FROM return_cases ORDER BY 1")]
 
 
-class SQLiteReviewCases:
+class SQLiteReviewCases(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -207,7 +209,7 @@ class SQLiteReviewCases:
         return [self._row(r) for r in self.db.execute(sql + " ORDER BY reviewed_at, id", params)]
 
 
-class SQLiteReportReader:
+class SQLiteReportReader(ConciseRepr, fields=("db",)):
     """Range reads over the other areas' tables; builds the indexes they need on first use."""
 
     def __init__(self, db: SQLiteDatabase, *, orders: SQLiteOrderCache, shipments: SQLiteShipments,

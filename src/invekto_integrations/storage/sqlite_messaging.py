@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from invekto_integrations.core.errors import StorageError
+from invekto_integrations.core.reprs import ConciseRepr
 
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .protocols import TenantMismatch
@@ -39,7 +40,7 @@ def _opt_dt(value: str | None) -> datetime | None:
     return from_ts(value) if value else None
 
 
-class SQLiteOutbox:
+class SQLiteOutbox(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -249,7 +250,7 @@ class SQLiteOutbox:
         return [r[0] for r in self.db.execute("SELECT DISTINCT tenant_id FROM outbox ORDER BY 1")]
 
 
-class SQLiteConsentCache:
+class SQLiteConsentCache(ConciseRepr, fields=("db",)):
     _COLS = ("tenant_id", "brand_code", "recipient", "type", "recipient_type", "status", "source", "consent_date",
              "creation_date", "transaction_id", "origin", "synced_at", "updated_at")
     _TS = ("consent_date", "creation_date", "synced_at", "updated_at")
@@ -301,7 +302,7 @@ class SQLiteConsentCache:
         return [self._row(r) for r in self.db.execute(sql + " ORDER BY brand_code, recipient, type", params)]
 
 
-class SQLiteMessagingContacts:
+class SQLiteMessagingContacts(ConciseRepr, fields=("db",)):
     _COLS = ("tenant_id", "phone", "wa_id", "last_inbound_at", "opted_out_at", "opt_out_keyword", "ctwa_clid",
              "ctwa_at", "referral_json", "opt_changed_at", "updated_at")
     _TS = ("last_inbound_at", "opted_out_at", "ctwa_at", "opt_changed_at", "updated_at")

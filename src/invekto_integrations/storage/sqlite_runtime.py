@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .protocols import TenantMismatch
 from .runtime_protocols import LeaseRecord, TimerRecord, TimerState
@@ -23,7 +25,7 @@ def _opt(value: datetime | None) -> str | None:
     return to_ts(value) if value else None
 
 
-class SQLiteLeases:
+class SQLiteLeases(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -100,7 +102,7 @@ class SQLiteLeases:
             "SELECT * FROM runtime_leases WHERE tenant_id = ? ORDER BY name", (tenant_id,))]
 
 
-class SQLiteTimers:
+class SQLiteTimers(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -212,6 +214,15 @@ class SQLiteTimers:
             "WHERE tenant_id = ? AND engine = ? AND key = ? AND state = 'pending' AND claimed_by = ? AND due_at = ?",
             (_opt(next_due), _opt(next_due), _opt(next_due), to_ts(due_at), to_ts(at), tenant_id, engine, key, owner,
              to_ts(due_at)),
+        )
+        return cur.rowcount == 1
+
+    def extend_claim(self, tenant_id: str, engine: str, key: str, *, owner: str, due_at: datetime,
+                     until: datetime) -> bool:
+        cur = self.db.execute(
+            "UPDATE runtime_timers SET claim_until = ? WHERE tenant_id = ? AND engine = ? AND key = ? "
+            "AND state = 'pending' AND claimed_by = ? AND due_at = ?",
+            (to_ts(until), tenant_id, engine, key, owner, to_ts(due_at)),
         )
         return cur.rowcount == 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.settings import TenantSettings
 
 from ._sqlite_db import SQLiteDatabase
@@ -10,7 +11,7 @@ from .protocols import TenantMismatch
 __all__ = ["SQLiteTenantSettings"]
 
 
-class SQLiteTenantSettings:
+class SQLiteTenantSettings(ConciseRepr, fields=("db",)):
     # One JSON document per tenant: settings are read whole and change shape as areas add fields
     # (new fields get their defaults when an older document is read).
     def __init__(self, db: SQLiteDatabase) -> None:

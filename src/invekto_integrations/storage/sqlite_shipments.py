@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 from .protocols import TenantMismatch
 from .records import CargoNotification, ShipmentHistoryEntry, TrackedShipment
@@ -47,7 +49,7 @@ def _read(row: Any, cols: Sequence[str]) -> dict[str, Any]:
     return data
 
 
-class SQLiteShipments:
+class SQLiteShipments(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(
@@ -161,7 +163,7 @@ _NOTE_COLS = ("id", "tenant_id", "idempotency_key", "carrier", "tracking_number"
               "message_json", "not_before", "created_at", "submitted_at", "submit_status")
 
 
-class SQLiteCargoNotifications:
+class SQLiteCargoNotifications(ConciseRepr, fields=("db",)):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate(

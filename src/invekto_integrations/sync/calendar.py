@@ -79,6 +79,7 @@ from invekto_integrations.core.errors import (
     SyncTokenExpired,
 )
 from invekto_integrations.core.ids import new_id
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.events import EventConsumer
 from invekto_integrations.models.events import AppointmentBooked, AppointmentCancelled, AppointmentMoved, decode_event
 from invekto_integrations.providers.base import (
@@ -90,7 +91,6 @@ from invekto_integrations.providers.base import (
     EventChanges,
     WatchChannel,
 )
-from invekto_integrations.providers.google_calendar.mapping import event_id_for, parse_notification
 from invekto_integrations.storage.protocols import (
     AppointmentRepository,
     CalendarSyncRepository,
@@ -370,7 +370,7 @@ class _Queue:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class _CalendarSyncBase:
+class _CalendarSyncBase(ConciseRepr, fields=("policy", "clock")):
     """Everything but the I/O: storage, the conflict rule, and the flows (generators that yield the
     calendar calls). `CalendarSync` and `AsyncCalendarSync` only run the calls and hold the locks."""
 
@@ -586,7 +586,8 @@ class _CalendarSyncBase:
         """Check one push notification and queue an incremental sync (cheap: answer at once, then
         call `run_queued`). Unknown or stopped channels are acknowledged and dropped."""
         try:
-            note = parse_notification(headers)
+            connector: Calendar | AsyncCalendar = self._client(tenant_id)
+            note = connector.parse_notification(headers)
         except ValueError as exc:  # InvalidArgument naming the header
             return NotificationResult(400, "not_a_notification", error=str(exc)[:200])
         channel = self.repo.get_channel(tenant_id, note.channel_id)
@@ -722,7 +723,8 @@ class _CalendarSyncBase:
 
     def _insert_flow(self, tenant_id: str, calendar_id: str, appt: Appointment) -> Flow[tuple[CalendarEvent, str]]:
         for generation in range(1, _MAX_GENERATIONS + 1):
-            event_id = event_id_for(tenant_id, appt.id, generation)
+            ids: Calendar | AsyncCalendar = self._client(tenant_id)
+            event_id = ids.event_id_for(tenant_id, appt.id, generation)
             try:
                 inserted = yield _call("insert_event", calendar_id, self._new_event(tenant_id, appt, event_id))
                 return inserted, "inserted"
@@ -1071,7 +1073,7 @@ class AsyncCalendarSync(_CalendarSyncBase):
 
 
 # --- busy times for the slot finder ------------------------------------------------------------
-class FreeBusyTimes:
+class FreeBusyTimes(ConciseRepr):
     """`appointments.slots.BusyTimes` over the live free/busy query of the doctor's calendar.
 
     Our own appointments are in the calendar too (and the slot finder counts them itself), so their
@@ -1100,7 +1102,7 @@ class FreeBusyTimes:
         return subtract([(b.start, b.end) for b in found], ours)
 
 
-class MirrorBusyTimes:
+class MirrorBusyTimes(ConciseRepr):
     """`appointments.slots.BusyTimes` from the sync's mirror of the doctor's own events (no call)."""
 
     def __init__(self, repo: CalendarSyncRepository) -> None:

@@ -21,8 +21,9 @@ from enum import StrEnum
 
 from invekto_integrations.accounts import AccountService
 from invekto_integrations.core.clock import Clock, SystemClock
-from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, IntegrationError
+from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, IntegrationError, InvalidArgument
 from invekto_integrations.core.money import Money
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
 from invekto_integrations.models.claims import ReturnClaim
@@ -85,7 +86,7 @@ class ClaimSyncReport:
         return [a for a in self.accounts if a.status is not ClaimAccountStatus.OK]
 
 
-class ClaimSyncEngine:
+class ClaimSyncEngine(ConciseRepr, fields=("clock",)):
     """Pulls the claims of every active marketplace account whose connector lists claims."""
 
     def __init__(self, accounts: AccountService, claims: ReturnClaimRepository, checkpoints: CheckpointRepository,
@@ -214,7 +215,7 @@ def _refund(claim: ReturnClaim) -> Money | None:
         return None
     try:
         return Money(amount=claim.refund_amount, currency=claim.currency)
-    except ValueError:
+    except InvalidArgument:
         return None
 
 

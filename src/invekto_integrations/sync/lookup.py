@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from invekto_integrations.core.errors import ConfigurationError, IntegrationError
 from invekto_integrations.core.phone import normalize_phone
+from invekto_integrations.core.reprs import ConciseRepr, html_table
 from invekto_integrations.models.orders import Order
 from invekto_integrations.storage.protocols import OrderCacheRepository
 
@@ -45,6 +46,9 @@ class CustomerOrder:
     order: Order
     synced_at: datetime
 
+    def __repr__(self) -> str:
+        return f"CustomerOrder({self.order!r})"
+
 
 @dataclass(frozen=True)
 class CustomerOrders:
@@ -71,8 +75,20 @@ class CustomerOrders:
     def __len__(self) -> int:
         return len(self.orders)
 
+    def __repr__(self) -> str:
+        names = ", ".join(repr(n) for n in self.names[:2])
+        return (f"<CustomerOrders {self.tenant_id} {self.phone}: {len(self.orders)} order(s) on "
+                f"{', '.join(self.providers) or 'no platform'}{'; names ' + names if names else ''}>")
 
-class CustomerLookup:
+    def _repr_html_(self) -> str:
+        return html_table(f"{self.phone} in {self.tenant_id}: {len(self.orders)} order(s)",
+                          ["ordered", "platform", "order", "status", "total", "items"],
+                          ([o.order.ordered_at, o.provider, o.order.order_number, o.order.status,
+                            f"{o.order.total} {o.order.currency}",
+                            ", ".join(f"{ln.quantity} × {ln.name}" for ln in o.order.lines)] for o in self.orders))
+
+
+class CustomerLookup(ConciseRepr, fields=("orders", "region")):
     """Finds a customer's orders in the cache, optionally refreshing from the providers first."""
 
     def __init__(self, orders: OrderCacheRepository, engine: OrderSyncEngine | None = None, *,

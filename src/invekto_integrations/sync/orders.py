@@ -46,10 +46,17 @@ from typing import Any, Protocol, TypeVar
 
 from invekto_integrations.accounts import AccountService
 from invekto_integrations.core.clock import Clock, SystemClock
-from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, IntegrationError, PayloadError
+from invekto_integrations.core.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    IntegrationError,
+    InvalidArgument,
+    PayloadError,
+)
 from invekto_integrations.core.ids import new_id
 from invekto_integrations.core.money import Money
 from invekto_integrations.core.phone import try_normalize_phone
+from invekto_integrations.core.reprs import ConciseRepr, html_table
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
 from invekto_integrations.models.events import DomainEvent, OrderCreated, OrderStatusChanged, TrackingCodeAssigned
@@ -194,6 +201,9 @@ class AccountSyncReport:
     def ok(self) -> bool:
         return self.status is AccountSyncStatus.OK
 
+    def __repr__(self) -> str:
+        return f"<AccountSyncReport {self.summary()}>"
+
     def summary(self) -> str:
         head = f"{self.tenant_id}/{self.provider} [{self.mode.value}] {self.status.value}"
         counts = (f"fetched={self.fetched} inserted={self.inserted} updated={self.updated} "
@@ -240,6 +250,22 @@ class SyncRunReport:
     def failed(self) -> list[AccountSyncReport]:
         return [a for a in self.accounts if a.status in (AccountSyncStatus.FAILED, AccountSyncStatus.AUTH_FAILED)]
 
+    def __repr__(self) -> str:
+        failed = f" failed={len(self.failed)}" if self.failed else ""
+        return (f"<SyncRunReport accounts={len(self.accounts)}{failed} fetched={self.fetched} new={self.inserted} "
+                f"changed={self.updated} unchanged={self.unchanged} quarantined={self.quarantined} "
+                f"events={self.events}>")
+
+    def __str__(self) -> str:
+        return "\n".join([repr(self), *(f"  {a.summary()}" for a in self.accounts)])
+
+    def _repr_html_(self) -> str:
+        return html_table(f"Sync run {self.started_at:%Y-%m-%d %H:%M}: {len(self.accounts)} account(s)",
+                          ["account", "mode", "status", "fetched", "new", "changed", "unchanged", "quarantined",
+                           "events", "error"],
+                          ([f"{a.tenant_id}/{a.provider}", a.mode, a.status, a.fetched, a.inserted, a.updated,
+                            a.unchanged, a.quarantined, a.events, a.error] for a in self.accounts))
+
     def for_account(self, account_id: str) -> AccountSyncReport:
         for a in self.accounts:
             if a.account_id == account_id:
@@ -250,10 +276,15 @@ class SyncRunReport:
 class SyncStore(Protocol):
     """The repositories the engine needs (`MemoryStore` and `SQLiteStore` both fit)."""
 
-    orders: OrderCacheRepository
-    checkpoints: CheckpointRepository
-    quarantine: QuarantineRepository
-    events: EventLog
+    # Read-only properties: a store may hold more specific types (``SQLiteOrderCache``).
+    @property
+    def orders(self) -> OrderCacheRepository: ...
+    @property
+    def checkpoints(self) -> CheckpointRepository: ...
+    @property
+    def quarantine(self) -> QuarantineRepository: ...
+    @property
+    def events(self) -> EventLog: ...
 
 
 def cached_order_from(account: IntegrationAccount, order: Order, *, now: datetime,
@@ -318,7 +349,7 @@ class _Counters:
     seen_bad: set[tuple[str | None, str]] = field(default_factory=set)
 
 
-class OrderSyncEngine:
+class OrderSyncEngine(ConciseRepr, fields=("orders", "clock")):
     """Syncs marketplace orders of many tenants and accounts into the orders cache."""
 
     def __init__(
@@ -545,8 +576,8 @@ def _raw_of(item: OrderOrError) -> dict[str, Any]:
 
 def _total(order: Order) -> Money | None:
     try:
-        return Money(amount=order.total, currency=order.currency)
-    except ValueError:  # a currency that is no ISO code: the event says "unknown" rather than guess
+        return order.total_money
+    except InvalidArgument:  # a currency that is no ISO code: the event says "unknown" rather than guess
         log.warning("order %s: total in unreadable currency %r", order.external_id, order.currency)
         return None
 
@@ -614,13 +645,17 @@ class _AccountRun:
         chunks = _chunks(since, now, s.chunk)
         backfill = mode is SyncMode.BACKFILL
         batch: list[OrderOrError] = []
+        self._report(since, 0, len(chunks))  # a bar with its range from the start, before any answer
         for index, (start, end) in enumerate(chunks):
+            reached = start
             async for item in connector.iter_orders_changed(start, end):
                 batch.append(item)
+                if item.order is not None:  # changes come oldest first: progress moves within a chunk
+                    reached = max(reached, min(end, item.order.updated_at))
                 if len(batch) >= s.batch_size:
                     await e.run_storage(e.commit_batch, a, batch, backfill=backfill, counters=self.counters)
                     batch = []
-                    self._report(start, index, len(chunks))
+                    self._report(reached, index, len(chunks))
             if batch:
                 await e.run_storage(e.commit_batch, a, batch, backfill=backfill, counters=self.counters)
                 batch = []

@@ -35,6 +35,8 @@ from invekto_integrations.core.errors import (
     ProviderError,
 )
 from invekto_integrations.core.ids import new_id
+from invekto_integrations.core.reprs import ConciseRepr
+from invekto_integrations.core.text import fold
 from invekto_integrations.events import EventBus, EventConsumer
 from invekto_integrations.messaging.base import MessageCategory, MessageSink, OutboundMessage, TemplateRef
 from invekto_integrations.messaging.quiet_hours import QuietHours
@@ -69,8 +71,6 @@ log = logging.getLogger("invekto_integrations.sync.shipments")
 
 KNOWN_CARRIERS = frozenset({"aras", "yurtici"})
 CARRIER_LABELS = {"aras": "Aras Kargo", "yurtici": "Yurtiçi Kargo"}
-_FOLD = str.maketrans({"ı": "i", "İ": "i", "ş": "s", "Ş": "s", "ğ": "g", "Ğ": "g", "ü": "u", "Ü": "u",
-                       "ö": "o", "Ö": "o", "ç": "c", "Ç": "c"})
 # Marketplace cargo company names (Trendyol "Aras Kargo Marketplace", "Yurtiçi Kargo Marketplace",
 # Hepsiburada "ArasKargo", ...) → our carrier; matched on the folded, alphanumeric-only name.
 _COMPANY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -80,7 +80,7 @@ _COMPANY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 def _fold(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.translate(_FOLD).lower())
+    return re.sub(r"[^a-z0-9]", "", fold(name))
 
 
 def carrier_for_company(name: str | None) -> str | None:
@@ -150,12 +150,16 @@ class PollReport:
     failures: dict[str, str] = field(default_factory=dict)  # tracking number -> error
     skipped: int = 0  # rescheduled without asking: the carrier account's login was refused
 
+    def __repr__(self) -> str:
+        return (f"<PollReport polled={self.polled} changed={self.changed} events={self.events} errors={self.errors} "
+                f"stopped={self.stopped} skipped={self.skipped}>")
+
 
 CarrierFactory = Callable[[str, str], Carrier | None]
 AsyncCarrierFactory = Callable[[str, str], AsyncCarrier | None]
 
 
-class AccountCarriers:
+class AccountCarriers(ConciseRepr, fields=("use_async",)):
     """A `CarrierFactory` over stored accounts: the tenant's active account of that carrier, connected
     once and cached (``close()`` closes them).
 
@@ -261,7 +265,7 @@ class _AsyncAuthWatched(_AuthWatched):
         await self.connector.aclose()
 
 
-class _WatcherBase:
+class _WatcherBase(ConciseRepr, fields=("shipments", "clock")):
     CONSUMER = "shipments.watcher"
 
     def __init__(
@@ -584,7 +588,7 @@ class _Blank(dict[str, str]):
         return ""
 
 
-class CargoNotifier:
+class CargoNotifier(ConciseRepr):
     """Consumer of ``ShipmentStatusChanged`` events that sends proactive cargo messages."""
 
     CONSUMER = "cargo.notifier"

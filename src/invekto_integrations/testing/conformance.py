@@ -71,6 +71,7 @@ from invekto_integrations.core.errors import (
     RateLimited,
 )
 from invekto_integrations.core.ratelimit import RateLimit, RateLimiterRegistry
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
 from invekto_integrations.providers.base import ConnectOptions, Environment, ProviderInfo
@@ -120,7 +121,7 @@ def _optional(fn: Any) -> Any:
     return fn
 
 
-class ProviderContract:
+class ProviderContract(ConciseRepr):
     """How the conformance suite drives one provider. Override the hooks that apply.
 
     Required: `credentials` and `probe` (and `info`, or `make_fake` + `make_client`). Everything
@@ -155,7 +156,10 @@ class ProviderContract:
         """A fresh fake (default: ``info.fake(clock=..., seed=...)``)."""
         if self.info is None or self.info.fake is None:
             raise NotImplementedError("set `info` with a `fake` factory or override make_fake")
-        return self.info.fake(clock=clock, seed=seed)
+        fake = self.info.fake(clock=clock, seed=seed)
+        if not isinstance(fake, FakeProvider):
+            raise TypeError(f"{self.info.name}: ProviderInfo.fake returned {type(fake).__name__}, not a FakeProvider")
+        return fake
 
     def credentials(self, who: Who) -> Credentials:
         """The credentials of ``who`` that the fake accepts (or, for ``"wrong"``, refuses).
@@ -367,7 +371,7 @@ def _run(coro: Awaitable[Any]) -> Any:
     return asyncio.run(main())
 
 
-class ConformanceSuite:
+class ConformanceSuite(ConciseRepr):
     """Subclass with ``contract = MyContract()`` in a test module; pytest runs every test below."""
 
     contract: ClassVar[ProviderContract]

@@ -52,6 +52,7 @@ from invekto_integrations.core.money import to_decimal
 from invekto_integrations.core.paging import Page, aiter_items, iter_items
 from invekto_integrations.core.phone import is_masked, try_normalize_phone
 from invekto_integrations.core.ratelimit import RateLimit
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
 from invekto_integrations.models.orders import CargoInfo, Customer, Order, OrderLine, OrderStatus, PhoneState
 from invekto_integrations.providers._common import ProviderDefaults, connect_options
@@ -378,6 +379,7 @@ class RefMarketFake(FakeProvider):
             return _bad("invalid_range", "modifiedFrom and modifiedTo (ISO-8601 with offset) are required")
         if until <= since or until - since > MAX_WINDOW:
             return _bad("invalid_range", "the window must be positive and at most 14 days")
+        self.check_window(since, until)
         if since < self.clock.now() - HISTORY_LIMIT:
             return _bad("invalid_range", "orders can be listed at most 90 days back")
         if not (1 <= size <= MAX_PAGE_SIZE) or page < 0:
@@ -547,7 +549,7 @@ def _windows(since: datetime, until: datetime) -> Iterator[tuple[datetime, datet
         start = end
 
 
-class RefMarketClient:
+class RefMarketClient(ConciseRepr, fields=("_runner.config.base_url",)):
     """Sync connector (`Marketplace`)."""
 
     def __init__(self, config: ProviderConfig, seller_id: str, *, transport: httpx.BaseTransport | None = None,
@@ -571,7 +573,7 @@ class RefMarketClient:
         self._runner.close()
 
 
-class AsyncRefMarketClient:
+class AsyncRefMarketClient(ConciseRepr, fields=("_runner.config.base_url",)):
     """Async connector (`AsyncMarketplace`), same methods as `RefMarketClient`."""
 
     def __init__(self, config: ProviderConfig, seller_id: str, *,

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from invekto_integrations.core.text import fold
 from invekto_integrations.models.shipments import Shipment, ShipmentEvent, ShipmentStatus
 from invekto_integrations.providers._carrier import log_unknown_code, parse_local_datetime
 
@@ -179,13 +180,11 @@ _MOVEMENT_TABLE: tuple[tuple[str, ShipmentStatus], ...] = (
     ("TRANSFER", ShipmentStatus.IN_TRANSIT),
     ("CIKIS SUBESINDE", ShipmentStatus.PICKED_UP),
 )
-_FOLD = str.maketrans({"İ": "I", "ı": "I", "Ş": "S", "ş": "S", "Ğ": "G", "ğ": "G", "Ü": "U", "ü": "U",
-                       "Ö": "O", "ö": "O", "Ç": "C", "ç": "C"})
 
 
 def movement_status(islem: str | None) -> ShipmentStatus:
     """The unified status an Aras movement name (``ISLEM``) stands for; ``unknown`` (logged once) else."""
-    text = (islem or "").translate(_FOLD).upper()
+    text = fold(islem or "").upper()
     for needle, status in _MOVEMENT_TABLE:
         if needle in text:
             return status

@@ -12,15 +12,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from invekto_integrations.core.text import fold
+
 __all__ = ["ArasCargo", "ArasCargoTransaction", "as_rows", "normalise_keys"]
 
-_FOLD = str.maketrans({"İ": "I", "ı": "I", "Ş": "S", "ş": "S", "Ğ": "G", "ğ": "G", "Ü": "U", "ü": "U",
-                       "Ö": "O", "ö": "O", "Ç": "C", "ç": "C", " ": "_", "-": "_"})
 
 
 def normalise_keys(row: dict[str, Any]) -> dict[str, Any]:
     """``"KARGO TAKİP NO"`` → ``"KARGO_TAKIP_NO"``; values are kept."""
-    return {str(k).translate(_FOLD).upper(): v for k, v in row.items()}
+    return {fold(str(k)).upper().replace(" ", "_").replace("-", "_"): v for k, v in row.items()}
 
 
 def as_rows(value: Any) -> list[dict[str, Any]]:

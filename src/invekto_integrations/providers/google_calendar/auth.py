@@ -35,6 +35,7 @@ from google.oauth2 import service_account
 from pydantic import SecretStr
 
 from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, ProviderUnavailable, RateLimited
+from invekto_integrations.core.reprs import ConciseRepr
 
 from .mapping import PROVIDER
 
@@ -164,7 +165,7 @@ def _checked(response: httpx.Response) -> _Response:
     return _Response(response)
 
 
-class HttpxAuthRequest(gtransport.Request):
+class HttpxAuthRequest(gtransport.Request, ConciseRepr):
     """google-auth's transport interface over a sync `httpx.Client`."""
 
     def __init__(self, client: httpx.Client) -> None:
@@ -182,7 +183,7 @@ class HttpxAuthRequest(gtransport.Request):
         return _checked(response)
 
 
-class LoopBridgeRequest(gtransport.Request):
+class LoopBridgeRequest(gtransport.Request, ConciseRepr):
     """google-auth's transport interface for a worker thread: each request runs on ``loop`` through an
     `httpx.AsyncClient`, and the thread waits for it (the event loop itself never blocks)."""
 

@@ -31,12 +31,14 @@ from invekto_integrations.core.errors import InvalidArgument, InvalidParameter, 
 from invekto_integrations.core.http import AsyncRunner, Call, ProviderConfig, SyncRunner
 from invekto_integrations.core.paging import Page, aiter_pages, iter_pages
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.core.retry import RetryPolicy, parse_retry_after
 from invekto_integrations.providers.base import (
     BusyInterval,
     CalendarChanges,
     CalendarEvent,
     CalendarLookupError,
+    ChannelNotification,
     EventChanges,
     EventOrError,
     WatchChannel,
@@ -51,8 +53,10 @@ from .mapping import (
     dt_to_ms,
     error_from_google,
     event_from_wire,
+    event_id_for,
     event_to_wire,
     is_valid_event_id,
+    parse_notification,
     rfc3339,
 )
 from .wire import WireChannel, WireEventList, WireFreeBusyResponse
@@ -140,7 +144,7 @@ def _event(response: httpx.Response, operation: str, record: str | None) -> Cale
     return event_from_wire(response.json())
 
 
-class GoogleCalendarEndpoints:
+class GoogleCalendarEndpoints(ConciseRepr):
     """Request builders and parsers; no I/O (the clients run them)."""
 
     def list_events(self, calendar_id: str, *, sync_token: str | None = None, page_token: str | None = None,
@@ -345,6 +349,15 @@ class GoogleCalendarClient:
     def __repr__(self) -> str:
         return f"GoogleCalendarClient(principal={self.auth.credentials.principal!r})"
 
+    # -- provider conventions the calendar sync needs (no I/O) ------------------------------------
+    def event_id_for(self, tenant_id: str, appointment_id: str, generation: int = 1) -> str:
+        """The deterministic Google event id of one of our appointments (base32hex)."""
+        return event_id_for(tenant_id, appointment_id, generation)
+
+    def parse_notification(self, headers: Mapping[str, str]) -> ChannelNotification:
+        """Read a push notification's ``X-Goog-*`` headers (`InvalidArgument` when it is none)."""
+        return parse_notification(headers)
+
     def list_events(self, calendar_id: str, *, sync_token: str | None = None, page_token: str | None = None,
                     max_results: int = 250, time_min: datetime | None = None,
                     time_max: datetime | None = None) -> Page[EventOrError]:
@@ -421,6 +434,15 @@ class AsyncGoogleCalendarClient:
 
     def __repr__(self) -> str:
         return f"AsyncGoogleCalendarClient(principal={self.auth.credentials.principal!r})"
+
+    # -- provider conventions the calendar sync needs (no I/O) ------------------------------------
+    def event_id_for(self, tenant_id: str, appointment_id: str, generation: int = 1) -> str:
+        """The deterministic Google event id of one of our appointments (base32hex)."""
+        return event_id_for(tenant_id, appointment_id, generation)
+
+    def parse_notification(self, headers: Mapping[str, str]) -> ChannelNotification:
+        """Read a push notification's ``X-Goog-*`` headers (`InvalidArgument` when it is none)."""
+        return parse_notification(headers)
 
     async def list_events(self, calendar_id: str, *, sync_token: str | None = None, page_token: str | None = None,
                           max_results: int = 250, time_min: datetime | None = None,

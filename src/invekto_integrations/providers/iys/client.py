@@ -34,6 +34,7 @@ from invekto_integrations.core.errors import (
 )
 from invekto_integrations.core.http import AsyncRunner, Call, ErrorDetails, ProviderConfig, SyncRunner
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.consent import (
     ConsentChangeProblem,
@@ -210,7 +211,7 @@ def _receipt(response: httpx.Response, record: str) -> ConsentReceipt:
     return ConsentReceipt(transaction_id=wire.transactionId, creation_date=created)
 
 
-class IysEndpoints:
+class IysEndpoints(ConciseRepr):
     def __init__(self, settings: IysSettings) -> None:
         self.settings = settings
 
@@ -326,7 +327,7 @@ def _config(settings: IysSettings, username: str, password: SecretStr, base_url:
     return config.with_options(timeout=httpx.Timeout(timeout)) if timeout else config
 
 
-class IysClient:
+class IysClient(ConciseRepr, fields=("_runner.config.base_url",)):
     """Sync İYS connector for one brand (implements `providers.base.ConsentSource`)."""
 
     provider = PROVIDER
@@ -388,7 +389,7 @@ class IysClient:
         self.close()
 
 
-class AsyncIysClient:
+class AsyncIysClient(ConciseRepr, fields=("_runner.config.base_url",)):
     """Async twin of `IysClient`."""
 
     provider = PROVIDER

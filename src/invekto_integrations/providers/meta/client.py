@@ -30,6 +30,7 @@ from invekto_integrations.core.errors import InvalidArgument
 from invekto_integrations.core.http import AsyncRunner, Call, SyncRunner
 from invekto_integrations.core.paging import Page, aiter_items, iter_items
 from invekto_integrations.core.ratelimit import RateLimit, RateLimiterRegistry
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.core.retry import RetryPolicy
 from invekto_integrations.models.ads import (
     AdAccount,
@@ -163,7 +164,7 @@ def event_payload(event: ConversionEvent, *, waba_id: str | None = None) -> dict
     return item
 
 
-class MetaEndpoints:
+class MetaEndpoints(ConciseRepr):
     """Request builders and parsers; no I/O (the clients run them)."""
 
     def __init__(self, settings: MetaSettings) -> None:

@@ -25,6 +25,7 @@ from invekto_integrations.core.http import AsyncRunner, Call, ProviderConfig, Sy
 from invekto_integrations.core.paging import Page, aiter_items, iter_items
 from invekto_integrations.core.phone import normalize_phone
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.core.retry import RetryPolicy, parse_retry_after
 from invekto_integrations.models.messaging import MessageTemplate, SentMessage
 
@@ -146,7 +147,7 @@ def _template(raw: dict[str, Any]) -> MessageTemplate:
                            category=w.category.upper(), components=w.components)
 
 
-class WhatsAppCloudEndpoints:
+class WhatsAppCloudEndpoints(ConciseRepr):
     """Request builders and parsers; no I/O (the clients run them)."""
 
     def __init__(self, settings: WhatsAppCloudSettings) -> None:
@@ -277,7 +278,7 @@ def _config(token: SecretStr, base_url: str | None, clock: Clock, retry: RetryPo
     return config.with_options(timeout=httpx.Timeout(timeout)) if timeout else config
 
 
-class WhatsAppCloudClient:
+class WhatsAppCloudClient(ConciseRepr, fields=("_runner.config.base_url",)):
     """Sync WhatsApp Cloud connector (implements `providers.base.MessagingProvider`)."""
 
     provider = PROVIDER
@@ -335,7 +336,7 @@ class WhatsAppCloudClient:
         self.close()
 
 
-class AsyncWhatsAppCloudClient:
+class AsyncWhatsAppCloudClient(ConciseRepr, fields=("_runner.config.base_url",)):
     """Async twin of `WhatsAppCloudClient` (same methods, awaited)."""
 
     provider = PROVIDER

@@ -16,6 +16,7 @@ from typing import Any
 import pydantic
 
 from invekto_integrations.core.phone import try_normalize_phone
+from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.messaging import (
     ContactAddress,
     ContactCard,
@@ -116,7 +117,7 @@ def _problem(where: str, exc: Exception, raw: Any) -> WebhookProblem:
     return WebhookProblem(where=where, field=field, error=message, raw=raw)
 
 
-class WhatsAppWebhooks:
+class WhatsAppWebhooks(ConciseRepr):
     """Implements `providers.base.MessagingWebhooks` for the WhatsApp Cloud API."""
 
     provider = PROVIDER

@@ -11,7 +11,7 @@ See ``docs/sandbox.md``. The pieces:
 - `WebhookDispatcher`: webhook delivery from a fake.
 """
 
-from ._fake import AccountStates, ConnectionDropped, FakeProvider, RecordedRequest, redact_headers
+from ._fake import AccountStates, ConnectionDropped, FakeProvider, RecordedRequest, SandboxClockWarning, redact_headers
 from ._faults import FAULT_KINDS, FaultKind, Faults
 from ._runner import INPROCESS_HOST, Sandbox
 from ._transport import AsyncSandboxTransport, SyncSandboxTransport
@@ -31,6 +31,7 @@ __all__ = [
     "Lifecycle",
     "RecordedRequest",
     "Sandbox",
+    "SandboxClockWarning",
     "SyncSandboxTransport",
     "TurkishData",
     "WebhookDispatcher",

@@ -29,7 +29,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import logging
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -43,11 +45,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.ratelimit import RateLimit, TokenBucket
+from invekto_integrations.core.reprs import ConciseRepr
 
 from ._faults import Faults
 from ._webhooks import WebhookDispatcher
 
-__all__ = ["AccountStates", "ConnectionDropped", "FakeProvider", "RecordedRequest", "redact_headers"]
+__all__ = [
+    "AccountStates",
+    "ConnectionDropped",
+    "FakeProvider",
+    "RecordedRequest",
+    "SandboxClockWarning",
+    "redact_headers",
+]
+
+log = logging.getLogger("invekto_integrations.testing.sandbox")
 
 S = TypeVar("S")
 # A request arriving this close to its token is served: clocks round (FrozenClock to microseconds).
@@ -74,6 +86,14 @@ def redact_headers(headers: dict[str, str]) -> dict[str, str]:
         else:
             out[name] = value
     return out
+
+
+class SandboxClockWarning(UserWarning):
+    """A client asked a fake for a window its clock makes empty: the client runs on another clock.
+
+    The usual cause: the sandbox runs a `FrozenClock` and the client (or the sync engine) the
+    system clock. Connect with ``Sandbox.options(name)`` or ``Integrations.sandbox()``, which share
+    the sandbox's clock."""
 
 
 class ConnectionDropped(Exception):
@@ -109,7 +129,7 @@ class RecordedRequest:
         }
 
 
-class AccountStates(Generic[S]):
+class AccountStates(Generic[S], ConciseRepr):
     """State per account key, created on first use by ``factory(account)`` (moto's BackendDict)."""
 
     def __init__(self, factory: Callable[[str], S]) -> None:
@@ -136,7 +156,7 @@ class AccountStates(Generic[S]):
             self._states.clear()
 
 
-class FakeProvider:
+class FakeProvider(ConciseRepr, fields=("name", "requests")):
     """Base class of the fakes. Subclasses set ``name`` and implement `routes` and `authenticate`."""
 
     name: ClassVar[str] = ""
@@ -201,6 +221,18 @@ class FakeProvider:
         states = AccountStates(factory)
         self._states.append(states)
         return states
+
+    def check_window(self, start: datetime, end: datetime) -> None:
+        """Warn (`SandboxClockWarning`, and a log line) when ``[start, end)`` lies entirely after this
+        fake's "now": no record can be there, so the listing is empty for a reason no one sees."""
+        now = self.clock.now()
+        if start > now:
+            message = (f"{self.name} fake: the requested window {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} "
+                       f"UTC lies entirely after the sandbox clock ({now:%Y-%m-%d %H:%M} UTC), so it is empty. "
+                       "Is the client on another clock? Connect with Sandbox.options(name) or "
+                       "Integrations.sandbox(), which share the sandbox's clock.")
+            log.warning(message)
+            warnings.warn(SandboxClockWarning(message), stacklevel=2)
 
     def maybe_malformed(self) -> bool:
         """True when this record should be served malformed (counted once per record)."""

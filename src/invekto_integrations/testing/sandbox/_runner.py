@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import uvicorn
 from starlette.applications import Starlette
@@ -31,14 +31,27 @@ from starlette.routing import Mount, Route
 
 from invekto_integrations.core.clock import Clock, FrozenClock
 from invekto_integrations.core.errors import ConfigurationError
-from invekto_integrations.core.ratelimit import RateLimit
+from invekto_integrations.core.ratelimit import RateLimit, RateLimiterRegistry
 
 from ._fake import ConnectionDropped, FakeProvider
 from ._transport import AsyncSandboxTransport, SyncSandboxTransport
 
+if TYPE_CHECKING:
+    from invekto_integrations.providers.base import ConnectOptions
+    from invekto_integrations.testing.scenarios import MarketplaceScenario
+
+    from .fakes.aras import ArasFake
+    from .fakes.google_calendar import GoogleCalendarFake
+    from .fakes.hepsiburada import HepsiburadaFake
+    from .fakes.iys import IysFake
+    from .fakes.trendyol import TrendyolFake
+    from .fakes.whatsapp_cloud import WhatsAppCloudFake
+    from .fakes.yurtici import YurticiFake
+
 __all__ = ["INPROCESS_HOST", "Sandbox"]
 
 INPROCESS_HOST = "http://sandbox.invalid"
+F = TypeVar("F", bound=FakeProvider)
 
 
 class Sandbox:
@@ -81,6 +94,7 @@ class Sandbox:
         self.port: int | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._limiters = RateLimiterRegistry(self.clock)
         mounts = [Mount(f"/{n}", app=f.app) for n, f in self._fakes.items()]
         self.app = Starlette(routes=[*self._control_routes(), *mounts])
 
@@ -94,6 +108,80 @@ class Sandbox:
             return self._fakes[name]
         except KeyError:
             raise ConfigurationError(f"no fake named {name!r} in this sandbox ({', '.join(self._fakes)})") from None
+
+    def typed(self, name: str, kind: type[F]) -> F:
+        """The fake ``name`` as its class ``kind`` (`ConfigurationError` when it is another class)."""
+        fake = self.fake(name)
+        if not isinstance(fake, kind):
+            raise ConfigurationError(f"the fake {name!r} is a {type(fake).__name__}, not a {kind.__name__}")
+        return fake
+
+    # Typed accessors: `sb.trendyol.provision_account(...)` without a cast in user code.
+    @property
+    def trendyol(self) -> TrendyolFake:
+        from .fakes.trendyol import TrendyolFake
+
+        return self.typed("trendyol", TrendyolFake)
+
+    @property
+    def hepsiburada(self) -> HepsiburadaFake:
+        from .fakes.hepsiburada import HepsiburadaFake
+
+        return self.typed("hepsiburada", HepsiburadaFake)
+
+    @property
+    def aras(self) -> ArasFake:
+        from .fakes.aras import ArasFake
+
+        return self.typed("aras", ArasFake)
+
+    @property
+    def yurtici(self) -> YurticiFake:
+        from .fakes.yurtici import YurticiFake
+
+        return self.typed("yurtici", YurticiFake)
+
+    @property
+    def whatsapp_cloud(self) -> WhatsAppCloudFake:
+        from .fakes.whatsapp_cloud import WhatsAppCloudFake
+
+        return self.typed("whatsapp_cloud", WhatsAppCloudFake)
+
+    @property
+    def iys(self) -> IysFake:
+        from .fakes.iys import IysFake
+
+        return self.typed("iys", IysFake)
+
+    @property
+    def google_calendar(self) -> GoogleCalendarFake:
+        from .fakes.google_calendar import GoogleCalendarFake
+
+        return self.typed("google_calendar", GoogleCalendarFake)
+
+    def marketplace(self, name: str) -> MarketplaceScenario:
+        """A marketplace fake as its scenario hooks (provision_account, seed_orders, ...)."""
+        from invekto_integrations.testing.scenarios import MarketplaceScenario
+
+        fake = self.fake(name)
+        if not isinstance(fake, MarketplaceScenario):
+            raise ConfigurationError(f"the fake {name!r} has no marketplace scenario hooks")
+        return fake
+
+    def options(self, name: str, *, timeout: float | None = None, inprocess: bool | None = None) -> ConnectOptions:
+        """How to connect to the fake ``name``: its URL, the sandbox's clock (so a client's
+        "now" is the fakes' "now") and a rate-limit registry of this sandbox. On loopback once the
+        sandbox serves, else in-process through the transports (``inprocess`` forces either)."""
+        from invekto_integrations.providers.base import ConnectOptions
+
+        if inprocess is None:
+            inprocess = self.port is None
+        if inprocess:
+            return ConnectOptions(base_url=self.inprocess_url(name), transport=self.transport(),
+                                  async_transport=self.async_transport(), clock=self.clock,
+                                  limiter_registry=self._limiters, timeout=timeout)
+        return ConnectOptions(base_url=self.url(name), clock=self.clock, limiter_registry=self._limiters,
+                              timeout=timeout)
 
     def url(self, name: str) -> str:
         """The loopback base URL of a fake (the sandbox must be started)."""
@@ -182,6 +270,10 @@ class Sandbox:
 
     def __enter__(self) -> Self:
         return self.start()
+
+    def __repr__(self) -> str:
+        where = f"serving on {self.base_url}" if self.port is not None else "in-process"
+        return f"<Sandbox {where} fakes={self.names} now={self.clock.now():%Y-%m-%d %H:%M}Z>"
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

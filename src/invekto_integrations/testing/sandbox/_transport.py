@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 import httpx
 from starlette.types import ASGIApp
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from ._fake import ConnectionDropped
 
 __all__ = ["AsyncSandboxTransport", "SyncSandboxTransport"]
@@ -22,7 +24,7 @@ __all__ = ["AsyncSandboxTransport", "SyncSandboxTransport"]
 T = TypeVar("T")
 
 
-class AsyncSandboxTransport(httpx.AsyncBaseTransport):
+class AsyncSandboxTransport(httpx.AsyncBaseTransport, ConciseRepr):
     def __init__(self, app: ASGIApp) -> None:
         self._inner = httpx.ASGITransport(app=app)
 
@@ -61,7 +63,7 @@ class _LoopThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
 
-class SyncSandboxTransport(httpx.BaseTransport):
+class SyncSandboxTransport(httpx.BaseTransport, ConciseRepr):
     def __init__(self, app: ASGIApp) -> None:
         self._async = AsyncSandboxTransport(app)
 

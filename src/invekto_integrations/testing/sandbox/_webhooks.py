@@ -17,6 +17,8 @@ from typing import Self
 
 import httpx
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 __all__ = ["Delivery", "WebhookDispatcher"]
 
 _STOP = object()
@@ -31,7 +33,7 @@ class Delivery:
     error: str | None
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(ConciseRepr):
     def __init__(self, transport: httpx.BaseTransport | None = None, timeout: float = 10.0) -> None:
         self.transport = transport
         self.timeout = timeout

@@ -38,6 +38,7 @@ from itertools import pairwise
 from typing import Generic, TypeVar
 
 from invekto_integrations.core.clock import utc
+from invekto_integrations.core.reprs import ConciseRepr
 
 __all__ = [
     "CITIES",
@@ -175,7 +176,7 @@ class Product:
 _TR_ASCII = str.maketrans("çğıöşüÇĞİÖŞÜ", "cgiosuCGIOSU")
 
 
-class TurkishData:
+class TurkishData(ConciseRepr):
     """A seeded generator of realistic Turkish data; same ``(seed, stream)``, same values."""
 
     def __init__(self, seed: int = 0, *, stream: str = "") -> None:

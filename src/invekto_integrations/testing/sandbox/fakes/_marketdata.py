@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 __all__ = ["MarketData", "Person", "PhoneKind", "Product"]
 
 PhoneKind = Literal["present", "masked", "absent"]
@@ -66,7 +68,7 @@ def ean13(stem12: str) -> str:
     return stem12 + str(check)
 
 
-class MarketData:
+class MarketData(ConciseRepr):
     """Deterministic Turkish people and products from ``rng``."""
 
     def __init__(self, rng: random.Random, phone_mix: tuple[float, float, float] = (0.4, 0.3, 0.3)) -> None:

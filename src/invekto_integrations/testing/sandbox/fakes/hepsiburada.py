@@ -539,6 +539,7 @@ class HepsiburadaFake(FakeProvider):
                     except (KeyError, ValueError):
                         return self._bad("WrongDateFormat")
                     end = min(end, begin + timedelta(hours=24))  # longer windows are cut, silently
+                    self.check_window(begin, end)
                     rows = [o for o in rows if begin <= o.stage_at < end]
                 elif shape == "package" and windowed:
                     timespan = int(q.get("timespan", 24))

@@ -410,6 +410,7 @@ class TrendyolFake(FakeProvider):
             return self._bad("date.format", "startDate/endDate must be epoch milliseconds")
         if end - start > MAX_RANGE:
             return self._bad("date.range.exceeded", "startDate and endDate can be at most 14 days apart")
+        self.check_window(start, end)
         if start < now - self.history:
             return self._bad("date.history.exceeded", f"orders older than {self.history.days} days cannot be listed")
         return start, end

@@ -15,6 +15,16 @@ from invekto_integrations.models.events import OrderCreated, ShipmentStatusChang
 from invekto_integrations.storage import Checkpoint, QuarantinedRecord
 from invekto_integrations.storage.protocols import TenantMismatch
 
+__all__ = [
+    "test_accounts_round_trip_and_isolation",
+    "test_checkpoints",
+    "test_cursors_only_move_forward",
+    "test_event_ids_are_never_appended_twice",
+    "test_event_log_order_dedupe_and_isolation",
+    "test_events_round_trip_typed",
+    "test_quarantine",
+]
+
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 

@@ -18,6 +18,14 @@ from invekto_integrations.storage.records import (
     PendingStatusRecord,
 )
 
+__all__ = [
+    "test_accounts_add_of_another_tenant",
+    "test_checkpoints_put_of_another_tenant",
+    "test_consents_upsert_of_another_tenant",
+    "test_outbox_writes_of_another_tenant",
+    "test_quarantine_add_of_another_tenant",
+]
+
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 

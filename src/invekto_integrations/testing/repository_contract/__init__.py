@@ -1,0 +1,83 @@
+"""The repository contract suite, shipped so that a caller's own store can run it.
+
+Every test takes one fixture, ``store``: an object with the repositories of `storage.Store`
+(a `MemoryStore`, a `SQLiteStore`, or your own). In your test module::
+
+    import pytest
+    from invekto_integrations.testing.repository_contract import *  # noqa: F403
+
+    @pytest.fixture
+    def store():
+        s = MyPostgresStore(...)
+        yield s
+        s.close()
+
+The built-in stores run it in this project's own tests (memory, SQLite in a temporary file and
+on disk). It covers accounts, checkpoints, quarantine, the event log, the orders cache, the
+outbox (tenant checks and correlation counts), consents, return claims, tenant settings and the
+calendar conflict log, with tenant isolation throughout.
+"""
+
+from .core import (
+    test_accounts_round_trip_and_isolation,
+    test_checkpoints,
+    test_cursors_only_move_forward,
+    test_event_ids_are_never_appended_twice,
+    test_event_log_order_dedupe_and_isolation,
+    test_events_round_trip_typed,
+    test_quarantine,
+)
+from .more import (
+    test_calendar_conflict_ids_never_replace_a_row,
+    test_outbox_grouped_counts,
+    test_return_claims_upsert_find_and_isolation,
+    test_tenant_settings_round_trip_and_isolation,
+)
+from .orders import (
+    test_checkpoints_put_get_overwrite_and_isolation,
+    test_ordercache_find_by_phone_newest_first_with_limit,
+    test_ordercache_find_by_tracking_code,
+    test_ordercache_get_many,
+    test_ordercache_key_includes_provider_and_account,
+    test_ordercache_refuses_rows_of_another_tenant,
+    test_ordercache_tenant_isolation,
+    test_ordercache_update_keeps_id_and_created_at_and_refreshes_synced_at,
+    test_ordercache_upsert_counts_inserted_updated_unchanged,
+    test_quarantine_add_find_and_isolation,
+)
+from .tenants import (
+    test_accounts_add_of_another_tenant,
+    test_checkpoints_put_of_another_tenant,
+    test_consents_upsert_of_another_tenant,
+    test_outbox_writes_of_another_tenant,
+    test_quarantine_add_of_another_tenant,
+)
+
+__all__ = [
+    "test_accounts_add_of_another_tenant",
+    "test_accounts_round_trip_and_isolation",
+    "test_calendar_conflict_ids_never_replace_a_row",
+    "test_checkpoints",
+    "test_checkpoints_put_get_overwrite_and_isolation",
+    "test_checkpoints_put_of_another_tenant",
+    "test_consents_upsert_of_another_tenant",
+    "test_cursors_only_move_forward",
+    "test_event_ids_are_never_appended_twice",
+    "test_event_log_order_dedupe_and_isolation",
+    "test_events_round_trip_typed",
+    "test_ordercache_find_by_phone_newest_first_with_limit",
+    "test_ordercache_find_by_tracking_code",
+    "test_ordercache_get_many",
+    "test_ordercache_key_includes_provider_and_account",
+    "test_ordercache_refuses_rows_of_another_tenant",
+    "test_ordercache_tenant_isolation",
+    "test_ordercache_update_keeps_id_and_created_at_and_refreshes_synced_at",
+    "test_ordercache_upsert_counts_inserted_updated_unchanged",
+    "test_outbox_grouped_counts",
+    "test_outbox_writes_of_another_tenant",
+    "test_quarantine",
+    "test_quarantine_add_find_and_isolation",
+    "test_quarantine_add_of_another_tenant",
+    "test_return_claims_upsert_find_and_isolation",
+    "test_tenant_settings_round_trip_and_isolation",
+]
