@@ -61,7 +61,7 @@ def api_routes(client: Integrations) -> list[ApiRoute]:
     """The API of one `Integrations` client (its store, keys and clock)."""
     store = client.store
     clock = client.clock
-    camp_store: _CampaignStore = store  # type: ignore[assignment]  # both built-in stores have them
+    camp_store: _CampaignStore = store  # both built-in stores have them
 
     def manager(tenant_id: str) -> CampaignManager:
         return CampaignManager(camp_store.campaigns, getattr(store, "contact_profiles", None), clock=clock,
