@@ -9,74 +9,35 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from invekto_integrations.accounts import AccountService
+from invekto_integrations.campaigns.repository import CampaignRepository, ContactProfileRepository, RecipientRepository
+from invekto_integrations.campaigns.repository import ConversionRepository as CampaignConversionRepository
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.crypto import CredentialCipher, KeyRing
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.core.retry import RetryPolicy
-from invekto_integrations.dashboard import DashboardStore
 from invekto_integrations.events import EventBus
 from invekto_integrations.messaging.pipeline import MessagingSettings
 from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
 from invekto_integrations.providers.base import ConnectOptions
 from invekto_integrations.providers.registry import ProviderRegistry
-from invekto_integrations.runtime import RuntimeStore
-from invekto_integrations.storage.protocols import (
-    AccountRepository,
-    AppointmentRepository,
-    CalendarSyncRepository,
-    CheckpointRepository,
-    ConsentCacheRepository,
-    DoctorRepository,
-    DurableOutboxRepository,
-    EventLog,
-    MessagingContactRepository,
-    OrderCacheRepository,
-    QuarantineRepository,
-    ServicePricingRepository,
-    ShipmentRepository,
-    WaitlistRepository,
-)
+from invekto_integrations.storage.store import Store
 from invekto_integrations.sync.orders import SyncSettings
 
 __all__ = ["NOT_GIVEN", "ClientSettings", "ConnectOptionsFor", "FrontStore", "NotGiven"]
 
 
-class FrontStore(DashboardStore, RuntimeStore, Protocol):
-    """The repositories the front door uses (`SQLiteStore` and `MemoryStore` both fit): its own
-    and those of the attribution, dashboard and runtime areas.
-
-    Read-only properties, so a store whose attributes are concrete repository classes matches."""
+class FrontStore(Store, Protocol):
+    """What the front door needs of a store: a `storage.Store` (every engine's repositories) plus
+    the campaigns' repositories. `SQLiteStore` and `MemoryStore` both fit."""
 
     @property
-    def accounts(self) -> AccountRepository: ...
+    def campaigns(self) -> CampaignRepository: ...
     @property
-    def orders(self) -> OrderCacheRepository: ...
+    def campaign_recipients(self) -> RecipientRepository: ...
     @property
-    def checkpoints(self) -> CheckpointRepository: ...
+    def campaign_conversions(self) -> CampaignConversionRepository: ...
     @property
-    def quarantine(self) -> QuarantineRepository: ...
-    @property
-    def events(self) -> EventLog: ...
-    @property
-    def shipments(self) -> ShipmentRepository: ...
-    @property
-    def outbox(self) -> DurableOutboxRepository: ...
-    @property
-    def consents(self) -> ConsentCacheRepository: ...
-    @property
-    def messaging_contacts(self) -> MessagingContactRepository: ...
-    @property
-    def appointments(self) -> AppointmentRepository: ...
-    @property
-    def doctors(self) -> DoctorRepository: ...
-    @property
-    def service_pricing(self) -> ServicePricingRepository: ...
-    @property
-    def waitlist(self) -> WaitlistRepository: ...
-    @property
-    def calendar_sync(self) -> CalendarSyncRepository: ...
-
-    def close(self) -> None: ...
+    def contact_profiles(self) -> ContactProfileRepository: ...
 
 
 class NotGiven:

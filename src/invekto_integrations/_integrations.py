@@ -53,8 +53,10 @@ from invekto_integrations._resources import (
 )
 from invekto_integrations._resources_more import (
     AsyncAttribution,
+    AsyncCampaigns,
     AsyncDashboard,
     Attribution,
+    Campaigns,
     Dashboard,
     runtime_kwargs,
 )
@@ -173,6 +175,7 @@ class Integrations(_Client):
     calendar: Calendar
     appointments: Appointments
     attribution: Attribution
+    campaigns: Campaigns
     dashboard: Dashboard
 
     def _build(self) -> None:
@@ -185,6 +188,7 @@ class Integrations(_Client):
         self.calendar = Calendar(ctx)
         self.appointments = Appointments(ctx)
         self.attribution = Attribution(ctx)
+        self.campaigns = Campaigns(ctx)
         self.dashboard = Dashboard(ctx)
 
     def runtime(self, engines: Sequence[Engine], *, owner: str | None = None, **kw: Any) -> Runtime:
@@ -254,6 +258,7 @@ class AsyncIntegrations(_Client):
     calendar: AsyncCalendar
     appointments: AsyncAppointments
     attribution: AsyncAttribution
+    campaigns: AsyncCampaigns
     dashboard: AsyncDashboard
 
     def _build(self) -> None:
@@ -266,6 +271,7 @@ class AsyncIntegrations(_Client):
         self.calendar = AsyncCalendar(ctx)
         self.appointments = AsyncAppointments(ctx)
         self.attribution = AsyncAttribution(ctx)
+        self.campaigns = AsyncCampaigns(ctx)
         self.dashboard = AsyncDashboard(ctx)
 
     def runtime(self, engines: Sequence[Engine], *, owner: str | None = None, **kw: Any) -> AsyncRuntime:

@@ -11,10 +11,19 @@ from typing import Any
 from invekto_integrations._context import Context
 from invekto_integrations.attribution import FunnelReport, LeadsPerCampaignReport, create_link, funnel
 from invekto_integrations.attribution import leads_per_campaign as _leads_per_campaign
+from invekto_integrations.campaigns import (
+    AudiencePreview,
+    Campaign,
+    CampaignEngine,
+    CampaignManager,
+    Criterion,
+    CustomerFacts,
+    EventConversions,
+)
 from invekto_integrations.dashboard import DashboardReport, Niche, Panel, ReportPeriod, build_panels, build_report
 from invekto_integrations.models.attribution import AttributionModel, TrackedLink
 
-__all__ = ["AsyncAttribution", "AsyncDashboard", "Attribution", "Dashboard"]
+__all__ = ["AsyncAttribution", "AsyncCampaigns", "AsyncDashboard", "Attribution", "Campaigns", "Dashboard"]
 
 DEFAULT_TIMEZONE = "Europe/Istanbul"
 
@@ -98,6 +107,64 @@ class AsyncDashboard(_Resource):
                      timezone: str = DEFAULT_TIMEZONE) -> list[Panel]:
         return await asyncio.to_thread(Dashboard(self._ctx).panels, tenant_id, date_from, date_to, niche=niche,
                                        timezone=timezone)
+
+
+def _campaign_engine(ctx: Context) -> CampaignEngine:
+    from invekto_integrations._resources import _consent_service, _pipeline
+
+    def build() -> CampaignEngine:
+        s = ctx.store
+        return CampaignEngine(
+            campaigns=s.campaigns, recipients=s.campaign_recipients, conversions=s.campaign_conversions,
+            profiles=s.contact_profiles, sink=_pipeline(ctx), consent=_consent_service(ctx),
+            settings_repository=s.tenant_settings,
+            facts=CustomerFacts(appointments=s.appointments, pricing=s.service_pricing, shipments=s.shipments,
+                                contacts=s.messaging_contacts),
+            conversion_source=EventConversions(orders=s.orders, pricing=s.service_pricing),
+            appointments=s.appointments, clock=ctx.clock)
+
+    engine: CampaignEngine = ctx.once("campaigns.engine", build)
+    return engine
+
+
+class Campaigns(_Resource):
+    """``client.campaigns``: outbound campaigns through the client's send pipeline (docs/campaigns.md).
+
+    The engine is the runtime's kind: host it with ``client.runtime([client.campaigns.engine])``."""
+
+    @property
+    def engine(self) -> CampaignEngine:
+        return _campaign_engine(self._ctx)
+
+    @property
+    def manager(self) -> CampaignManager:
+        """Create, edit, schedule, pause and preview campaigns."""
+        return self.engine.manager
+
+    def get(self, tenant_id: str, campaign_id: str) -> Campaign:
+        return self.manager.get(tenant_id, campaign_id)
+
+    def preview(self, tenant_id: str, audience: Criterion | dict[str, Any] | str) -> AudiencePreview:
+        """How many contacts an audience matches now, with a sample."""
+        return self.manager.preview(tenant_id, audience)
+
+
+class AsyncCampaigns(_Resource):
+    """``client.campaigns`` of `AsyncIntegrations` (storage work in a worker thread)."""
+
+    @property
+    def engine(self) -> CampaignEngine:
+        return _campaign_engine(self._ctx)
+
+    @property
+    def manager(self) -> CampaignManager:
+        return self.engine.manager
+
+    async def get(self, tenant_id: str, campaign_id: str) -> Campaign:
+        return await asyncio.to_thread(self.manager.get, tenant_id, campaign_id)
+
+    async def preview(self, tenant_id: str, audience: Criterion | dict[str, Any] | str) -> AudiencePreview:
+        return await asyncio.to_thread(self.manager.preview, tenant_id, audience)
 
 
 def runtime_kwargs(ctx: Context, owner: str | None, kw: dict[str, Any]) -> dict[str, Any]:

@@ -58,3 +58,19 @@ async def test_async_accessors() -> None:
         report = await client.dashboard.report("moda", today - timedelta(days=1), today)
         assert report.panels
         assert (await client.attribution.leads_per_campaign("moda", today, today)).rows == []
+
+
+def test_campaigns_use_the_clients_pipeline_and_run_in_its_runtime() -> None:
+    from invekto_integrations.campaigns import Everyone, OneShotTrigger, Variant
+
+    with Integrations.sandbox(["trendyol"]) as client:
+        engine = client.campaigns.engine
+        assert engine is client.campaigns.engine  # built once
+        assert engine.sink is client.messages.pipeline
+        campaign = client.campaigns.manager.create(
+            "moda", "Kış", trigger=OneShotTrigger(at=client.clock.now()),
+            variants=[Variant(name="A", template_name="kis_a")])
+        assert client.campaigns.get("moda", campaign.id).name == "Kış"
+        assert client.campaigns.preview("moda", Everyone()).count == 0
+        report = client.runtime([engine], owner="t").run_once(["moda"])
+        assert report.pairs and all(p.ok for p in report.pairs), [p.errors for p in report.pairs]

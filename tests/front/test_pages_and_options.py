@@ -80,3 +80,20 @@ def test_with_options_copies_the_client_and_shares_its_pool(sandbox: Sandbox) ->
         assert len(client.list_packages(size=2)) == 2
         with pytest.raises(ConfigurationError):
             client.with_options(max_retries=-1)
+
+
+def test_with_options_on_the_messaging_clients() -> None:
+    from pydantic import SecretStr
+
+    from invekto_integrations.providers.iys import IysClient, IysSettings
+    from invekto_integrations.providers.whatsapp_cloud import WhatsAppCloudClient, WhatsAppCloudSettings
+
+    wa = WhatsAppCloudClient(WhatsAppCloudSettings("1000000001"), SecretStr("t"))
+    iys = IysClient(IysSettings(iys_code="700001", brand_code="700001"), "u", SecretStr("p"))
+    for client in (wa, iys):
+        fast = client.with_options(timeout=2.0, max_retries=1)
+        assert fast._runner.config.timeout.read == 2.0 and fast._runner.config.retry.max_attempts == 2
+        assert client._runner.config.timeout.read != 2.0
+        assert fast._runner.http is client._runner.http
+        assert "base_url=" in repr(fast)
+        client.close()

@@ -44,6 +44,7 @@ from invekto_integrations.models.consent import (
     ConsentType,
     RecipientType,
 )
+from invekto_integrations.providers._common import AsyncConnector, SyncConnector
 
 from .mapping import PROVIDER, IysErrorCode, iys_recipient, parse_iys_date, to_consent, to_wire
 from .wire import WireBatchItem, WireBatchSubmit, WireChanges, WireConsent, WireErrorBody, WireToken, WireTransaction
@@ -327,7 +328,7 @@ def _config(settings: IysSettings, username: str, password: SecretStr, base_url:
     return config.with_options(timeout=httpx.Timeout(timeout)) if timeout else config
 
 
-class IysClient(ConciseRepr, fields=("_runner.config.base_url",)):
+class IysClient(SyncConnector):
     """Sync İYS connector for one brand (implements `providers.base.ConsentSource`)."""
 
     provider = PROVIDER
@@ -389,7 +390,7 @@ class IysClient(ConciseRepr, fields=("_runner.config.base_url",)):
         self.close()
 
 
-class AsyncIysClient(ConciseRepr, fields=("_runner.config.base_url",)):
+class AsyncIysClient(AsyncConnector):
     """Async twin of `IysClient`."""
 
     provider = PROVIDER

@@ -28,6 +28,7 @@ from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, Rat
 from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.core.retry import RetryPolicy, parse_retry_after
 from invekto_integrations.models.messaging import MessageTemplate, SentMessage
+from invekto_integrations.providers._common import AsyncConnector, SyncConnector
 
 from .mapping import PROVIDER, error_from_graph
 from .wire import WireErrorBody, WireSendResponse, WireTemplate, WireTemplateList
@@ -278,7 +279,7 @@ def _config(token: SecretStr, base_url: str | None, clock: Clock, retry: RetryPo
     return config.with_options(timeout=httpx.Timeout(timeout)) if timeout else config
 
 
-class WhatsAppCloudClient(ConciseRepr, fields=("_runner.config.base_url",)):
+class WhatsAppCloudClient(SyncConnector):
     """Sync WhatsApp Cloud connector (implements `providers.base.MessagingProvider`)."""
 
     provider = PROVIDER
@@ -336,7 +337,7 @@ class WhatsAppCloudClient(ConciseRepr, fields=("_runner.config.base_url",)):
         self.close()
 
 
-class AsyncWhatsAppCloudClient(ConciseRepr, fields=("_runner.config.base_url",)):
+class AsyncWhatsAppCloudClient(AsyncConnector):
     """Async twin of `WhatsAppCloudClient` (same methods, awaited)."""
 
     provider = PROVIDER
