@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from invekto_integrations.core.errors import ConfigurationError, StorageError
 
 try:
     import psycopg
+    from psycopg import sql
     from psycopg.rows import dict_row
     from psycopg_pool import ConnectionPool
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
@@ -33,8 +34,13 @@ Row = dict[str, Any]
 _MIGRATION_LOCK = 0x1_17E7_0  # pg_advisory_xact_lock key: one migrating process at a time
 
 
-def _configure(conn: psycopg.Connection[Any]) -> None:
-    conn.execute("SET TIME ZONE 'UTC'")
+def _configurer(schema: str | None) -> Callable[[psycopg.Connection[Any]], None]:
+    def configure(conn: psycopg.Connection[Any]) -> None:
+        conn.execute("SET TIME ZONE 'UTC'")
+        if schema is not None:
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+
+    return configure
 
 
 def normalize_url(url: str) -> str:
@@ -49,7 +55,8 @@ def normalize_url(url: str) -> str:
 class PostgresDatabase:
     """A PostgreSQL database used by several repositories and threads through one pool."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, schema: str | None = None, min_size: int = 1, max_size: int = 10,
+                 timeout: float = 30.0) -> None:
         self._url = normalize_url(url)
         self._local = threading.local()
         self._migrate_lock = threading.Lock()
@@ -57,12 +64,16 @@ class PostgresDatabase:
         try:
             self.pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
                 self._url, min_size=min_size, max_size=max_size, timeout=timeout, open=False,
-                kwargs={"autocommit": True, "row_factory": dict_row}, configure=_configure,
+                kwargs={"autocommit": True, "row_factory": dict_row}, configure=_configurer(schema),
                 connection_class=psycopg.Connection[Row],
             )
             self.pool.open(wait=True, timeout=timeout)
         except (psycopg.Error, Exception) as exc:
             raise StorageError(f"cannot connect to PostgreSQL: {type(exc).__name__}: {exc}") from exc
+        if schema is not None:
+            with self.transaction() as conn:
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
     @property
     def url(self) -> str:

@@ -9,6 +9,7 @@ in-memory stand-in), and `PostgresStore.MISSING` lists them.
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.core.reprs import ConciseRepr
@@ -48,6 +49,14 @@ from .core import (
 from .messaging import PostgresConsentCache, PostgresOutbox
 from .runtime import PostgresLeases, PostgresTimers
 
+if TYPE_CHECKING:  # the campaigns package imports messaging, which imports storage
+    from invekto_integrations.campaigns.repository import (
+        CampaignRepository,
+        ContactProfileRepository,
+        RecipientRepository,
+    )
+    from invekto_integrations.campaigns.repository import ConversionRepository as CampaignConversionRepository
+
 __all__ = ["PostgresStore"]
 
 
@@ -63,6 +72,7 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
 
     ``url`` is a libpq URL (``postgresql://user:password@host:5432/db``); each repository applies
     its named migrations on construction (under an advisory lock, so processes may start together).
+    ``schema``: keep every table in that schema (created if missing) instead of the user's default.
     """
 
     MISSING: tuple[str, ...] = (
@@ -85,10 +95,15 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
         "ad_cache",
         "capi_deliveries",
         "attribution_reports",
+        "campaigns",
+        "campaign_recipients",
+        "campaign_conversions",
+        "contact_profiles",
     )
 
-    def __init__(self, url: str, *, min_connections: int = 1, max_connections: int = 10) -> None:
-        self.db = PostgresDatabase(url, min_size=min_connections, max_size=max_connections)
+    def __init__(self, url: str, *, schema: str | None = None, min_connections: int = 1,
+                 max_connections: int = 10) -> None:
+        self.db = PostgresDatabase(url, schema=schema, min_size=min_connections, max_size=max_connections)
         try:
             self.accounts = PostgresAccounts(self.db)
             self.orders = PostgresOrderCache(self.db)
@@ -182,6 +197,22 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
     @property
     def attribution_reports(self) -> AttributionReportQueries:
         raise _missing("attribution_reports")
+
+    @property
+    def campaigns(self) -> CampaignRepository:
+        raise _missing("campaigns")
+
+    @property
+    def campaign_recipients(self) -> RecipientRepository:
+        raise _missing("campaign_recipients")
+
+    @property
+    def campaign_conversions(self) -> CampaignConversionRepository:
+        raise _missing("campaign_conversions")
+
+    @property
+    def contact_profiles(self) -> ContactProfileRepository:
+        raise _missing("contact_profiles")
 
     def atomic(self) -> contextlib.AbstractContextManager[object]:
         """One transaction on one pooled connection: every repository call made inside it on this
