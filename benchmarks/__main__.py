@@ -1,5 +1,5 @@
-"""Run the benchmarks: ``python -m benchmarks [--quick] [sync] [lookup] [noshow] [attribution] [campaigns] [hostile]``
-(all by default)."""
+"""Run the benchmarks: ``python -m benchmarks [--quick] [sync] [lookup] [noshow] [attribution] [campaigns]
+[hostile] [dashboard]`` (all by default)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 
-from . import bench_attribution, bench_campaigns, bench_hostile, bench_lookup, bench_noshow, bench_sync
+from . import bench_attribution, bench_campaigns, bench_dashboard, bench_hostile, bench_lookup, bench_noshow, bench_sync
 
 BENCHMARKS: dict[str, Callable[[bool], list[str]]] = {
     "sync": bench_sync.run,
@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[str]]] = {
     "attribution": bench_attribution.run,
     "campaigns": bench_campaigns.run,
     "hostile": bench_hostile.run,
+    "dashboard": bench_dashboard.run,
 }
 
 

@@ -21,7 +21,8 @@ def main() -> None:
         store = SQLiteStore()
         try:
             seed_dashboard_demo(store, period, niche=niche, clock=clock)  # type: ignore[arg-type]
-            report = build_report(store, period, clock=clock, niche=niche)  # type: ignore[arg-type]
+            # The demo seeds no campaign run (a real one: tests/campaigns/test_dashboard_outbound.py).
+            report = build_report(store, period, clock=clock, niche=niche, outbound=False)  # type: ignore[arg-type]
         finally:
             store.close()
         out = Path(f"dashboard-{niche}.html")

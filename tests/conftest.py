@@ -7,6 +7,7 @@ import pytest
 
 from invekto_integrations.core.clock import FrozenClock, SystemClock
 from invekto_integrations.core.retry import RetryPolicy
+from invekto_integrations.testing.postgres_cluster import PostgresCluster, postgres_cluster_or_skip
 
 
 class RecordingSleepClock(SystemClock):
@@ -35,6 +36,23 @@ def fast_retry(sleepless: RecordingSleepClock) -> RetryPolicy:
 @pytest.fixture
 def frozen() -> Iterator[FrozenClock]:
     yield FrozenClock()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL cluster for the whole run (skips without the server binaries,
+    fails under CI=true); each test takes a private schema of it (`postgres_url`)."""
+    cluster = postgres_cluster_or_skip()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """A URL whose connections see only a fresh, empty schema (dropped after the test)."""
+    schema = postgres_cluster.create_schema()
+    yield postgres_cluster.schema_url(schema)
+    postgres_cluster.drop_schema(schema)
 
 
 pytest_plugins = ["pytester"]  # tests of the conformance kit run sabotaged contracts in an inner pytest

@@ -1,6 +1,7 @@
 """Configuration from the environment, for the front door (`Integrations.from_env`).
 
     INVEKTO_DATABASE_URL   sqlite:///relative.db | sqlite:////absolute.db | sqlite:// (memory) | memory://
+                           | postgresql://user:password@host:5432/db (extra ``postgres``)
                            (default: sqlite:///invekto.sqlite3 in the working directory)
     INVEKTO_KEYRING        kid=base64key[,kid2=base64key...], the current key first
     INVEKTO_LOG            debug | info | warning: log this library's records to stderr
@@ -22,6 +23,7 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "LOG",
     "configure_logging",
+    "is_postgres_url",
     "sqlite_path",
 ]
 
@@ -35,7 +37,8 @@ _HANDLER_NAME = "invekto-env-log"
 def sqlite_path(url: str) -> str | None:
     """The SQLite path of a database URL (``":memory:"`` for ``sqlite://``), ``None`` for ``memory://``.
 
-    Any other scheme is a `ConfigurationError` naming the variable (PostgreSQL is not wired yet)."""
+    A PostgreSQL URL is answered by `is_postgres_url`; any other scheme is a `ConfigurationError`
+    naming the variable."""
     text = url.strip()
     if text in ("memory://", "memory:"):
         return None
@@ -46,7 +49,24 @@ def sqlite_path(url: str) -> str | None:
         if not path:
             raise ConfigurationError(f"{DATABASE_URL}={url!r} names no file")
         return str(Path(path))
-    raise ConfigurationError(f"{DATABASE_URL}={url!r}: use sqlite:///path/to/file.db, sqlite:// or memory://")
+    raise ConfigurationError(
+        f"{DATABASE_URL}={_redacted(url)!r}: use sqlite:///path/to/file.db, sqlite://, memory:// or postgresql://..."
+    )
+
+
+def is_postgres_url(url: str) -> bool:
+    """``postgresql://...`` or ``postgres://...`` (also with an SQLAlchemy-style ``+driver``)."""
+    scheme = url.strip().partition("://")[0].split("+", 1)[0].lower()
+    return scheme in ("postgresql", "postgres")
+
+
+def _redacted(url: str) -> str:
+    """The URL without a password (``user:secret@host`` -> ``user:***@host``), for error messages."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not at or ":" not in creds:
+        return url
+    return f"{scheme}{sep}{creds.split(':', 1)[0]}:***@{host}"
 
 
 def database_url(environ: Mapping[str, str] | None = None) -> str:

@@ -34,7 +34,7 @@ from invekto_integrations._context import (
     FrontStore,
     NotGiven,
 )
-from invekto_integrations._env import configure_logging, database_url, sqlite_path
+from invekto_integrations._env import configure_logging, database_url, is_postgres_url, sqlite_path
 from invekto_integrations._resources import (
     Accounts,
     Appointments,
@@ -77,7 +77,12 @@ SANDBOX_PROVIDERS = ("trendyol", "hepsiburada")
 
 
 def _store_from_env(environ: Mapping[str, str] | None) -> FrontStore:
-    path = sqlite_path(database_url(environ))
+    url = database_url(environ)
+    if is_postgres_url(url):
+        from invekto_integrations.storage.postgres import PostgresStore
+
+        return PostgresStore(url)
+    path = sqlite_path(url)
     if path is None:
         from invekto_integrations.storage.memory import MemoryStore
 

@@ -350,6 +350,18 @@ def test_the_registry_connects_an_account(sandbox: tuple[Sandbox, GoogleCalendar
     assert isinstance(client, GoogleCalendarClient)
     assert client.list_changes(AYSE).full_sync
     client.close()
+    # typed per kind: the calendar protocol, with the provider's id and push conventions
+    calendar = registry.calendar(account, creds, options)
+    assert calendar.list_changes(AYSE).full_sync
+    assert calendar.event_id_for("t1", "01J00000000000000000000000") == event_id_for("t1", "01J00000000000000000000000")
+    note = calendar.parse_notification({"X-Goog-Channel-ID": "ch-1", "X-Goog-Resource-State": "exists",
+                                        "X-Goog-Message-Number": "3"})
+    assert (note.channel_id, note.resource_state, note.message_number) == ("ch-1", "exists", 3)
+    calendar.close()
+    from invekto_integrations.core.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="calendar provider, not marketplace"):
+        registry.marketplace(account, creds, options)
 
 
 def test_token_endpoint_outages_are_retried_by_our_policy(sandbox: tuple[Sandbox, GoogleCalendarFake],

@@ -48,3 +48,19 @@ def test_attribution_conversions_are_credited_once() -> None:
     [conv] = store.campaign_conversions.find("t1", c.id)
     assert (conv.conversion_type, conv.value_amount, conv.message_id, conv.variant) == (
         "appointment", Decimal(1500), "m1", "A")
+
+
+def test_lead_labels_from_attribution_feed_the_audience() -> None:
+    from invekto_integrations.campaigns import AudienceContext, Segment, Tag, import_lead_labels
+    from invekto_integrations.models.attribution import Channel, Lead
+
+    store = MemoryStore()
+    store.leads.add("t1", Lead(tenant_id="t1", contact="+905321112233", created_at=NOW, last_touch_at=NOW,
+                               first_touch_id="x", channel=Channel.CTWA, labels=("implant-lead",),
+                               segments=("dental",)))
+    store.leads.add("t1", Lead(tenant_id="t1", contact="wa:abc", created_at=NOW, last_touch_at=NOW,
+                               first_touch_id="y", channel=Channel.ORGANIC, labels=("x",)))
+    assert import_lead_labels(store.contact_profiles, store.leads, "t1", since=None, at=NOW) == 1
+    ctx = AudienceContext(now=NOW)
+    assert store.contact_profiles.select("t1", Tag(any_of=["Implant-Lead"]), ctx) == ["+905321112233"]
+    assert store.contact_profiles.select("t1", Segment(any_of=["DENTAL"]), ctx) == ["+905321112233"]

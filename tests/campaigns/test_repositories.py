@@ -183,6 +183,9 @@ def test_audience_select_and_count(store: Any, criteria: Any, expected: list[int
     phones = [f"+9053200000{n:02d}" for n in expected]
     assert store.contact_profiles.select("t1", tree, CTX) == phones
     assert store.contact_profiles.count("t1", tree, CTX) == len(phones)
+    for n in range(1, 12):  # the single-contact check agrees with the query (11 has no profile)
+        phone = f"+9053200000{n:02d}"
+        assert store.contact_profiles.contains("t1", tree, CTX, phone) == (phone in phones)
     # paging with a keyset gives the same list
     paged: list[str] = []
     after = None

@@ -150,3 +150,31 @@ def test_one_shot_paused_past_its_time_sends_after_resume_once(tmp_path: Path) -
     assert sorted(m.to_phone for _, m in sink.calls) == PHONES
     assert store.campaigns.get("t1", c.id).status == CampaignStatus.COMPLETED
     store.close()
+
+
+def test_t_plus_2h_after_an_appointment_is_cancelled(tmp_path: Path) -> None:
+    from invekto_integrations.models.events import AppointmentCancelled
+    from invekto_integrations.storage.records import Appointment, AppointmentStatus
+
+    store, engine, sink, clock, runtimes = _world(tmp_path / "appt.db")
+    phone = "+905327770011"
+    store.contact_profiles.record_appointment("t1", phone, appointment_ref="ap1", at=NOW + timedelta(days=3),
+                                              service="İmplant", name="Elif")
+    starts = NOW + timedelta(days=3)
+    assert store.appointments.book_if_free(Appointment(
+        id="ap1", tenant_id="t1", doctor_id="d1", patient_phone=phone, patient_name="Elif", service_name="İmplant",
+        starts_at=starts, ends_at=starts + timedelta(hours=1), status=AppointmentStatus.CANCELLED,
+        created_at=NOW, updated_at=NOW))
+    c = engine.manager.create("t1", "Yeniden randevu", variants=V,
+                              trigger=EventTrigger(event="appointment_cancelled", delay=timedelta(hours=2)))
+    engine.manager.schedule("t1", c.id)
+    cancelled = AppointmentCancelled(tenant_id="t1", occurred_at=clock.now(), appointment_id="ap1", doctor_id="d1",
+                                     starts_at=starts, ends_at=starts + timedelta(hours=1), service_name="İmplant")
+    EventBus(store.events, clock).publish("t1", [cancelled, cancelled.model_copy(update={"event_id": "dup"})])
+    for _ in range(6):
+        for rt in runtimes:
+            rt.run_once()
+        clock.advance(30 * 60)
+    assert [(m.to_phone, m.metadata["occurrence"]) for _, m in sink.calls] == [(phone, "evt:appointment:ap1")]
+    assert NOW + timedelta(hours=2) <= sink.calls[0][0] < NOW + timedelta(hours=2, minutes=30)
+    store.close()

@@ -96,7 +96,7 @@ def test_report_renders_every_panel_and_chart(browser: Any, tmp_path: Path, nich
     try:
         clock = FrozenClock(NOW)
         seed_all(store, clock)
-        report = build_report(store, PERIOD, clock=clock, niche=niche, extra=extra_panels(store))
+        report = build_report(store, PERIOD, clock=clock, niche=niche, extra=extra_panels(store), outbound=False)
     finally:
         store.close()
     assert len(report.panels) == (5 if niche == "ecommerce" else 4)
@@ -136,5 +136,5 @@ def test_empty_report_says_no_data(browser: Any, tmp_path: Path) -> None:
     html.write_text(report.to_html(), encoding="utf-8")
     info = _open(browser, html, VIEWPORTS["phone"], tmp_path / "empty.png")
     assert [(p["kind"], p["empty"], p["charts"]) for p in info["panels"]] == [
-        ("attribution", "true", []), ("clinic", "true", []), ("reviews", "true", [])]
-    assert info["panels"][1]["heading"].startswith("Estetik klinik")
+        ("outbound", "true", []), ("attribution", "true", []), ("clinic", "true", []), ("reviews", "true", [])]
+    assert info["panels"][2]["heading"].startswith("Estetik klinik")

@@ -25,7 +25,7 @@ def test_report_is_self_contained_and_bilingual(seeded: Any) -> None:
     assert not re.search(r"""(src|href)\s*=\s*["'](?!#)""", html)
     assert "<script" not in html and "<link" not in html and "@import" not in html
     assert "default-src 'none'" in html
-    assert html.count("<section") == 4 and html.count("<svg") >= 11
+    assert html.count("<section") == 5 and html.count("<svg") >= 12
     for tr, en in (("İade çevirme", "Returns recovered"), ("Yorum kurtarma", "Reviews recovered"),
                    ("E-ticaret", "E-commerce"), ("Çevirme oranı", "Recovery rate")):
         assert tr in html and en in html
@@ -98,10 +98,13 @@ def test_tenant_report_follows_the_tenant_settings(seeded: Any) -> None:
     clock = FrozenClock(NOW)
     default = build_tenant_report(seeded, "t1", PERIOD.date_from, PERIOD.date_to, clock=clock)
     assert default.period.timezone == "Europe/Istanbul"  # no settings stored: the defaults (e-commerce)
-    assert [p.kind for p in default.panels] == ["attribution", "ecommerce", "returns", "reviews"]
+    assert [p.kind for p in default.panels] == ["outbound", "attribution", "ecommerce", "returns", "reviews"]
+    assert default.panel("outbound").rows == [] and sum(d.created for d in default.panel("outbound").daily) == 5
     assert default.panel("ecommerce").orders == 5
     seeded.tenant_settings.save("t1", TenantSettings(tenant_id="t1", timezone="UTC", niche=Niche.AESTHETIC))
     report = build_tenant_report(seeded, "t1", PERIOD.date_from, PERIOD.date_to, clock=clock, attribution=None)
+    assert report.panels[0].kind == "outbound"
+    report = report.model_copy(update={"panels": report.panels[1:]})
     assert report.period.timezone == "UTC"
     assert [p.kind for p in report.panels] == ["clinic", "reviews"]
     clinic = report.panel("clinic")

@@ -9,11 +9,15 @@ import pytest
 from invekto_integrations.storage import MemoryStore, SQLiteStore
 
 
-@pytest.fixture(params=["memory", "sqlite-memory", "sqlite-file"])
+@pytest.fixture(params=["memory", "sqlite-memory", "sqlite-file", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """Every repository implementation: the contract suite runs against each."""
     if request.param == "memory":
         s: Any = MemoryStore()
+    elif request.param == "postgres":
+        from invekto_integrations.storage.postgres import PostgresStore
+
+        s = PostgresStore(request.getfixturevalue("postgres_url"))
     elif request.param == "sqlite-memory":
         s = SQLiteStore()
     else:

@@ -21,3 +21,9 @@ def wire(cipher: CredentialCipher) -> list[OrderSyncEngine]:
         OrderSyncEngine.from_store(sqlite, AccountService(sqlite.accounts, cipher)),
         OrderSyncEngine.from_store(memory, AccountService(memory.accounts, cipher)),
     ]
+
+
+def postgres_fits(url: str) -> Store:
+    from invekto_integrations.storage.postgres import PostgresStore
+
+    return takes_store(PostgresStore(url))

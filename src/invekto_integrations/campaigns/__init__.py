@@ -37,6 +37,7 @@ from .conversions import (
     EventConversions,
 )
 from .engine import CampaignEngine, OccurrenceReport
+from .labels import LeadSource, import_lead_labels
 from .manager import AudiencePreview, CampaignManager, CampaignStateError
 from .models import (
     ABSettings,
@@ -112,6 +113,7 @@ __all__ = [
     "Guardrails",
     "LastAppointment",
     "LastOrder",
+    "LeadSource",
     "MessageCosts",
     "Niche",
     "NotCriterion",
@@ -139,6 +141,7 @@ __all__ = [
     "assign",
     "campaign_report",
     "costs_from_settings",
+    "import_lead_labels",
     "in_test",
     "matches",
     "next_occurrence",

@@ -48,6 +48,7 @@ from invekto_integrations.storage.settings import TenantSettingsRepository, tena
 from .assignment import assign, in_test
 from .audience import AudienceContext
 from .conversions import ConversionAttributor, ConversionFeed, ConversionSource, EventConversions
+from .labels import LeadSource, import_lead_labels
 from .manager import CampaignManager
 from .models import (
     HOLDOUT,
@@ -134,6 +135,7 @@ class CampaignEngine(ConciseRepr, fields=("clock",)):
         conversion_source: ConversionSource | None = None,
         consent: ConsentPrefetch | None = None,
         conversion_feed: ConversionFeed | None = None,
+        lead_labels: LeadSource | None = None,
         feed_window: timedelta = timedelta(days=2),
         appointments: AppointmentRepository | None = None,
         clock: Clock | None = None,
@@ -157,6 +159,7 @@ class CampaignEngine(ConciseRepr, fields=("clock",)):
         self.source: ConversionSource = conversion_source or EventConversions()
         self.consent = consent
         self.feed = conversion_feed
+        self.lead_labels = lead_labels
         self.feed_window = feed_window
         self.appointments = appointments
         # Explicit arguments win; else the tenant's stored settings; else their defaults.
@@ -197,6 +200,9 @@ class CampaignEngine(ConciseRepr, fields=("clock",)):
         kind = payload.get("kind")
         tenant = ctx.tenant_id
         if kind == "tick":
+            if self.lead_labels is not None:
+                now = self.clock.now()
+                import_lead_labels(self.profiles, self.lead_labels, tenant, since=now - self.feed_window, at=now)
             self.sweep_conversions(tenant)
             self.decide_winners(tenant)
         elif kind == "recurring":
@@ -286,8 +292,7 @@ class CampaignEngine(ConciseRepr, fields=("clock",)):
         now = self.clock.now()
         if phones is not None:
             wanted = sorted({p for p in (try_normalize_phone(x) for x in phones) if p})
-            pages = [[p for p in wanted if p in self.profiles.select(
-                tenant_id, campaign.audience, ctx, after_phone=_before(p), limit=1)]]
+            pages = [[p for p in wanted if self.profiles.contains(tenant_id, campaign.audience, ctx, p)]]
         else:
             pages = None
         after: str | None = None
@@ -536,8 +541,4 @@ class CampaignEngine(ConciseRepr, fields=("clock",)):
 def _metric_types(metric: str) -> list[str]:
     return ["reply", "purchase", "appointment"] if metric == "any" else [metric]
 
-
-def _before(phone: str) -> str:
-    """The keyset bound just below ``phone`` (select(after_phone=...) is exclusive)."""
-    return phone[:-1] + chr(ord(phone[-1]) - 1) + "\U0010ffff"
 

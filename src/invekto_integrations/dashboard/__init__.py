@@ -21,7 +21,7 @@ from .attribution import AttributionPanel, attribution_panel, attribution_panel_
 from .clinic import ClinicPanel, clinic_panel
 from .ecommerce import EcommercePanel, ecommerce_panel
 from .engine import ReturnCaseEngine
-from .outbound import OutboundPanel, outbound_panel
+from .outbound import OutboundPanel, outbound_panel, outbound_panel_from
 from .report import DashboardReport, DashboardStore, Niche, build_panels, build_report, build_tenant_report
 from .returns import (
     ClaimFacts,
@@ -79,6 +79,7 @@ __all__ = [
     "ingest_reviews",
     "open_return_cases",
     "outbound_panel",
+    "outbound_panel_from",
     "record_contact",
     "record_follow_up",
     "record_return_outcome",

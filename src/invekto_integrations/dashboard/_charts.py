@@ -100,7 +100,9 @@ def chart_svg(chart: Chart) -> str:
             axis = ax.xaxis if chart.kind == "barh" else ax.yaxis
             axis.set_major_locator(MaxNLocator(integer=True))
         if len(chart.series) > 1 and chart.kind != "pie":
-            ax.legend(fontsize=8, frameon=False)
+            # Below the axes: inside them it hides bars and line ends.
+            ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+                      ncol=len(chart.series))
         buf = io.StringIO()
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     svg = buf.getvalue()

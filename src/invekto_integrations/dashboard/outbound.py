@@ -1,10 +1,11 @@
 """The outbound panel: per campaign and variant, sent → delivered → read → replied → converted,
 rates with their denominators, revenue and cost; totals; a daily series of campaign messages.
 
-The rows come from the campaigns area's ROI/A-B reports (`campaigns.campaign_report`), taken
-through the small structural protocols below, so this module does not import ``campaigns``; any
-object with those fields works. The daily series comes from the outbox (`ReportReader.
-campaign_messages`): campaign messages created on each local day and how far each got.
+The rows come from the campaigns area's ROI/A-B reports (`campaigns.campaign_report`):
+`outbound_panel_from` builds them for the campaigns that sent in the period; `outbound_panel`
+takes any report objects with their field names (the structural protocols below). The daily
+series comes from the outbox (`ReportReader.campaign_messages`): campaign messages created on
+each local day and how far each got.
 
 Rates: delivery = delivered ÷ sent, read = read ÷ delivered, reply = replied ÷ delivered,
 conversion = converted ÷ recipients (the campaigns report's A/B denominator). The holdout row,
@@ -21,6 +22,9 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from invekto_integrations.campaigns import MessageCosts, campaign_report
+from invekto_integrations.campaigns.repository import CampaignRepository, RecipientRepository
+from invekto_integrations.campaigns.repository import ConversionRepository as CampaignConversionRepository
 from invekto_integrations.storage.dashboard_protocols import ReportReader
 from invekto_integrations.storage.records import OutboxStatus
 
@@ -28,8 +32,8 @@ from ._base import Chart, Kpi, L, Panel, Rate, Series, Table, money
 from ._format import fmt_money
 from ._period import ReportPeriod
 
-__all__ = ["CampaignReportLike", "OutboundDay", "OutboundPanel", "OutboundRow", "VariantReportLike",
-           "outbound_panel"]
+__all__ = ["CampaignReportLike", "OutboundDay", "OutboundPanel", "OutboundRow", "OutboundStore", "VariantReportLike",
+           "outbound_panel", "outbound_panel_from"]
 
 
 class VariantReportLike(Protocol):
@@ -227,3 +231,32 @@ def outbound_panel(period: ReportPeriod, reports: Sequence[CampaignReportLike], 
                                  failed=per_day[d]["failed"]) for d in period.days()]
     return OutboundPanel(**OutboundPanel._head(period, currency), rows=rows, holdouts=holdouts,
                          totals=_row("all", "all", "*", every), daily=daily)
+
+
+class OutboundStore(Protocol):
+    """What `outbound_panel_from` reads (`MemoryStore` and `SQLiteStore` have it)."""
+
+    @property
+    def reports(self) -> ReportReader: ...
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+    @property
+    def campaign_recipients(self) -> RecipientRepository: ...
+    @property
+    def campaign_conversions(self) -> CampaignConversionRepository: ...
+
+
+def outbound_panel_from(store: OutboundStore, period: ReportPeriod, *,
+                        costs: MessageCosts | None = None) -> OutboundPanel:
+    """The panel of the campaigns that sent messages in the period: each one's ROI/A-B report
+    (`campaigns.campaign_report`, with ``costs`` per message category) and the daily series."""
+    messages = store.reports.campaign_messages(period.tenant_id, period.start, period.end)
+    reports = []
+    for campaign_id in sorted({m.campaign_id for m in messages if m.campaign_id}):
+        campaign = store.campaigns.get(period.tenant_id, campaign_id)
+        if campaign is None:  # deleted since: its messages still count in the daily series
+            continue
+        reports.append(campaign_report(campaign, tenant_id=period.tenant_id, campaigns=store.campaigns,
+                                       recipients=store.campaign_recipients,
+                                       conversions=store.campaign_conversions, costs=costs))
+    return outbound_panel(period, reports, reader=store.reports)

@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, SerializeAsAny
 
 from invekto_integrations.attribution import AttributionStore
+from invekto_integrations.campaigns import MessageCosts
 from invekto_integrations.core.clock import Clock
 from invekto_integrations.core.errors import InvalidArgument
 from invekto_integrations.models.attribution import AttributionModel
@@ -28,6 +29,7 @@ from ._period import ReportPeriod
 from .attribution import attribution_panel_from
 from .clinic import clinic_panel
 from .ecommerce import ecommerce_panel
+from .outbound import OutboundStore, outbound_panel_from
 from .returns import returns_panel
 from .reviews import reviews_panel
 
@@ -37,7 +39,7 @@ __all__ = ["DashboardReport", "DashboardStore", "Niche", "build_panels", "build_
 Niche = Literal["ecommerce", "dental", "aesthetic"] | SettingsNiche
 
 
-class DashboardStore(AttributionStore, Protocol):
+class DashboardStore(AttributionStore, OutboundStore, Protocol):
     """What the dashboard reads: `MemoryStore` and `SQLiteStore` both have these."""
 
     @property
@@ -52,15 +54,19 @@ class DashboardStore(AttributionStore, Protocol):
 
 def build_panels(store: DashboardStore, period: ReportPeriod, *, niche: Niche = "ecommerce",
                  extra: Sequence[Panel] = (),
-                 attribution: AttributionModel | None = AttributionModel.LAST_TOUCH) -> list[Panel]:
-    """The panels in report order: ``extra`` ones (e.g. outbound), attribution under ``attribution``
-    (``None``: left out), the niche's panels, reviews."""
+                 attribution: AttributionModel | None = AttributionModel.LAST_TOUCH,
+                 outbound: bool = True, costs: MessageCosts | None = None) -> list[Panel]:
+    """The panels in report order: ``extra`` ones, outbound (campaigns that sent in the period,
+    priced with ``costs`` per message category), attribution under ``attribution`` (``None``:
+    left out), the niche's panels, reviews."""
     try:
         kind = SettingsNiche(niche)
     except ValueError:
         known = ", ".join(n.value for n in SettingsNiche)
         raise InvalidArgument(f"unknown niche {niche!r} (one of {known})", field="niche") from None
     panels: list[Panel] = list(extra)
+    if outbound:
+        panels.append(outbound_panel_from(store, period, costs=costs))
     if attribution is not None:
         panels.append(attribution_panel_from(store, period, model=attribution))
     if kind is SettingsNiche.ECOMMERCE:
@@ -103,8 +109,10 @@ class DashboardReport(BaseModel):
 
 def build_report(store: DashboardStore, period: ReportPeriod, *, clock: Clock, niche: Niche = "ecommerce",
                  extra: Sequence[Panel] = (), attribution: AttributionModel | None = AttributionModel.LAST_TOUCH,
+                 outbound: bool = True, costs: MessageCosts | None = None,
                  title: Label | None = None) -> DashboardReport:
-    panels = build_panels(store, period, niche=niche, extra=extra, attribution=attribution)
+    panels = build_panels(store, period, niche=niche, extra=extra, attribution=attribution, outbound=outbound,
+                          costs=costs)
     return DashboardReport(
         period=period, generated_at=clock.now(), panels=panels,
         **({"title": title} if title else {}),
@@ -114,8 +122,10 @@ def build_report(store: DashboardStore, period: ReportPeriod, *, clock: Clock, n
 def build_tenant_report(store: DashboardStore, tenant_id: str, date_from: date, date_to: date, *, clock: Clock,
                         extra: Sequence[Panel] = (),
                         attribution: AttributionModel | None = AttributionModel.LAST_TOUCH) -> DashboardReport:
-    """The report of a tenant as its settings say: its timezone and its niche's panels
-    (`TenantSettings` defaults when none are stored)."""
+    """The report of a tenant as its settings say: its timezone, its niche's panels and its message
+    prices for the campaigns' cost (`TenantSettings` defaults when none are stored)."""
     settings = tenant_settings(store.tenant_settings, tenant_id)
     period = ReportPeriod(tenant_id, date_from, date_to, settings.timezone)
-    return build_report(store, period, clock=clock, niche=settings.niche, extra=extra, attribution=attribution)
+    costs = {category.value: price.amount for category, price in settings.message_costs.items()}
+    return build_report(store, period, clock=clock, niche=settings.niche, extra=extra, attribution=attribution,
+                        costs=costs)

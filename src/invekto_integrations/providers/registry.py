@@ -7,6 +7,7 @@ registry has no list of its own. `ProviderRegistry.register` exists for tests an
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import cast
 
@@ -106,51 +107,54 @@ class ProviderRegistry:
     # -- typed per kind ---------------------------------------------------------------------------
     def marketplace(self, account: IntegrationAccount, credentials: Credentials,
                     options: ConnectOptions | None = None) -> Marketplace:
-        return cast(Marketplace, self._checked(account, ProviderKind.MARKETPLACE, _MARKETPLACE,
-                                               self.connect(account, credentials, options)))
+        return cast(Marketplace, self._typed(account, credentials, options, ProviderKind.MARKETPLACE, _MARKETPLACE,
+                                  self.connect))
 
     def async_marketplace(self, account: IntegrationAccount, credentials: Credentials,
                           options: ConnectOptions | None = None) -> AsyncMarketplace:
-        return cast(AsyncMarketplace, self._checked(account, ProviderKind.MARKETPLACE, _MARKETPLACE,
-                                                    self.connect_async(account, credentials, options)))
+        return cast(AsyncMarketplace, self._typed(account, credentials, options, ProviderKind.MARKETPLACE, _MARKETPLACE,
+                                  self.connect_async))
 
     def carrier(self, account: IntegrationAccount, credentials: Credentials,
                 options: ConnectOptions | None = None) -> Carrier:
-        return cast(Carrier, self._checked(account, ProviderKind.CARRIER, _CARRIER,
-                                           self.connect(account, credentials, options)))
+        return cast(Carrier, self._typed(account, credentials, options, ProviderKind.CARRIER, _CARRIER,
+                                  self.connect))
 
     def async_carrier(self, account: IntegrationAccount, credentials: Credentials,
                       options: ConnectOptions | None = None) -> AsyncCarrier:
-        return cast(AsyncCarrier, self._checked(account, ProviderKind.CARRIER, _CARRIER,
-                                                self.connect_async(account, credentials, options)))
+        return cast(AsyncCarrier, self._typed(account, credentials, options, ProviderKind.CARRIER, _CARRIER,
+                                  self.connect_async))
 
     def calendar(self, account: IntegrationAccount, credentials: Credentials,
                  options: ConnectOptions | None = None) -> Calendar:
-        return cast(Calendar, self._checked(account, ProviderKind.CALENDAR, _CALENDAR,
-                                            self.connect(account, credentials, options)))
+        return cast(Calendar, self._typed(account, credentials, options, ProviderKind.CALENDAR, _CALENDAR,
+                                  self.connect))
 
     def async_calendar(self, account: IntegrationAccount, credentials: Credentials,
                        options: ConnectOptions | None = None) -> AsyncCalendar:
-        return cast(AsyncCalendar, self._checked(account, ProviderKind.CALENDAR, _CALENDAR,
-                                                 self.connect_async(account, credentials, options)))
+        return cast(AsyncCalendar, self._typed(account, credentials, options, ProviderKind.CALENDAR, _CALENDAR,
+                                  self.connect_async))
 
     def messaging(self, account: IntegrationAccount, credentials: Credentials,
                   options: ConnectOptions | None = None) -> MessagingProvider:
-        return cast(MessagingProvider, self._checked(account, ProviderKind.MESSAGING, _MESSAGING,
-                                                     self.connect(account, credentials, options)))
+        return cast(MessagingProvider, self._typed(account, credentials, options, ProviderKind.MESSAGING, _MESSAGING,
+                                  self.connect))
 
     def consent_source(self, account: IntegrationAccount, credentials: Credentials,
                        options: ConnectOptions | None = None) -> ConsentSource:
-        return cast(ConsentSource, self._checked(account, ProviderKind.CONSENT, _CONSENT,
-                                                 self.connect(account, credentials, options)))
+        return cast(ConsentSource, self._typed(account, credentials, options, ProviderKind.CONSENT, _CONSENT,
+                                  self.connect))
 
-    def _checked(self, account: IntegrationAccount, kind: ProviderKind, members: tuple[str, ...],
-                 connector: object) -> object:
-        # The cast above is only as good as this check: the plugin's kind and the protocol's
-        # members, so a wrong plugin fails here with its name instead of later with an AttributeError.
+    def _typed(self, account: IntegrationAccount, credentials: Credentials, options: ConnectOptions | None,
+               kind: ProviderKind, members: tuple[str, ...],
+               connect: Callable[[IntegrationAccount, Credentials, ConnectOptions | None], object]) -> object:
+        # The casts above are only as good as this check: the plugin's kind (before building
+        # anything) and the protocol's members, so a wrong plugin fails here with its name
+        # instead of later with an AttributeError.
         info = self.get(account.provider)
         if info.kind is not kind:
             raise ConfigurationError(f"provider {info.name!r} is a {info.kind.value} provider, not {kind.value}")
+        connector = connect(account, credentials, options)
         missing = [m for m in members if not callable(getattr(connector, m, None))]
         if missing:
             raise ConfigurationError(f"provider {info.name!r}: its connector lacks {', '.join(missing)}")

@@ -28,7 +28,9 @@ def to_ts(dt: datetime) -> str:
 
 
 def from_ts(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    # fromisoformat reads what to_ts writes ("...Z" is UTC since Python 3.11), ~20x faster than
+    # strptime, which dominated every wide read (the dashboard's range reads, for one).
+    return datetime.fromisoformat(text)
 
 
 class SQLiteDatabase:

@@ -283,6 +283,9 @@ class MemoryStore(ConciseRepr):
         self.campaign_recipients = MemoryRecipients()
         self.campaign_conversions = MemoryCampaignConversions()
         self.contact_profiles = MemoryContactProfiles(self.consents, self.messaging_contacts)
+        from .api_tokens import MemoryApiTokens
+
+        self.api_tokens = MemoryApiTokens()
 
     def atomic(self) -> contextlib.AbstractContextManager[None]:
         """A unit of work (nothing to roll back in memory; a crash loses everything anyway)."""

@@ -303,3 +303,10 @@ class MemoryContactProfiles(ConciseRepr):
 
     def count(self, tenant_id: str, criteria: Criterion, ctx: AudienceContext) -> int:
         return len(self._matching(tenant_id, criteria, ctx))
+
+    def contains(self, tenant_id: str, criteria: Criterion, ctx: AudienceContext, phone: str) -> bool:
+        profile = self._rows.get((tenant_id, phone))
+        if profile is None:
+            return False
+        onay, ret = self._consent(tenant_id, ctx)
+        return matches(criteria, profile, ctx, (self._opted_out(tenant_id, phone), phone in onay, phone in ret))

@@ -462,6 +462,10 @@ class SQLiteStore(ConciseRepr, fields=("db.path",)):
         self.campaign_recipients = SQLiteRecipients(self.db)
         self.campaign_conversions = SQLiteCampaignConversions(self.db)
         self.contact_profiles = SQLiteContactProfiles(self.db)
+        # the service's API tokens (digests only)
+        from .api_tokens import SQLiteApiTokens
+
+        self.api_tokens = SQLiteApiTokens(self.db)
 
     def atomic(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One BEGIN IMMEDIATE transaction on this thread's connection: every repository call made

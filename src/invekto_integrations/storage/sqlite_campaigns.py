@@ -374,8 +374,9 @@ def compile_criteria(tree: Criterion, tenant_id: str, ctx: AudienceContext) -> t
     """A boolean SQL expression over ``campaign_contacts c`` and its bound parameters.
 
     Every leaf is two-valued (never NULL), so ``NOT`` means what the memory evaluator means.
-    Fact leaves are uncorrelated ``IN`` subqueries on ``(tenant_id, kind, value)`` (the primary
-    key), consent leaves read the consent cache and the opt-out table of the messaging area.
+    Fact leaves are ``EXISTS`` point lookups on the facts' primary key; consent leaves read the
+    consent cache (a primary-key lookup when the İYS brand is known) and the opt-out table of the
+    messaging area.
     """
     match tree:
         case Everyone():
@@ -402,8 +403,10 @@ def compile_criteria(tree: Criterion, tenant_id: str, ctx: AudienceContext) -> t
             return "(" + " AND ".join(parts) + ")", params
         case Platform() | Product() | Tag() | Segment() | AppointmentService():
             values = tree.folded()
-            return (f"c.phone IN (SELECT phone FROM campaign_contact_facts WHERE tenant_id = ? AND kind = ? "
-                    f"AND value IN ({','.join('?' * len(values))}))", [tenant_id, _FACT_KIND[type(tree)], *values])
+            # Point lookups on the facts' primary key (tenant, kind, value, phone) for each contact.
+            return (f"EXISTS (SELECT 1 FROM campaign_contact_facts f WHERE f.tenant_id = c.tenant_id AND f.kind = ? "
+                    f"AND f.value IN ({','.join('?' * len(values))}) AND f.phone = c.phone)",
+                    [_FACT_KIND[type(tree)], *values])
         case ConsentState(state=state):
             def iys(status: str) -> tuple[str, list[object]]:
                 if ctx.brand_code:  # a primary-key lookup per contact
@@ -594,3 +597,8 @@ class SQLiteContactProfiles(ConciseRepr, fields=("db",)):
         r = self.db.execute(f"SELECT COUNT(*) FROM campaign_contacts c WHERE c.tenant_id = ? AND {where}",
                             [tenant_id, *params]).fetchone()
         return int(r[0])
+
+    def contains(self, tenant_id: str, criteria: Criterion, ctx: AudienceContext, phone: str) -> bool:
+        where, params = compile_criteria(criteria, tenant_id, ctx)
+        return self.db.execute(f"SELECT 1 FROM campaign_contacts c WHERE c.tenant_id = ? AND c.phone = ? AND {where}",
+                               [tenant_id, phone, *params]).fetchone() is not None

@@ -33,7 +33,14 @@ from invekto_integrations.storage.claims import ReturnClaimRepository, StoredCla
 from invekto_integrations.storage.protocols import CheckpointRepository, OrderCacheRepository
 from invekto_integrations.storage.records import Checkpoint
 
-__all__ = ["CLAIMS_STREAM", "ClaimAccountReport", "ClaimSyncEngine", "ClaimSyncReport", "ClaimSyncSettings"]
+__all__ = [
+    "CLAIMS_STREAM",
+    "ClaimAccountReport",
+    "ClaimAccountStatus",
+    "ClaimSyncEngine",
+    "ClaimSyncReport",
+    "ClaimSyncSettings",
+]
 
 log = logging.getLogger("invekto_integrations.sync.claims")
 

@@ -13,7 +13,9 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+from invekto_integrations.attribution import AttributionEngine, LeadTracker, add_manual_spend, create_link
 from invekto_integrations.core.clock import FrozenClock
+from invekto_integrations.core.money import Money
 from invekto_integrations.dashboard import (
     ReportPeriod,
     ReturnOutcome,
@@ -27,6 +29,7 @@ from invekto_integrations.dashboard import (
     record_review_outcome,
 )
 from invekto_integrations.models.claims import ClaimLine, ClaimStatus, ReturnClaim
+from invekto_integrations.models.events import InboundMessageReceived, OrderCreated
 from invekto_integrations.models.orders import Order, OrderStatus
 from invekto_integrations.storage.records import (
     Appointment,
@@ -208,6 +211,36 @@ def _clinic(store: Any, period: ReportPeriod, rng: random.Random, data: TurkishD
                     status=answer, expires_at=created + timedelta(hours=2), created_at=created + timedelta(hours=1)))
 
 
+def _attribution(store: Any, period: ReportPeriod, rng: random.Random, data: TurkishData,
+                 clock: FrozenClock, campaigns: list[tuple[str, str, int, int]]) -> None:
+    """Leads through tracked links of ``campaigns`` (utm source, utm campaign, leads weight, daily
+    spend TRY) and organic ones; manual spend per day; purchases by some of the leads."""
+    t = period.tenant_id
+    links = [create_link(store.tracked_links, t, "0850 123 45 67", utm_source=source, utm_medium="paid_social",
+                         utm_campaign=name, clock=clock) for source, name, _, _ in campaigns]
+    engine = AttributionEngine(store, LeadTracker(store))
+    weights = [w for _, _, w, _ in campaigns] + [25]  # the last: organic (no link)
+    for day in range(len(period.days())):
+        for _ in range(rng.randint(1, 4)):
+            at = _at(period, rng, day)
+            phone = data.phone()
+            pick = rng.choices(range(len(weights)), weights=weights)[0]
+            text = f"Merhaba, bilgi alabilir miyim? ref:{links[pick].code}" if pick < len(links) else "Merhaba"
+            engine.process(t, InboundMessageReceived(
+                tenant_id=t, occurred_at=at, from_phone=phone.removeprefix("+"), provider_message_id=f"wamid.{phone}",
+                kind="text", text=text))
+            if rng.random() < 0.3:
+                bought = at + timedelta(hours=rng.randint(2, 60))
+                if bought < period.end:
+                    engine.process(t, OrderCreated(
+                        tenant_id=t, occurred_at=bought, provider="trendyol", account_id="acc-trendyol",
+                        external_order_id=f"A{phone[-7:]}", customer_phone=phone, order_status="Created",
+                        total=Money(amount=data.price(300, 3500))))
+        for _, name, _, daily in campaigns:
+            add_manual_spend(store.ad_spend, t, period.date_from + timedelta(days=day), f"utm:{name}",
+                             Decimal(daily + rng.randint(-daily // 5, daily // 5)), campaign_name=name)
+
+
 def seed_dashboard_demo(store: Any, period: ReportPeriod, *, niche: Literal["ecommerce", "dental", "aesthetic"],
                         clock: FrozenClock, seed: int = 7) -> None:
     """Fill ``store`` with a plausible period of one tenant: orders, parcels, return claims and
@@ -219,6 +252,10 @@ def seed_dashboard_demo(store: Any, period: ReportPeriod, *, niche: Literal["eco
         orders = _orders(store, period, rng, data, now)
         _returns(store, period, rng, orders, clock)
         _reviews(store, period, rng, ["trendyol", "hepsiburada"], clock)
+        _attribution(store, period, rng, data, clock, [("instagram", "bahar-indirimi", 40, 450),
+                                                       ("tiktok", "yeni-sezon", 25, 300)])
     else:
         _clinic(store, period, rng, data, niche, now)
         _reviews(store, period, rng, ["google", "instagram"], clock)
+        _attribution(store, period, rng, data, clock, [("instagram", "implant-mart", 35, 600),
+                                                       ("google", "beyazlatma", 20, 250)])

@@ -1,0 +1,223 @@
+"""`PostgresStore`: the repositories over one PostgreSQL database (extra ``postgres``).
+
+Implemented: accounts, orders, checkpoints, quarantine, events, tenant_settings, return_claims,
+outbox, consents, calendar_sync, leases, timers. The other members of `storage.Store` are not
+implemented on PostgreSQL yet: reading one raises `ConfigurationError` naming it (never a silent
+in-memory stand-in), and `PostgresStore.MISSING` lists them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from invekto_integrations.core.errors import ConfigurationError
+from invekto_integrations.core.reprs import ConciseRepr
+from invekto_integrations.storage.dashboard_protocols import ReportReader, ReturnCaseRepository, ReviewCaseRepository
+from invekto_integrations.storage.protocols import (
+    AppointmentRepository,
+    CargoNotificationRepository,
+    DoctorRepository,
+    MessagingContactRepository,
+    ServicePricingRepository,
+    ShipmentRepository,
+    WaitlistRepository,
+)
+from invekto_integrations.storage.protocols_attribution import (
+    AdCacheRepository,
+    AttributionReportQueries,
+    CapiDeliveryRepository,
+    ConversionRepository,
+    LeadRepository,
+    SpendRepository,
+    TagRuleRepository,
+    TouchRepository,
+    TrackedLinkRepository,
+)
+
+from ._db import PostgresDatabase
+from .calendar import PostgresCalendarSync
+from .core import (
+    PostgresAccounts,
+    PostgresCheckpoints,
+    PostgresEventLog,
+    PostgresOrderCache,
+    PostgresQuarantine,
+    PostgresReturnClaims,
+    PostgresTenantSettings,
+)
+from .messaging import PostgresConsentCache, PostgresOutbox
+from .runtime import PostgresLeases, PostgresTimers
+
+if TYPE_CHECKING:  # the campaigns package imports messaging, which imports storage
+    from invekto_integrations.campaigns.repository import (
+        CampaignRepository,
+        ContactProfileRepository,
+        RecipientRepository,
+    )
+    from invekto_integrations.campaigns.repository import ConversionRepository as CampaignConversionRepository
+
+__all__ = ["PostgresStore"]
+
+
+def _missing(name: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"PostgresStore has no {name!r} repository yet (not implemented on PostgreSQL); "
+        "use SQLiteStore for this area, see docs/postgres.md"
+    )
+
+
+class PostgresStore(ConciseRepr, fields=("db.url",)):
+    """Repositories over one PostgreSQL database, shared by any number of processes and hosts.
+
+    ``url`` is a libpq URL (``postgresql://user:password@host:5432/db``); each repository applies
+    its named migrations on construction (under an advisory lock, so processes may start together).
+    ``schema``: keep every table in that schema (created if missing) instead of the user's default.
+    """
+
+    MISSING: tuple[str, ...] = (
+        "shipments",
+        "cargo_notifications",
+        "messaging_contacts",
+        "appointments",
+        "doctors",
+        "service_pricing",
+        "waitlist",
+        "return_cases",
+        "review_cases",
+        "reports",
+        "tracked_links",
+        "touches",
+        "leads",
+        "conversions",
+        "ad_spend",
+        "tag_rules",
+        "ad_cache",
+        "capi_deliveries",
+        "attribution_reports",
+        "campaigns",
+        "campaign_recipients",
+        "campaign_conversions",
+        "contact_profiles",
+    )
+
+    def __init__(self, url: str, *, schema: str | None = None, min_connections: int = 1,
+                 max_connections: int = 10) -> None:
+        self.db = PostgresDatabase(url, schema=schema, min_size=min_connections, max_size=max_connections)
+        try:
+            self.accounts = PostgresAccounts(self.db)
+            self.orders = PostgresOrderCache(self.db)
+            self.checkpoints = PostgresCheckpoints(self.db)
+            self.quarantine = PostgresQuarantine(self.db)
+            self.events = PostgresEventLog(self.db)
+            self.tenant_settings = PostgresTenantSettings(self.db)
+            self.return_claims = PostgresReturnClaims(self.db)
+            self.outbox = PostgresOutbox(self.db)
+            self.consents = PostgresConsentCache(self.db)
+            self.calendar_sync = PostgresCalendarSync(self.db)
+            self.leases = PostgresLeases(self.db)
+            self.timers = PostgresTimers(self.db)
+        except BaseException:
+            self.db.close()
+            raise
+
+    # -- not implemented on PostgreSQL yet ----------------------------------------------------
+    @property
+    def shipments(self) -> ShipmentRepository:
+        raise _missing("shipments")
+
+    @property
+    def cargo_notifications(self) -> CargoNotificationRepository:
+        raise _missing("cargo_notifications")
+
+    @property
+    def messaging_contacts(self) -> MessagingContactRepository:
+        raise _missing("messaging_contacts")
+
+    @property
+    def appointments(self) -> AppointmentRepository:
+        raise _missing("appointments")
+
+    @property
+    def doctors(self) -> DoctorRepository:
+        raise _missing("doctors")
+
+    @property
+    def service_pricing(self) -> ServicePricingRepository:
+        raise _missing("service_pricing")
+
+    @property
+    def waitlist(self) -> WaitlistRepository:
+        raise _missing("waitlist")
+
+    @property
+    def return_cases(self) -> ReturnCaseRepository:
+        raise _missing("return_cases")
+
+    @property
+    def review_cases(self) -> ReviewCaseRepository:
+        raise _missing("review_cases")
+
+    @property
+    def reports(self) -> ReportReader:
+        raise _missing("reports")
+
+    @property
+    def tracked_links(self) -> TrackedLinkRepository:
+        raise _missing("tracked_links")
+
+    @property
+    def touches(self) -> TouchRepository:
+        raise _missing("touches")
+
+    @property
+    def leads(self) -> LeadRepository:
+        raise _missing("leads")
+
+    @property
+    def conversions(self) -> ConversionRepository:
+        raise _missing("conversions")
+
+    @property
+    def ad_spend(self) -> SpendRepository:
+        raise _missing("ad_spend")
+
+    @property
+    def tag_rules(self) -> TagRuleRepository:
+        raise _missing("tag_rules")
+
+    @property
+    def ad_cache(self) -> AdCacheRepository:
+        raise _missing("ad_cache")
+
+    @property
+    def capi_deliveries(self) -> CapiDeliveryRepository:
+        raise _missing("capi_deliveries")
+
+    @property
+    def attribution_reports(self) -> AttributionReportQueries:
+        raise _missing("attribution_reports")
+
+    @property
+    def campaigns(self) -> CampaignRepository:
+        raise _missing("campaigns")
+
+    @property
+    def campaign_recipients(self) -> RecipientRepository:
+        raise _missing("campaign_recipients")
+
+    @property
+    def campaign_conversions(self) -> CampaignConversionRepository:
+        raise _missing("campaign_conversions")
+
+    @property
+    def contact_profiles(self) -> ContactProfileRepository:
+        raise _missing("contact_profiles")
+
+    def atomic(self) -> contextlib.AbstractContextManager[object]:
+        """One transaction on one pooled connection: every repository call made inside it on this
+        thread commits or rolls back together."""
+        return self.db.transaction()
+
+    def close(self) -> None:
+        self.db.close()
