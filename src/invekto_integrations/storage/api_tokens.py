@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
 
 __all__ = ["ApiToken", "ApiTokenRepository", "MemoryApiTokens", "SQLiteApiTokens", "token_digest"]
@@ -47,7 +49,7 @@ class ApiTokenRepository(Protocol):
     def revoke(self, tenant_id: str, token_id: str, at: datetime) -> bool: ...
 
 
-class MemoryApiTokens:
+class MemoryApiTokens(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], ApiToken] = {}
         self._lock = threading.Lock()
@@ -74,7 +76,7 @@ class MemoryApiTokens:
             return True
 
 
-class SQLiteApiTokens:
+class SQLiteApiTokens(ConciseRepr):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate("service_0001_api_tokens", [

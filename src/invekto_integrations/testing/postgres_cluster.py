@@ -23,6 +23,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from invekto_integrations.core.reprs import ConciseRepr
+
 __all__ = ["PostgresCluster", "find_postgres_bin", "postgres_cluster_or_skip"]
 
 _ENABLE = ("PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin; "
@@ -48,7 +50,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class PostgresCluster:
+class PostgresCluster(ConciseRepr, fields=("port", "dir")):
     """One running cluster; `url` connects to its ``postgres`` database as the ``postgres`` role."""
 
     def __init__(self, bin_dir: Path, *, run_as: str | None = None) -> None:
