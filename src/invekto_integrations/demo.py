@@ -26,15 +26,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from invekto_integrations._env import is_postgres_url
 from invekto_integrations.accounts import AccountService
 from invekto_integrations.core.clock import FrozenClock, SystemClock
 from invekto_integrations.core.crypto import CredentialCipher, KeyRing, generate_key
+from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.core.money import format_try
 from invekto_integrations.events import EventBus
 from invekto_integrations.models.accounts import IntegrationAccount
 from invekto_integrations.providers.base import ConnectOptions, ProviderInfo
 from invekto_integrations.providers.registry import ProviderRegistry
-from invekto_integrations.storage import SQLiteStore
+from invekto_integrations.storage import SQLiteStore, Store
 from invekto_integrations.sync import CustomerLookup, OrderSyncEngine, SyncProgress, SyncRunReport
 from invekto_integrations.testing.refmarket import make_refmarket_provider
 from invekto_integrations.testing.sandbox import FakeProvider, Sandbox
@@ -105,7 +107,31 @@ def _scenario(fake: FakeProvider) -> MarketplaceScenario:
     return fake
 
 
-async def run_demo(data_dir: Path, out: TextIO) -> int:
+_DEMO_SCHEMA = "invekto_demo"
+
+
+def _open_store(data_dir: Path, database_url: str | None) -> tuple[Store, str]:
+    """A fresh store for this run: the demo's SQLite file, or (``--database-url postgresql://...``)
+    the demo's own schema ``invekto_demo`` on that server, dropped and recreated."""
+    if database_url is None:
+        db_path = data_dir / "invekto-demo.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        return SQLiteStore(db_path), f"SQLite store at {db_path}"
+    if not is_postgres_url(database_url):
+        raise ConfigurationError("--database-url takes a postgresql://... URL (without it: a SQLite file)")
+    from invekto_integrations.storage.postgres import PostgresDatabase, PostgresStore
+
+    admin = PostgresDatabase(database_url, max_size=1)
+    try:
+        admin.execute(f"DROP SCHEMA IF EXISTS {_DEMO_SCHEMA} CASCADE")
+    finally:
+        admin.close()
+    store = PostgresStore(database_url, schema=_DEMO_SCHEMA)
+    return store, f"PostgreSQL store at {store.db.url} (schema {_DEMO_SCHEMA})"
+
+
+async def run_demo(data_dir: Path, out: TextIO, *, database_url: str | None = None) -> int:
     """The whole demo; returns a process exit code (0 when every check passed)."""
     start = datetime.now(SystemClock().now().tzinfo).replace(second=0, microsecond=0)
     clock = FrozenClock(start)  # the sandbox's and the engine's time; moved on explicitly
@@ -114,15 +140,12 @@ async def run_demo(data_dir: Path, out: TextIO) -> int:
     providers, fakes = choose_marketplaces(ProviderRegistry.load(), clock, out)
     registry = ProviderRegistry(providers)
     sandbox = Sandbox(fakes, clock=clock)
-    db_path = data_dir / "invekto-demo.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    store = SQLiteStore(db_path)
+    store, where = _open_store(data_dir, database_url)
     ring = KeyRing({"demo-1": base64.urlsafe_b64decode(generate_key())})  # a fresh key ring for this run
     service = AccountService(store.accounts, CredentialCipher(ring), registry=registry, clock=clock)
     failures = 0
     with sandbox:
-        out.write(f"\nSandbox listening on {sandbox.base_url}; SQLite store at {db_path}\n\n")
+        out.write(f"\nSandbox listening on {sandbox.base_url}; {where}\n\n")
         engine = OrderSyncEngine(
             service, store.orders, store.checkpoints, store.quarantine, EventBus(store.events, clock),
             options=lambda account: ConnectOptions(base_url=sandbox.url(account.provider), timeout=10.0),
@@ -236,14 +259,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m invekto_integrations.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where to keep the SQLite file (default: a temporary directory)")
+    parser.add_argument("--database-url", default=None,
+                        help="postgresql://... : run on that PostgreSQL server, in its own schema invekto_demo "
+                             "(dropped and recreated; needs the extra postgres)")
     args = parser.parse_args(argv)
     import asyncio
 
     if args.data_dir is not None:
         args.data_dir.mkdir(parents=True, exist_ok=True)
-        return asyncio.run(run_demo(args.data_dir, sys.stdout))
+        return asyncio.run(run_demo(args.data_dir, sys.stdout, database_url=args.database_url))
     with tempfile.TemporaryDirectory(prefix="invekto-demo-") as tmp:
-        return asyncio.run(run_demo(Path(tmp), sys.stdout))
+        return asyncio.run(run_demo(Path(tmp), sys.stdout, database_url=args.database_url))
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ class MemoryApiTokens(ConciseRepr):
             return True
 
 
-class SQLiteApiTokens(ConciseRepr, fields=("db",)):
+class SQLiteApiTokens(ConciseRepr):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
         db.migrate("service_0001_api_tokens", [

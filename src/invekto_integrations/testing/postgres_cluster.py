@@ -50,7 +50,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class PostgresCluster(ConciseRepr):
+class PostgresCluster(ConciseRepr, fields=("port", "dir")):
     """One running cluster; `url` connects to its ``postgres`` database as the ``postgres`` role."""
 
     def __init__(self, bin_dir: Path, *, run_as: str | None = None) -> None:
