@@ -164,7 +164,7 @@ def test_slow_answer_times_out_and_is_retried(sandbox: Sandbox, yurtici_fake: Yu
 
     yurtici_fake.faults.configure(script=["timeout"], timeout_seconds=5.0)
     with YurticiClient("YKTEST", "YK", base_url=sandbox.inprocess_url("yurtici"), transport=sandbox.transport(),
-                       clock=clock, retry=RetryPolicy(max_attempts=2, clock=clock), timeout=0.1) as client:
+                       clock=clock, retry=RetryPolicy(max_attempts=2, clock=clock), timeout=1.0) as client:
         assert client.track(KEY).status == ShipmentStatus.PENDING
     # Both attempts reached the fake: the first is logged as timed out, the retry answered.
     assert yurtici_fake.faults.counts["timeout"] == 1

@@ -104,6 +104,9 @@ def spawn(config_path: Path, owner: str, logs: Path) -> subprocess.Popen[bytes]:
                             stderr=subprocess.STDOUT, env=env)
 
 
+# The waits below add up to more than the suite's 120 s per test: on a loaded machine the bounds
+# (not pytest's timeout) should be what ends a slow run, with the runtimes' stack dumps in their logs.
+@pytest.mark.timeout(300)
 def test_two_runtime_processes_survive_a_sigkill_of_either(sandbox: Sandbox, tmp_path: Path) -> None:
     path = tmp_path / "world.sqlite3"
     config, expected = setup(path, sandbox)
@@ -114,6 +117,9 @@ def test_two_runtime_processes_survive_a_sigkill_of_either(sandbox: Sandbox, tmp
 
     def work() -> int:
         return len(probe_rows(watch))
+
+    def a2_took_part() -> bool:
+        return any(owner == "proc-a2" for *_, owner in probe_rows(watch))
 
     try:
         procs["a"] = spawn(config_path, "proc-a", tmp_path)
@@ -128,7 +134,10 @@ def test_two_runtime_processes_survive_a_sigkill_of_either(sandbox: Sandbox, tmp
         assert wait_until(lambda: work() >= seen + 10, 30), "no progress after killing A"
         procs["b"].send_signal(signal.SIGKILL)
         procs["b"].wait(10)
-        assert wait_until(lambda: done(watch, expected), 45), "the runtimes did not finish in time"
+        # a2 may have started too late (a slow start under load) to win any work while B ran: the
+        # beats go on every second, so after B's leases expire a2 must take part
+        assert wait_until(lambda: done(watch, expected) and a2_took_part(), 45), \
+            "the runtimes did not finish in time"
         procs["a2"].send_signal(signal.SIGTERM)  # graceful: finishes its step, releases its leases
         assert procs["a2"].wait(20) == 0
     finally:

@@ -50,7 +50,7 @@ def test_serve_hosts_the_runtime_and_stops_gracefully() -> None:
             body = ready.json()
             assert body["runtime"]["alive"] is True
             assert {"orders.sync", "attribution"} <= {e["engine"] for e in body["runtime"]["engines"]}
-            assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json() == {"status": "ok"}
+            assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json() == {"status": "ok"}
         finally:
             server.should_exit = True
             thread.join(20)

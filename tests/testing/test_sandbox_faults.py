@@ -48,10 +48,17 @@ def sb(served: Sandbox) -> Sandbox:
     return served
 
 
-def config(sb: Sandbox, loopback: bool) -> ProviderConfig:
+# The read timeout: short where the timeout fault must trip it (the fake stalls 5 s), generous
+# elsewhere so a loaded machine's slow answer is never mistaken for the fault under test.
+TIMEOUT_FAULT_READ = 0.3
+READ = 10.0
+
+
+def config(sb: Sandbox, loopback: bool, kind: str = "") -> ProviderConfig:
     url = sb.url("echoshop") if loopback else sb.inprocess_url("echoshop")
+    read = TIMEOUT_FAULT_READ if kind == "timeout" else READ
     return ProviderConfig(provider="echoshop", base_url=url, auth=Bearer("token-a"), retry=RetryPolicy.disabled(),
-                          timeout=httpx.Timeout(0.3), limiter_registry=RateLimiterRegistry())
+                          timeout=httpx.Timeout(read), limiter_registry=RateLimiterRegistry())
 
 
 # How each kind is switched on by rate (the script way is the kind's name itself).
@@ -114,7 +121,7 @@ def test_every_kind_is_covered() -> None:
 @pytest.mark.parametrize("kind", FAULT_KINDS)
 def test_sync_client_observes_fault(sb: Sandbox, kind: str, how: str, loopback: bool) -> None:
     transport = None if loopback else sb.transport()
-    with SyncRunner(config(sb, loopback), transport=transport) as runner:
+    with SyncRunner(config(sb, loopback, kind), transport=transport) as runner:
         arm(sb, kind, how)
         if how == "rate" and kind == "rate_limit":
             runner.run(LIST)  # the one request the minute allows
@@ -132,7 +139,7 @@ def test_sync_client_observes_fault(sb: Sandbox, kind: str, how: str, loopback: 
 async def test_async_client_observes_fault(sb: Sandbox, kind: str, loopback: bool) -> None:
     transport = None if loopback else sb.async_transport()
     arm(sb, kind, "script")
-    async with AsyncRunner(config(sb, loopback), transport=transport) as runner:
+    async with AsyncRunner(config(sb, loopback, kind), transport=transport) as runner:
         started = time.monotonic()
         try:
             outcome: Any = await runner.run(LIST)
