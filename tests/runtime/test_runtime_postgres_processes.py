@@ -45,6 +45,9 @@ def spawn(config_path: Path, owner: str, logs: Path) -> subprocess.Popen[bytes]:
                             stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
+# The waits below add up to more than the suite's 120 s per test: on a loaded machine the bounds
+# (not pytest's timeout) should be what ends a slow run, with the runtimes' stack dumps in their logs.
+@pytest.mark.timeout(300)
 def test_three_runtime_processes_killed_at_random_do_everything_once(postgres_url: str, tmp_path: Path) -> None:
     setup(postgres_url, ORDERS)
     config_path = tmp_path / "config.json"
@@ -67,7 +70,10 @@ def test_three_runtime_processes_killed_at_random_do_everything_once(postgres_ur
             killed.append(victim)
             live[slot] = f"p{slot}-{round_}"
             procs[live[slot]] = spawn(config_path, live[slot], tmp_path)
-        assert wait_until(lambda: done(watch, ORDERS), 90), "the runtimes did not finish in time"
+        # the work is shared (checked below): a runtime that started late under load gets its turn
+        # once a killed one's leases expire, so wait for that too rather than sample it once
+        assert wait_until(lambda: done(watch, ORDERS) and len({o for *_, o in probe_rows(watch)}) >= 3, 90), \
+            "the runtimes did not finish in time"
         for owner in live.values():
             procs[owner].send_signal(signal.SIGTERM)
         for owner in live.values():
