@@ -1,5 +1,5 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [sync] [lookup] [noshow] [attribution] [campaigns]
-[hostile] [dashboard]`` (all by default)."""
+[hostile] [dashboard] [postgres]`` (all by default)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,16 @@ import sqlite3
 import sys
 from collections.abc import Callable
 
-from . import bench_attribution, bench_campaigns, bench_dashboard, bench_hostile, bench_lookup, bench_noshow, bench_sync
+from . import (
+    bench_attribution,
+    bench_campaigns,
+    bench_dashboard,
+    bench_hostile,
+    bench_lookup,
+    bench_noshow,
+    bench_postgres,
+    bench_sync,
+)
 
 BENCHMARKS: dict[str, Callable[[bool], list[str]]] = {
     "sync": bench_sync.run,
@@ -21,6 +30,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[str]]] = {
     "campaigns": bench_campaigns.run,
     "hostile": bench_hostile.run,
     "dashboard": bench_dashboard.run,
+    "postgres": bench_postgres.run,
 }
 
 

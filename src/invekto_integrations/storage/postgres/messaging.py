@@ -16,6 +16,7 @@ from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.storage.protocols import TenantMismatch
 from invekto_integrations.storage.records import (
     ConsentCacheRecord,
+    MessagingContact,
     OutboxCount,
     OutboxRecord,
     OutboxStatus,
@@ -24,7 +25,7 @@ from invekto_integrations.storage.records import (
 
 from ._db import PostgresDatabase, Row
 
-__all__ = ["PostgresConsentCache", "PostgresOutbox"]
+__all__ = ["PostgresConsentCache", "PostgresMessagingContacts", "PostgresOutbox"]
 
 _OUTBOX_COLS = (
     "tenant_id", "id", "idempotency_key", "purpose", "category", "to_phone", "message_json", "status", "reason",
@@ -259,3 +260,69 @@ class PostgresConsentCache(ConciseRepr, fields=("db",)):
             params.append(status)
         return [ConsentCacheRecord.model_validate(r)
                 for r in self.db.fetchall(sql + " ORDER BY brand_code, recipient, type", params)]
+
+
+class PostgresMessagingContacts(ConciseRepr, fields=("db",)):
+    """Per-recipient messaging state; every change is one conditional upsert, so a redelivered or
+    late webhook never moves the last inbound time, the newest click or a later opt decision back."""
+
+    _COLS = ("tenant_id", "phone", "wa_id", "last_inbound_at", "opted_out_at", "opt_out_keyword", "ctwa_clid",
+             "ctwa_at", "referral_json", "opt_changed_at", "updated_at")
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.db = db
+        db.migrate(
+            "messaging_0002_contacts",
+            [
+                """CREATE TABLE messaging_contacts (
+                    tenant_id TEXT NOT NULL, phone TEXT NOT NULL, wa_id TEXT, last_inbound_at TIMESTAMPTZ,
+                    opted_out_at TIMESTAMPTZ, opt_out_keyword TEXT, ctwa_clid TEXT, ctwa_at TIMESTAMPTZ,
+                    referral_json TEXT, opt_changed_at TIMESTAMPTZ, updated_at TIMESTAMPTZ NOT NULL,
+                    PRIMARY KEY (tenant_id, phone))""",
+            ],
+        )
+
+    def get(self, tenant_id: str, phone: str) -> MessagingContact | None:
+        r = self.db.fetchone(f"SELECT {', '.join(self._COLS)} FROM messaging_contacts WHERE tenant_id = %s "
+                             "AND phone = %s", (tenant_id, phone))
+        return MessagingContact.model_validate(r) if r else None
+
+    def _upsert(self, tenant_id: str, phone: str, at: datetime, sets: str,
+                params: Sequence[object]) -> MessagingContact:
+        with self.db.transaction():
+            self.db.execute("INSERT INTO messaging_contacts (tenant_id, phone, updated_at) VALUES (%s, %s, %s) "
+                            "ON CONFLICT (tenant_id, phone) DO NOTHING", (tenant_id, phone, at))
+            self.db.execute(f"UPDATE messaging_contacts SET {sets} WHERE tenant_id = %s AND phone = %s",
+                            (*params, tenant_id, phone))
+            r = self.db.fetchone(f"SELECT {', '.join(self._COLS)} FROM messaging_contacts WHERE tenant_id = %s "
+                                 "AND phone = %s", (tenant_id, phone))
+        assert r is not None
+        return MessagingContact.model_validate(r)
+
+    def record_inbound(self, tenant_id: str, phone: str, at: datetime, *, wa_id: str | None = None,
+                       ctwa_clid: str | None = None, referral_json: str | None = None) -> MessagingContact:
+        sets = ("last_inbound_at = GREATEST(last_inbound_at, %s), wa_id = COALESCE(%s, wa_id), updated_at = %s")
+        params: list[object] = [at, wa_id, at]
+        if ctwa_clid:  # the newest click wins; a redelivered older message does not take it back
+            sets += (", ctwa_clid = CASE WHEN ctwa_at IS NULL OR ctwa_at <= %s THEN %s ELSE ctwa_clid END"
+                     ", referral_json = CASE WHEN ctwa_at IS NULL OR ctwa_at <= %s THEN %s ELSE referral_json END"
+                     ", ctwa_at = CASE WHEN ctwa_at IS NULL OR ctwa_at <= %s THEN %s ELSE ctwa_at END")
+            params += [at, ctwa_clid, at, referral_json, at, at]
+        return self._upsert(tenant_id, phone, at, sets, params)
+
+    # An opt-out/opt-in decided at ``at`` lands only if no later decision is on record.
+    _LATEST = "(COALESCE(opt_changed_at, opted_out_at) IS NULL OR COALESCE(opt_changed_at, opted_out_at) <= %s)"
+
+    def set_opt_out(self, tenant_id: str, phone: str, at: datetime, keyword: str) -> MessagingContact:
+        sets = (f"opted_out_at = CASE WHEN {self._LATEST} THEN %s ELSE opted_out_at END, "
+                f"opt_out_keyword = CASE WHEN {self._LATEST} THEN %s ELSE opt_out_keyword END, "
+                f"updated_at = CASE WHEN {self._LATEST} THEN %s ELSE updated_at END, "
+                f"opt_changed_at = CASE WHEN {self._LATEST} THEN %s ELSE opt_changed_at END")
+        return self._upsert(tenant_id, phone, at, sets, [at, at, at, keyword, at, at, at, at])
+
+    def clear_opt_out(self, tenant_id: str, phone: str, at: datetime) -> MessagingContact:
+        sets = (f"opted_out_at = CASE WHEN {self._LATEST} THEN NULL ELSE opted_out_at END, "
+                f"opt_out_keyword = CASE WHEN {self._LATEST} THEN NULL ELSE opt_out_keyword END, "
+                f"updated_at = CASE WHEN {self._LATEST} THEN %s ELSE updated_at END, "
+                f"opt_changed_at = CASE WHEN {self._LATEST} THEN %s ELSE opt_changed_at END")
+        return self._upsert(tenant_id, phone, at, sets, [at, at, at, at, at, at])

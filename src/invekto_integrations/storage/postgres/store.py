@@ -1,7 +1,7 @@
 """`PostgresStore`: the repositories over one PostgreSQL database (extra ``postgres``).
 
 Implemented: accounts, orders, checkpoints, quarantine, events, tenant_settings, return_claims,
-outbox, consents, calendar_sync, leases, timers. The other members of `storage.Store` are not
+outbox, consents, messaging_contacts, calendar_sync, leases, timers. The other members of `storage.Store` are not
 implemented on PostgreSQL yet: reading one raises `ConfigurationError` naming it (never a silent
 in-memory stand-in), and `PostgresStore.MISSING` lists them.
 """
@@ -18,7 +18,6 @@ from invekto_integrations.storage.protocols import (
     AppointmentRepository,
     CargoNotificationRepository,
     DoctorRepository,
-    MessagingContactRepository,
     ServicePricingRepository,
     ShipmentRepository,
     WaitlistRepository,
@@ -46,7 +45,7 @@ from .core import (
     PostgresReturnClaims,
     PostgresTenantSettings,
 )
-from .messaging import PostgresConsentCache, PostgresOutbox
+from .messaging import PostgresConsentCache, PostgresMessagingContacts, PostgresOutbox
 from .runtime import PostgresLeases, PostgresTimers
 
 if TYPE_CHECKING:  # the campaigns package imports messaging, which imports storage
@@ -78,7 +77,6 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
     MISSING: tuple[str, ...] = (
         "shipments",
         "cargo_notifications",
-        "messaging_contacts",
         "appointments",
         "doctors",
         "service_pricing",
@@ -114,6 +112,7 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
             self.return_claims = PostgresReturnClaims(self.db)
             self.outbox = PostgresOutbox(self.db)
             self.consents = PostgresConsentCache(self.db)
+            self.messaging_contacts = PostgresMessagingContacts(self.db)
             self.calendar_sync = PostgresCalendarSync(self.db)
             self.leases = PostgresLeases(self.db)
             self.timers = PostgresTimers(self.db)
@@ -129,10 +128,6 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
     @property
     def cargo_notifications(self) -> CargoNotificationRepository:
         raise _missing("cargo_notifications")
-
-    @property
-    def messaging_contacts(self) -> MessagingContactRepository:
-        raise _missing("messaging_contacts")
 
     @property
     def appointments(self) -> AppointmentRepository:
