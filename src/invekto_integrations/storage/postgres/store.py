@@ -1,7 +1,8 @@
 """`PostgresStore`: the repositories over one PostgreSQL database (extra ``postgres``).
 
 Implemented: accounts, orders, checkpoints, quarantine, events, tenant_settings, return_claims,
-outbox, consents, messaging_contacts, calendar_sync, leases, timers. The other members of `storage.Store` are not
+outbox, consents, messaging_contacts, calendar_sync, shipments, cargo_notifications,
+leases, timers. The other members of `storage.Store` are not
 implemented on PostgreSQL yet: reading one raises `ConfigurationError` naming it (never a silent
 in-memory stand-in), and `PostgresStore.MISSING` lists them.
 """
@@ -16,10 +17,8 @@ from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.storage.dashboard_protocols import ReportReader, ReturnCaseRepository, ReviewCaseRepository
 from invekto_integrations.storage.protocols import (
     AppointmentRepository,
-    CargoNotificationRepository,
     DoctorRepository,
     ServicePricingRepository,
-    ShipmentRepository,
     WaitlistRepository,
 )
 from invekto_integrations.storage.protocols_attribution import (
@@ -47,6 +46,7 @@ from .core import (
 )
 from .messaging import PostgresConsentCache, PostgresMessagingContacts, PostgresOutbox
 from .runtime import PostgresLeases, PostgresTimers
+from .shipments import PostgresCargoNotifications, PostgresShipments
 
 if TYPE_CHECKING:  # the campaigns package imports messaging, which imports storage
     from invekto_integrations.campaigns.repository import (
@@ -75,8 +75,6 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
     """
 
     MISSING: tuple[str, ...] = (
-        "shipments",
-        "cargo_notifications",
         "appointments",
         "doctors",
         "service_pricing",
@@ -114,6 +112,8 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
             self.consents = PostgresConsentCache(self.db)
             self.messaging_contacts = PostgresMessagingContacts(self.db)
             self.calendar_sync = PostgresCalendarSync(self.db)
+            self.shipments = PostgresShipments(self.db)
+            self.cargo_notifications = PostgresCargoNotifications(self.db)
             self.leases = PostgresLeases(self.db)
             self.timers = PostgresTimers(self.db)
         except BaseException:
@@ -121,14 +121,6 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
             raise
 
     # -- not implemented on PostgreSQL yet ----------------------------------------------------
-    @property
-    def shipments(self) -> ShipmentRepository:
-        raise _missing("shipments")
-
-    @property
-    def cargo_notifications(self) -> CargoNotificationRepository:
-        raise _missing("cargo_notifications")
-
     @property
     def appointments(self) -> AppointmentRepository:
         raise _missing("appointments")
