@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from invekto_integrations.demo import run_demo
+from invekto_integrations.demo_orders import run_demo
 from invekto_integrations.storage.postgres import PostgresDatabase
 
 

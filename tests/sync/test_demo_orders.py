@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from invekto_integrations.demo import run_demo
+from invekto_integrations.demo_orders import run_demo
 
 
 @pytest.mark.loopback
@@ -29,7 +29,7 @@ def test_demo_says_when_it_falls_back(tmp_path: Path) -> None:
     """The negative control: with no marketplace plugin installed the demo names the stand-in, which
     the check above refuses."""
     from invekto_integrations.core.clock import FrozenClock
-    from invekto_integrations.demo import choose_marketplaces
+    from invekto_integrations.demo_orders import choose_marketplaces
     from invekto_integrations.providers.registry import ProviderRegistry
 
     out = io.StringIO()
