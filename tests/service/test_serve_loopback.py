@@ -36,7 +36,7 @@ def test_serve_hosts_the_runtime_and_stops_gracefully() -> None:
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         try:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 60  # a readiness poll: generous for a loaded machine
             ready: httpx.Response | None = None
             while time.monotonic() < deadline:
                 try:

@@ -13,6 +13,7 @@ from invekto_integrations.storage.postgres import PostgresDatabase
 
 
 @pytest.mark.loopback
+@pytest.mark.timeout(300)  # two whole demo runs: 38 s seen on a loaded 2-core machine
 async def test_demo_runs_on_postgres_twice(tmp_path: Path, postgres_url: str) -> None:
     for _ in range(2):  # the second run starts from a fresh schema, not on the first run's rows
         out = io.StringIO()
