@@ -21,6 +21,9 @@ directory unless ``--data-dir``), on the sandbox's frozen clock, which the demo 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
+import json
 import socket
 import sys
 import tempfile
@@ -345,6 +348,22 @@ class Demo:
                    "the link lead: campaign utm:kis-indirimi, cost per lead 300.00")
         self.check(ad_row is not None and ad_row["leads"] == 1 and ad_row["cpl"] == "450.00",
                    "the CTWA lead: Meta campaign Kış Kampanyası (resolved from the ad id), cost per lead 450.00")
+        # Meta reports the CTWA conversation's purchase (automatic_events), signed with the app secret.
+        ctwa_lead = self.store.leads.latest(SHOP, "+" + ctwa_phone)
+        body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": WABAS[SHOP], "changes": [{
+            "field": "automatic_events", "value": {"messaging_product": "whatsapp", "automatic_events": [{
+                "id": "wamid.demo-purchase", "event_name": "Purchase", "timestamp": int(self.clock.now().timestamp()),
+                "ctwa_clid": getattr(ctwa_lead, "ctwa_clid", None) or "ARAkUnknown",
+                "custom_data": {"currency": "TRY", "value": 1250}}]}}]}]}).encode()
+        signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        forged = self.api.http.post("/webhooks/meta/automatic-events", content=body,
+                                    headers={"X-Hub-Signature-256": "sha256=" + "0" * 64})
+        ae = self.api.http.post("/webhooks/meta/automatic-events", content=body,
+                                headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"})
+        stored = ae.json().get("stored", {}) if ae.status_code == 200 else {}
+        self.check(forged.status_code == 401 and stored == {SHOP: 1},
+                   "Meta automatic_events: a forged signature refused, the signed Purchase stored for the seller",
+                   f"{forged.status_code}, {ae.status_code} {stored}")
         self.summary.append("attribution: 2 leads (tracked link, CTWA ad) with cost per lead 300.00 and 450.00 TRY")
 
     # -- 5. campaign ---------------------------------------------------------------------------------
