@@ -42,13 +42,16 @@ class RateLimit:
 
 
 class TokenBucket(ConciseRepr, fields=("limit",)):
-    """A thread-safe token bucket driven by an injectable clock."""
+    """A thread-safe token bucket driven by an injectable clock.
 
-    def __init__(self, limit: RateLimit, clock: Clock | None = None) -> None:
+    ``initial`` tokens (default: a full burst) are available at once; a client's bucket starts with
+    one, see `RateLimiterRegistry`."""
+
+    def __init__(self, limit: RateLimit, clock: Clock | None = None, *, initial: float | None = None) -> None:
         self.limit = limit
         self._clock = clock or SystemClock()
         self._lock = threading.Lock()
-        self._tokens = limit.capacity
+        self._tokens = limit.capacity if initial is None else min(limit.capacity, initial)
         self._stamp = self._clock.monotonic()
 
     def reserve(self, tokens: float = 1.0) -> float:
@@ -76,7 +79,11 @@ class TokenBucket(ConciseRepr, fields=("limit",)):
 
 
 class RateLimiterRegistry(ConciseRepr):
-    """Buckets keyed by (provider, account): every client of one account shares one bucket."""
+    """Buckets keyed by (provider, account): every client of one account shares one bucket.
+
+    A new bucket holds one token, not a full burst: the provider's own bucket for the account is
+    full, but its refill clock started a little later than ours, so a client spending a whole burst
+    and then the first refill met it empty (one 429 per account in the first second)."""
 
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
@@ -88,7 +95,7 @@ class RateLimiterRegistry(ConciseRepr):
         with self._lock:
             found = self._buckets.get(key)
             if found is None or found.limit != limit:
-                found = TokenBucket(limit, self._clock)
+                found = TokenBucket(limit, self._clock, initial=1.0)
                 self._buckets[key] = found
             return found
 

@@ -122,11 +122,14 @@ class SQLiteAccounts(ConciseRepr, fields=("db",)):
         return [r[0] for r in self.db.execute("SELECT DISTINCT tenant_id FROM integration_accounts ORDER BY 1")]
 
 
+_ORDER_COLS = (
+    "id, tenant_id, provider, account_id, external_order_id, customer_phone, tracking_code, order_status, "
+    "ordered_at, order_data_json, raw_json, content_hash, synced_at, created_at"
+)
+
+
 class SQLiteOrderCache(ConciseRepr, fields=("db",)):
-    _COLS = (
-        "id, tenant_id, provider, account_id, external_order_id, customer_phone, tracking_code, order_status, "
-        "ordered_at, order_data_json, raw_json, content_hash, synced_at, created_at"
-    )
+    _COLS = _ORDER_COLS
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
@@ -151,42 +154,63 @@ class SQLiteOrderCache(ConciseRepr, fields=("db",)):
             data[key] = from_ts(data[key])
         return CachedOrder.model_validate(data)
 
+    _UPSERT = (
+        f"INSERT INTO orders_cache ({_ORDER_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT (tenant_id, provider, account_id, external_order_id) DO UPDATE SET "
+        "customer_phone = excluded.customer_phone, tracking_code = excluded.tracking_code, "
+        "order_status = excluded.order_status, ordered_at = excluded.ordered_at, "
+        "order_data_json = excluded.order_data_json, raw_json = excluded.raw_json, "
+        "content_hash = excluded.content_hash, synced_at = excluded.synced_at"
+    )
+
     def upsert_many(self, tenant_id: str, orders: Sequence[CachedOrder]) -> UpsertResult:
         inserted = updated = unchanged = 0
+        if any(o.tenant_id != tenant_id for o in orders):
+            raise TenantMismatch("order belongs to another tenant")
+        if not orders:
+            return UpsertResult()
+        # One read of the stored hashes per account and chunk, then one executemany per kind of write
+        # (a SELECT plus an INSERT per order was a third of a backfill).
+        wanted: dict[tuple[str, str], list[str]] = {}
+        for o in orders:
+            wanted.setdefault((o.provider, o.account_id), []).append(o.external_order_id)
+        writes: list[tuple[object, ...]] = []
+        touches: list[tuple[object, ...]] = []
         with self.db.transaction() as conn:
+            known: dict[tuple[str, str, str], str] = {}
+            for (provider, account_id), ids in wanted.items():
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start : start + 500]
+                    rows = conn.execute(
+                        "SELECT external_order_id, content_hash FROM orders_cache WHERE tenant_id = ? "
+                        f"AND provider = ? AND account_id = ? AND external_order_id IN ({','.join('?' * len(chunk))})",
+                        (tenant_id, provider, account_id, *chunk),
+                    )
+                    for r in rows:
+                        known[(provider, account_id, r[0])] = r[1]
             for o in orders:
-                if o.tenant_id != tenant_id:
-                    raise TenantMismatch("order belongs to another tenant")
-                found = conn.execute(
-                    "SELECT content_hash FROM orders_cache WHERE tenant_id = ? AND provider = ? AND account_id = ? "
-                    "AND external_order_id = ?",
-                    (tenant_id, o.provider, o.account_id, o.external_order_id),
-                ).fetchone()
-                if found is None:
-                    conn.execute(
-                        f"INSERT INTO orders_cache ({self._COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (o.id, tenant_id, o.provider, o.account_id, o.external_order_id, o.customer_phone,
-                         o.tracking_code, o.order_status, to_ts(o.ordered_at), o.order_data_json, o.raw_json,
-                         o.content_hash, to_ts(o.synced_at), to_ts(o.created_at)),
-                    )
-                    inserted += 1
-                elif found["content_hash"] == o.content_hash:
-                    conn.execute(
-                        "UPDATE orders_cache SET synced_at = ? WHERE tenant_id = ? AND provider = ? "
-                        "AND account_id = ? AND external_order_id = ?",
-                        (to_ts(o.synced_at), tenant_id, o.provider, o.account_id, o.external_order_id),
-                    )
+                key = (o.provider, o.account_id, o.external_order_id)
+                found = known.get(key)
+                if found is not None and found == o.content_hash:
+                    touches.append((to_ts(o.synced_at), tenant_id, o.provider, o.account_id, o.external_order_id))
                     unchanged += 1
                 else:
-                    conn.execute(
-                        "UPDATE orders_cache SET customer_phone = ?, tracking_code = ?, order_status = ?, "
-                        "ordered_at = ?, order_data_json = ?, raw_json = ?, content_hash = ?, synced_at = ? "
-                        "WHERE tenant_id = ? AND provider = ? AND account_id = ? AND external_order_id = ?",
-                        (o.customer_phone, o.tracking_code, o.order_status, to_ts(o.ordered_at), o.order_data_json,
-                         o.raw_json, o.content_hash, to_ts(o.synced_at), tenant_id, o.provider, o.account_id,
-                         o.external_order_id),
-                    )
-                    updated += 1
+                    writes.append((o.id, tenant_id, o.provider, o.account_id, o.external_order_id, o.customer_phone,
+                                   o.tracking_code, o.order_status, to_ts(o.ordered_at), o.order_data_json,
+                                   o.raw_json, o.content_hash, to_ts(o.synced_at), to_ts(o.created_at)))
+                    if found is None:
+                        inserted += 1
+                    else:
+                        updated += 1
+                known[key] = o.content_hash
+            if writes:
+                conn.executemany(self._UPSERT, writes)
+            if touches:
+                conn.executemany(
+                    "UPDATE orders_cache SET synced_at = ? WHERE tenant_id = ? AND provider = ? "
+                    "AND account_id = ? AND external_order_id = ?",
+                    touches,
+                )
         return UpsertResult(inserted, updated, unchanged)
 
     def get(self, tenant_id: str, provider: str, account_id: str, external_order_id: str) -> CachedOrder | None:
@@ -358,25 +382,31 @@ class SQLiteEventLog(ConciseRepr, fields=("db",)):
         )
 
     def append(self, tenant_id: str, events: Sequence[DomainEvent], *, at: datetime) -> list[StoredEvent]:
+        if any(e.tenant_id != tenant_id for e in events):
+            raise TenantMismatch("event belongs to another tenant")
+        if not events:
+            return []
+        # Each event dumped once; one executemany; the rows it added are those past the log's end
+        # before it (AUTOINCREMENT never reuses a seq, and the write lock is held).
+        recorded = to_ts(at)
+        data = [e.model_dump(mode="json") for e in events]
+        rows = [(e.event_id, tenant_id, e.TYPE, e.VERSION, to_ts(e.occurred_at), recorded, e.dedupe_key,
+                 json.dumps(d)) for e, d in zip(events, data, strict=True)]
         appended: list[StoredEvent] = []
         with self.db.transaction() as conn:
-            for e in events:
-                if e.tenant_id != tenant_id:
-                    raise TenantMismatch("event belongs to another tenant")
-                cur = conn.execute(
-                    "INSERT INTO event_log (event_id, tenant_id, type, version, occurred_at, recorded_at, dedupe_key, "
-                    "data_json) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                    (e.event_id, tenant_id, e.TYPE, e.VERSION, to_ts(e.occurred_at), to_ts(at), e.dedupe_key,
-                     json.dumps(e.model_dump(mode="json"))),
-                )
-                if cur.rowcount == 1:
-                    seq = cur.lastrowid
-                    assert seq is not None
-                    appended.append(
-                        StoredEvent(seq=seq, event_id=e.event_id, tenant_id=tenant_id, type=e.TYPE, version=e.VERSION,
-                                    occurred_at=e.occurred_at, recorded_at=at, dedupe_key=e.dedupe_key,
-                                    data=e.model_dump(mode="json"))
-                    )
+            end = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM event_log").fetchone()[0]
+            conn.executemany(
+                "INSERT INTO event_log (event_id, tenant_id, type, version, occurred_at, recorded_at, dedupe_key, "
+                "data_json) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                rows,
+            )
+            added = dict(conn.execute("SELECT event_id, seq FROM event_log WHERE seq > ?", (end,)).fetchall())
+        for e, d in zip(events, data, strict=True):
+            seq = added.pop(e.event_id, None)
+            if seq is not None:
+                appended.append(StoredEvent(seq=seq, event_id=e.event_id, tenant_id=tenant_id, type=e.TYPE,
+                                            version=e.VERSION, occurred_at=e.occurred_at, recorded_at=at,
+                                            dedupe_key=e.dedupe_key, data=d))
         return appended
 
     def read(
