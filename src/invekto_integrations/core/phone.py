@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -30,6 +31,13 @@ def normalize_phone(raw: str, region: str = "TR") -> str:
     """
     if not isinstance(raw, str):
         raise InvalidArgument(f"expected a string, got {type(raw).__name__}", field="phone")
+    return _normalize(raw, region)
+
+
+# Customers come back order after order: parsing with libphonenumber dominated mapping a page.
+# Only valid results are cached (an exception is not); the arguments are short strings.
+@functools.lru_cache(maxsize=65_536)
+def _normalize(raw: str, region: str) -> str:
     text = raw.strip()
     if not text or is_masked(text):
         raise InvalidArgument(f"not a usable phone number: {raw!r}", field="phone")

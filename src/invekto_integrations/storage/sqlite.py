@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pydantic_core
+
 from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.models.accounts import AccountStatus, IntegrationAccount
 from invekto_integrations.models.events import DomainEvent
@@ -391,7 +393,7 @@ class SQLiteEventLog(ConciseRepr, fields=("db",)):
         recorded = to_ts(at)
         data = [e.model_dump(mode="json") for e in events]
         rows = [(e.event_id, tenant_id, e.TYPE, e.VERSION, to_ts(e.occurred_at), recorded, e.dedupe_key,
-                 json.dumps(d)) for e, d in zip(events, data, strict=True)]
+                 pydantic_core.to_json(d).decode()) for e, d in zip(events, data, strict=True)]
         appended: list[StoredEvent] = []
         with self.db.transaction() as conn:
             end = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM event_log").fetchone()[0]

@@ -44,6 +44,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
+import pydantic_core
+
 from invekto_integrations.accounts import AccountService
 from invekto_integrations.core.clock import Clock, SystemClock
 from invekto_integrations.core.errors import (
@@ -294,17 +296,31 @@ def cached_order_from(account: IntegrationAccount, order: Order, *, now: datetim
     data = order.model_dump_json(exclude={"raw"})
     # The hash leaves out updated_at: some feeds only give a lower bound for it (Hepsiburada packages:
     # the listing window's start), and a newer timestamp on identical content is not a change.
-    content = order.model_dump_json(exclude={"raw", "updated_at"})
+    content = _without_updated_at(data)
     return CachedOrder(
         id=existing.id if existing else new_id(), tenant_id=account.tenant_id, provider=account.provider,
         account_id=account.id, external_order_id=order.external_id,
         customer_phone=_e164(order.customer.phone),
         tracking_code=order.cargo.tracking_number or None, order_status=order.status.value,
         ordered_at=order.ordered_at, order_data_json=data,
-        raw_json=json.dumps(order.raw, ensure_ascii=False, default=str) if order.raw is not None else None,
+        raw_json=pydantic_core.to_json(order.raw, fallback=str).decode() if order.raw is not None else None,
         content_hash=hashlib.sha256(content.encode()).hexdigest(), synced_at=now,
         created_at=existing.created_at if existing else now,
     )
+
+
+_UPDATED_AT = ',"updated_at":"'
+
+
+def _without_updated_at(data: str) -> str:
+    """``order.model_dump_json(exclude={"raw", "updated_at"})`` cut out of the full dump instead of a
+    second serialization. The key's first occurrence is the top-level one: string values escape
+    their quotes, and the nested objects come after it; its value is a timestamp (no escapes)."""
+    start = data.find(_UPDATED_AT)
+    if start < 0:
+        raise ValueError("order JSON without updated_at")
+    end = data.index('"', start + len(_UPDATED_AT))
+    return data[:start] + data[end + 1:]
 
 
 _E164 = re.compile(r"\+[1-9]\d{7,14}")
