@@ -1,5 +1,5 @@
-"""Run the benchmarks: ``python -m benchmarks [--quick] [sync] [lookup] [noshow] [attribution] [campaigns]
-[hostile] [dashboard] [postgres]`` (all by default)."""
+"""Run the benchmarks: ``python -m benchmarks [--quick] [hotpaths] [sync] [lookup] [noshow] [attribution]
+[campaigns] [hostile] [dashboard] [postgres]`` (all by default)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from . import (
     bench_campaigns,
     bench_dashboard,
     bench_hostile,
+    bench_hotpaths,
     bench_lookup,
     bench_noshow,
     bench_postgres,
@@ -23,6 +24,7 @@ from . import (
 )
 
 BENCHMARKS: dict[str, Callable[[bool], list[str]]] = {
+    "hotpaths": bench_hotpaths.run,
     "sync": bench_sync.run,
     "lookup": bench_lookup.run,
     "noshow": bench_noshow.run,

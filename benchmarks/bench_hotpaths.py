@@ -172,7 +172,7 @@ def commit(quick: bool) -> list[str]:
     rounds = 3 if quick else 5
     items = mapped_orders(n)
     batch = 500
-    times = []
+    times, cpu = [], []
     with tempfile.TemporaryDirectory(prefix="invekto-bench-") as tmp:
         for r in range(rounds):
             clock = FrozenClock(NOW)
@@ -187,23 +187,24 @@ def commit(quick: bool) -> list[str]:
                                      EventBus(store.events, clock), clock=clock,
                                      settings=SyncSettings(batch_size=batch))
             counters = _Counters()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for start in range(0, n, batch):
                 engine.commit_batch(account, items[start:start + batch], backfill=True, counters=counters)
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
             assert store.orders.count("tenant-0") == n and counters.inserted == n, counters
-            # A second pass of the same orders: nothing changed, every row only touched.
             engine.close()
             store.close()
     med = statistics.median(times)
+    med_cpu = statistics.median(cpu)
     return [
         f"Commit: `OrderSyncEngine.commit_batch` of {n:,} mapped Trendyol orders (batches of {batch}, a fresh SQLite "
         f"file store per round: cache rows, `order.created` events, upserts), the provider out of the picture; "
         f"median of {rounds} rounds.",
         "",
-        "| orders | median time (s) | orders/s | target |",
-        "|---:|---:|---:|---|",
-        f"| {n:,} | {med:.3f} | **{n / med:,.0f}** | ≥ 10,000 orders/s |",
+        "| orders | median wall time (s) | orders/s | median CPU time (s) | orders per CPU second | target |",
+        "|---:|---:|---:|---:|---:|---|",
+        f"| {n:,} | {med:.3f} | **{n / med:,.0f}** | {med_cpu:.3f} | {n / med_cpu:,.0f} | ≥ 10,000 orders/s |",
     ]
 
 
