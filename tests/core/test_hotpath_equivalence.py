@@ -72,3 +72,12 @@ def test_client_buckets_start_with_one_token_and_plain_buckets_full() -> None:
     assert [client.reserve() for _ in range(3)] == [0.0, 0.2, 0.4]
     full = TokenBucket(limit, clock)
     assert [full.reserve() for _ in range(6)] == [0.0] * 5 + [0.2]
+
+
+def test_raw_payload_with_a_lone_surrogate_still_serializes() -> None:
+    import json
+
+    from invekto_integrations.sync.orders import _json_text
+
+    assert json.loads(_json_text({"a": "\ud83d", "b": 1.5})) == {"a": "\ud83d", "b": 1.5}
+    assert json.loads(_json_text({"ç": [1, None, True]})) == {"ç": [1, None, True]}

@@ -393,7 +393,7 @@ class SQLiteEventLog(ConciseRepr, fields=("db",)):
         recorded = to_ts(at)
         data = [e.model_dump(mode="json") for e in events]
         rows = [(e.event_id, tenant_id, e.TYPE, e.VERSION, to_ts(e.occurred_at), recorded, e.dedupe_key,
-                 pydantic_core.to_json(d).decode()) for e, d in zip(events, data, strict=True)]
+                 _json_text(d)) for e, d in zip(events, data, strict=True)]
         appended: list[StoredEvent] = []
         with self.db.transaction() as conn:
             end = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM event_log").fetchone()[0]
@@ -437,6 +437,13 @@ class SQLiteEventLog(ConciseRepr, fields=("db",)):
 
     def tenants(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT tenant_id FROM event_log ORDER BY 1")]
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return pydantic_core.to_json(value).decode()
+    except pydantic_core.PydanticSerializationError:  # a lone surrogate: ASCII escapes instead
+        return json.dumps(value)
 
 
 class SQLiteStore(ConciseRepr, fields=("db.path",)):

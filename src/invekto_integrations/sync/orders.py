@@ -303,10 +303,19 @@ def cached_order_from(account: IntegrationAccount, order: Order, *, now: datetim
         customer_phone=_e164(order.customer.phone),
         tracking_code=order.cargo.tracking_number or None, order_status=order.status.value,
         ordered_at=order.ordered_at, order_data_json=data,
-        raw_json=pydantic_core.to_json(order.raw, fallback=str).decode() if order.raw is not None else None,
+        raw_json=_json_text(order.raw) if order.raw is not None else None,
         content_hash=hashlib.sha256(content.encode()).hexdigest(), synced_at=now,
         created_at=existing.created_at if existing else now,
     )
+
+
+def _json_text(value: Any) -> str:
+    """Compact JSON, in Rust (``json.dumps`` of the raw payload was a fifth of a commit); a lone
+    surrogate from a hostile body cannot be UTF-8, so that payload falls back to ASCII escapes."""
+    try:
+        return pydantic_core.to_json(value, fallback=str).decode()
+    except pydantic_core.PydanticSerializationError:
+        return json.dumps(value, default=str)
 
 
 _UPDATED_AT = ',"updated_at":"'
