@@ -65,13 +65,16 @@ def test_phone_cache_returns_the_same_and_still_rejects() -> None:
             raise AssertionError("invalid number accepted")
 
 
-def test_client_buckets_start_with_one_token_and_plain_buckets_full() -> None:
+def test_default_registry_buckets_start_with_one_token_and_others_full() -> None:
+    from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY
+
+    assert DEFAULT_REGISTRY.initial_tokens == 1.0
     clock = FrozenClock()
     limit = RateLimit(5, 1.0)
-    client = RateLimiterRegistry(clock).bucket("p", "a", limit)
+    client = RateLimiterRegistry(clock, initial_tokens=1.0).bucket("p", "a", limit)
     assert [client.reserve() for _ in range(3)] == [0.0, 0.2, 0.4]
-    full = TokenBucket(limit, clock)
-    assert [full.reserve() for _ in range(6)] == [0.0] * 5 + [0.2]
+    for full in (TokenBucket(limit, clock), RateLimiterRegistry(clock).bucket("p", "a", limit)):
+        assert [full.reserve() for _ in range(6)] == [0.0] * 5 + [0.2]
 
 
 def test_raw_payload_with_a_lone_surrogate_still_serializes() -> None:

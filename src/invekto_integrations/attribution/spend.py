@@ -106,9 +106,15 @@ def import_spend_csv(repo: SpendRepository, tenant_id: str, text: str, *, all_or
     """
     sample = text.lstrip("\ufeff")[:2048]
     text = text.lstrip("\ufeff")
-    reader = csv.DictReader(io.StringIO(text), delimiter=";" if sample.count(";") > sample.count(",") else ",")
+    # newline="": the csv module reads line ends itself (a bare "\r" otherwise raises csv.Error).
+    reader = csv.DictReader(io.StringIO(text, newline=""),
+                            delimiter=";" if sample.count(";") > sample.count(",") else ",")
     result = CsvImportResult()
-    header = [h.strip().lower() for h in reader.fieldnames or []]
+    try:
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+    except csv.Error as exc:
+        result.errors.append(CsvLineError(1, None, f"unreadable CSV: {exc}"))
+        return result
     missing = [c for c in _REQUIRED if c not in header]
     if missing:
         result.errors.append(CsvLineError(1, missing[0], f"missing column(s): {', '.join(missing)}"))
@@ -118,7 +124,15 @@ def import_spend_csv(repo: SpendRepository, tenant_id: str, text: str, *, all_or
         result.errors.append(CsvLineError(1, unknown[0], f"unknown column(s): {', '.join(unknown)}"))
         return result
     entries: list[SpendEntry] = []
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # malformed quoting and the like: the line is reported, reading stops
+            result.errors.append(CsvLineError(reader.line_num, None, f"unreadable CSV: {exc}"))
+            break
         line = reader.line_num
         data = {(k or "").strip().lower(): (v or "") for k, v in row.items() if k is not None}
         if None in row:

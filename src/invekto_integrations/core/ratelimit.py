@@ -44,8 +44,7 @@ class RateLimit:
 class TokenBucket(ConciseRepr, fields=("limit",)):
     """A thread-safe token bucket driven by an injectable clock.
 
-    ``initial`` tokens (default: a full burst) are available at once; a client's bucket starts with
-    one, see `RateLimiterRegistry`."""
+    ``initial`` tokens (default: a full burst) are available at once (see `RateLimiterRegistry`)."""
 
     def __init__(self, limit: RateLimit, clock: Clock | None = None, *, initial: float | None = None) -> None:
         self.limit = limit
@@ -81,11 +80,13 @@ class TokenBucket(ConciseRepr, fields=("limit",)):
 class RateLimiterRegistry(ConciseRepr):
     """Buckets keyed by (provider, account): every client of one account shares one bucket.
 
-    A new bucket holds one token, not a full burst: the provider's own bucket for the account is
-    full, but its refill clock started a little later than ours, so a client spending a whole burst
-    and then the first refill met it empty (one 429 per account in the first second)."""
+    ``initial_tokens``: what a new bucket holds (default: a full burst). `DEFAULT_REGISTRY` starts
+    buckets with one token: the provider's own bucket for the account is full too, but its refill
+    clock starts a little later than ours, so a client spending a whole burst and then the first
+    refill met it empty (one 429 per account in the first second when many accounts start)."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, *, initial_tokens: float | None = None) -> None:
+        self.initial_tokens = initial_tokens
         self._clock = clock or SystemClock()
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._lock = threading.Lock()
@@ -95,14 +96,14 @@ class RateLimiterRegistry(ConciseRepr):
         with self._lock:
             found = self._buckets.get(key)
             if found is None or found.limit != limit:
-                found = TokenBucket(limit, self._clock, initial=1.0)
+                found = TokenBucket(limit, self._clock, initial=self.initial_tokens)
                 self._buckets[key] = found
             return found
 
 
 # One process-wide registry is the default, so that two clients built for the same account
 # (say, a sync engine and a notebook) still share the account's budget.
-DEFAULT_REGISTRY = RateLimiterRegistry()
+DEFAULT_REGISTRY = RateLimiterRegistry(initial_tokens=1.0)
 
 
 _BY_CLOCK: dict[int, RateLimiterRegistry] = {}
