@@ -74,7 +74,8 @@ def test_three_runtime_processes_killed_at_random_do_everything_once(postgres_ur
         # once a killed one's leases expire, so wait for that too rather than sample it once
         assert wait_until(lambda: done(watch, ORDERS) and len({o for *_, o in probe_rows(watch)}) >= 3, 90), \
             "the runtimes did not finish in time"
-        for owner in live.values():
+        for owner in live.values():  # a graceful stop needs the SIGTERM handler installed first
+            assert wait_until(lambda owner=owner: b"running" in (tmp_path / f"{owner}.log").read_bytes(), 60)
             procs[owner].send_signal(signal.SIGTERM)
         for owner in live.values():
             assert procs[owner].wait(30) == 0
