@@ -61,9 +61,6 @@ class PostgresCluster(ConciseRepr, fields=("port", "dir")):
         self.port = _free_port()
         self._started = False
 
-    def __repr__(self) -> str:
-        return f"PostgresCluster(port={self.port}, dir={str(self.dir)!r}, running={self._started})"
-
     @property
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
