@@ -19,7 +19,8 @@ from invekto_integrations.core.errors import IntegrationError
 from invekto_integrations.core.phone import normalize_phone, try_normalize_phone
 from invekto_integrations.storage import MemoryStore
 
-FAST = settings(max_examples=200, deadline=500)
+# the deadline catches a runaway input (backtracking, blow-up), with room for a loaded CI machine
+FAST = settings(max_examples=200, deadline=2000)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
