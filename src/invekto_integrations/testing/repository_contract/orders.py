@@ -18,6 +18,7 @@ __all__ = [
     "test_ordercache_find_by_tracking_code",
     "test_ordercache_get_many",
     "test_ordercache_key_includes_provider_and_account",
+    "test_ordercache_order_twice_in_one_batch",
     "test_ordercache_refuses_rows_of_another_tenant",
     "test_ordercache_tenant_isolation",
     "test_ordercache_update_keeps_id_and_created_at_and_refreshes_synced_at",
@@ -48,6 +49,18 @@ def test_ordercache_upsert_counts_inserted_updated_unchanged(store: Any) -> None
                                         row("C", synced=later)])
     assert (r.inserted, r.updated, r.unchanged) == (1, 1, 1)
     assert store.orders.count("t1") == 3
+
+def test_ordercache_order_twice_in_one_batch(store: Any) -> None:
+    later = T0 + timedelta(hours=1)
+    r = store.orders.upsert_many("t1", [row("A", rid="first"), row("B"),
+                                        row("A", status="shipped", synced=later, rid="second")])
+    assert (r.inserted, r.updated, r.unchanged) == (2, 1, 0)
+    got = store.orders.get("t1", "trendyol", "acc1", "A")
+    assert got.id == "first" and got.created_at == T0 and got.order_status == "shipped" and got.synced_at == later
+    r = store.orders.upsert_many("t1", [row("A", status="shipped", synced=later), row("A", status="shipped")])
+    assert (r.inserted, r.updated, r.unchanged) == (0, 0, 2)
+    assert store.orders.count("t1") == 2
+
 
 def test_ordercache_update_keeps_id_and_created_at_and_refreshes_synced_at(store: Any) -> None:
     store.orders.upsert_many("t1", [row("A", rid="first")])
