@@ -1,4 +1,4 @@
-"""Return and review cases: the repositories (memory and SQLite alike), the domain steps that fill
+"""Return and review cases: the repositories (memory, SQLite and PostgreSQL alike), the domain steps that fill
 them, and the indexes the panels' range reads run on."""
 
 from __future__ import annotations
@@ -149,3 +149,39 @@ def test_panel_reads_use_tenant_leading_indexes(clock: FrozenClock) -> None:
             assert "SCAN" not in plan, (name, plan)
     finally:
         store.close()
+
+
+def test_panel_reads_on_postgres_use_tenant_leading_indexes(postgres_url: str) -> None:
+    """With sequential scans priced out, every range read must find an index leading with tenant_id
+    (the tables are tiny here: the planner would scan them otherwise)."""
+    import json
+
+    from invekto_integrations.storage.postgres import PostgresStore
+
+    store = PostgresStore(postgres_url)
+    try:
+        with store.atomic() as conn:
+            conn.execute("SET LOCAL enable_seqscan = off")
+            for name, sql in store.reports.queries.items():
+                [row] = conn.execute("EXPLAIN (FORMAT JSON) " + sql, ("t1", PERIOD.start, PERIOD.end)).fetchall()
+                plan = json.dumps(row["QUERY PLAN"])
+                assert "Seq Scan" not in plan and '"Index Name"' in plan, (name, plan)
+    finally:
+        store.close()
+
+
+def test_case_saves_of_one_tenant_never_replace_another_tenants_case(store: Any, clock: FrozenClock) -> None:
+    """Same provider and claim id (or platform and review id) in two tenants: two rows, each saved apart."""
+    a, b = _case(), _case("t2", id="other")
+    store.return_cases.save("t1", a)
+    store.return_cases.save("t2", b)
+    store.return_cases.save("t2", b.model_copy(update={"note": "t2 only"}))
+    assert store.return_cases.get("t1", a.provider, a.claim_id) == a
+    assert store.return_cases.get("t2", a.provider, a.claim_id).note == "t2 only"
+    review = ReviewCase(id="r", tenant_id="t1", platform="trendyol", review_id="r1", rating_before=2,
+                        negative=True, reviewed_at=NOW, created_at=NOW, updated_at=NOW)
+    store.review_cases.save("t1", review)
+    store.review_cases.save("t2", review.model_copy(update={"tenant_id": "t2", "rating_before": 5,
+                                                             "negative": False}))
+    assert store.review_cases.get("t1", "trendyol", "r1") == review
+    assert store.review_cases.find("t2", negative=False)[0].rating_before == 5

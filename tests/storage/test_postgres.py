@@ -133,7 +133,8 @@ def test_migrations_apply_once_across_stores(postgres_url: str) -> None:
     second = PostgresStore(postgres_url)  # same database: every migration already recorded
     names = [r["name"] for r in second.db.fetchall("SELECT name FROM schema_migrations ORDER BY name")]
     assert len(names) == len(set(names)) and "core_0005_event_log" in names
-    areas = {"core", "settings", "claims", "outbox", "messaging", "calendar", "cargo", "runtime"}
+    areas = {"core", "settings", "claims", "outbox", "messaging", "calendar", "cargo", "runtime",
+             "dashboard", "service", "attribution", "campaigns", "appointments"}
     assert all(n.split("_", 1)[0] in areas for n in names)
     first.close()
     second.close()

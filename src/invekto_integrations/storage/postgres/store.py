@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.core.reprs import ConciseRepr
-from invekto_integrations.storage.dashboard_protocols import ReportReader, ReturnCaseRepository, ReviewCaseRepository
 from invekto_integrations.storage.protocols import (
     AppointmentRepository,
     DoctorRepository,
@@ -34,6 +33,7 @@ from invekto_integrations.storage.protocols_attribution import (
 )
 
 from ._db import PostgresDatabase
+from .api_tokens import PostgresApiTokens
 from .calendar import PostgresCalendarSync
 from .core import (
     PostgresAccounts,
@@ -44,7 +44,9 @@ from .core import (
     PostgresReturnClaims,
     PostgresTenantSettings,
 )
+from .dashboard import PostgresReturnCases, PostgresReviewCases
 from .messaging import PostgresConsentCache, PostgresMessagingContacts, PostgresOutbox
+from .reports import PostgresReportReader
 from .runtime import PostgresLeases, PostgresTimers
 from .shipments import PostgresCargoNotifications, PostgresShipments
 
@@ -79,9 +81,6 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
         "doctors",
         "service_pricing",
         "waitlist",
-        "return_cases",
-        "review_cases",
-        "reports",
         "tracked_links",
         "touches",
         "leads",
@@ -116,6 +115,12 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
             self.cargo_notifications = PostgresCargoNotifications(self.db)
             self.leases = PostgresLeases(self.db)
             self.timers = PostgresTimers(self.db)
+            # dashboard cases
+            self.return_cases = PostgresReturnCases(self.db)
+            self.review_cases = PostgresReviewCases(self.db)
+            self.reports = PostgresReportReader(self.db)
+            # the service's API tokens (digests only)
+            self.api_tokens = PostgresApiTokens(self.db)
         except BaseException:
             self.db.close()
             raise
@@ -136,18 +141,6 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
     @property
     def waitlist(self) -> WaitlistRepository:
         raise _missing("waitlist")
-
-    @property
-    def return_cases(self) -> ReturnCaseRepository:
-        raise _missing("return_cases")
-
-    @property
-    def review_cases(self) -> ReviewCaseRepository:
-        raise _missing("review_cases")
-
-    @property
-    def reports(self) -> ReportReader:
-        raise _missing("reports")
 
     @property
     def tracked_links(self) -> TrackedLinkRepository:
