@@ -24,9 +24,17 @@ def clock() -> FrozenClock:
     return FrozenClock(START)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def open_store(kind: str, request: pytest.FixtureRequest) -> Any:
+    if kind == "postgres":  # a fresh schema of the session's throwaway cluster
+        from invekto_integrations.storage.postgres import PostgresStore
+
+        return PostgresStore(request.getfixturevalue("postgres_url"))
+    return MemoryStore() if kind == "memory" else SQLiteStore()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest) -> Iterator[Any]:
-    s: Any = MemoryStore() if request.param == "memory" else SQLiteStore()
+    s = open_store(request.param, request)
     yield s
     s.close()
 

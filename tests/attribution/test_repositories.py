@@ -25,7 +25,7 @@ from invekto_integrations.storage.memory import MemoryStore
 from invekto_integrations.storage.protocols import TenantMismatch
 from invekto_integrations.storage.sqlite import SQLiteStore
 
-from .conftest import START
+from .conftest import START, open_store
 
 CAMPAIGNS = [AdRef(campaign_id=f"c{i}", campaign_name=f"Kampanya {i}", adset_id=f"s{i}", ad_id=f"a{i}")
              for i in range(4)]
@@ -81,9 +81,9 @@ def test_sql_credit_matches_the_reference(model: AttributionModel, seed: int) ->
         sqlite.close()
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_spend_manual_wins_and_tenants_are_apart(kind: str) -> None:
-    store = MemoryStore() if kind == "memory" else SQLiteStore()
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgres"])
+def test_spend_manual_wins_and_tenants_are_apart(kind: str, request: pytest.FixtureRequest) -> None:
+    store = open_store(kind, request)
     d1, d2 = date(2026, 3, 10), date(2026, 3, 11)
 
     def entry(day: date, amount: str, origin: SpendOrigin, level: AdsLevel = AdsLevel.AD, tenant: str = "t",
@@ -105,6 +105,44 @@ def test_spend_manual_wins_and_tenants_are_apart(kind: str) -> None:
         store.ad_spend.upsert_many("t", [entry(d1, "1", SpendOrigin.MANUAL, tenant="u")])
     assert store.conversions.find("u") == [] and store.leads.find("u") == []
     store.close()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 6])
+def test_postgres_reports_equal_sqlites(seed: int, postgres_url: str) -> None:
+    """The same rows give the very same credit, lead and spend rows on PostgreSQL as on SQLite (the
+    credit query is SQLite's in float8), under every model."""
+    from invekto_integrations.storage.postgres import PostgresStore
+
+    sqlite, pg = SQLiteStore(), PostgresStore(postgres_url)
+    try:
+        _fill([sqlite, pg], seed)
+        spend = [SpendEntry(tenant_id="t", day=date(2026, 3, 10) + timedelta(days=i % 3), level=AdsLevel.AD,
+                            campaign_id=ad.campaign_id or "c0", adset_id=ad.adset_id, ad_id=ad.ad_id,
+                            amount=Decimal(17 * i + 3) / 8, origin=SpendOrigin.MANUAL if i % 5 == 0 else
+                            SpendOrigin.INSIGHTS) for i, ad in enumerate(CAMPAIGNS * 3)]
+        for s in (sqlite, pg):
+            s.ad_spend.upsert_many("t", spend)
+        for model in AttributionModel:
+            for kinds in ((ConversionKind.PURCHASE,), tuple(ConversionKind)):
+                kw = {"since": START + timedelta(days=2), "until": START + timedelta(days=18), "model": model,
+                      "lookback": timedelta(days=5), "half_life": timedelta(days=2), "kinds": kinds}
+                key = lambda r: (r.source.channel, r.source.campaign_id or "", r.source.ad_id or "")  # noqa: E731
+                want = sorted(sqlite.attribution_reports.credit("t", **kw), key=key)
+                assert want and sorted(pg.attribution_reports.credit("t", **kw), key=key) == want, model
+        days = {"since": START, "until": START + timedelta(days=1)}
+        by_source = lambda r: (r.source.campaign_id or "", r.source.channel)  # noqa: E731
+        assert sorted(pg.attribution_reports.lead_counts("t", **days), key=by_source) == \
+            sorted(sqlite.attribution_reports.lead_counts("t", **days), key=by_source)
+        span = {"since": date(2026, 3, 10), "until": date(2026, 3, 11)}
+        by_object = lambda r: (r.level.value, r.campaign_id, r.ad_id or "")  # noqa: E731
+        want_spend = sorted(sqlite.attribution_reports.spend_totals("t", **span), key=by_object)
+        assert want_spend and sorted(pg.attribution_reports.spend_totals("t", **span), key=by_object) == want_spend
+        assert pg.ad_spend.find("t") == sqlite.ad_spend.find("t")
+        assert pg.conversions.find("t") == sqlite.conversions.find("t")
+        assert pg.leads.find("t") == sqlite.leads.find("t")
+    finally:
+        sqlite.close()
+        pg.close()
 
 
 def test_reports_to_pandas() -> None:

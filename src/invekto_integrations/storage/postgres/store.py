@@ -20,20 +20,20 @@ from invekto_integrations.storage.protocols import (
     ServicePricingRepository,
     WaitlistRepository,
 )
-from invekto_integrations.storage.protocols_attribution import (
-    AdCacheRepository,
-    AttributionReportQueries,
-    CapiDeliveryRepository,
-    ConversionRepository,
-    LeadRepository,
-    SpendRepository,
-    TagRuleRepository,
-    TouchRepository,
-    TrackedLinkRepository,
-)
 
 from ._db import PostgresDatabase
 from .api_tokens import PostgresApiTokens
+from .attribution import (
+    PostgresAdCache,
+    PostgresAttributionReports,
+    PostgresCapiDeliveries,
+    PostgresConversions,
+    PostgresLeads,
+    PostgresSpend,
+    PostgresTagRules,
+    PostgresTouches,
+    PostgresTrackedLinks,
+)
 from .calendar import PostgresCalendarSync
 from .core import (
     PostgresAccounts,
@@ -81,15 +81,6 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
         "doctors",
         "service_pricing",
         "waitlist",
-        "tracked_links",
-        "touches",
-        "leads",
-        "conversions",
-        "ad_spend",
-        "tag_rules",
-        "ad_cache",
-        "capi_deliveries",
-        "attribution_reports",
         "campaigns",
         "campaign_recipients",
         "campaign_conversions",
@@ -119,6 +110,16 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
             self.return_cases = PostgresReturnCases(self.db)
             self.review_cases = PostgresReviewCases(self.db)
             self.reports = PostgresReportReader(self.db)
+            # attribution
+            self.tracked_links = PostgresTrackedLinks(self.db)
+            self.touches = PostgresTouches(self.db)
+            self.leads = PostgresLeads(self.db)
+            self.conversions = PostgresConversions(self.db)
+            self.ad_spend = PostgresSpend(self.db)
+            self.tag_rules = PostgresTagRules(self.db)
+            self.ad_cache = PostgresAdCache(self.db)
+            self.capi_deliveries = PostgresCapiDeliveries(self.db)
+            self.attribution_reports = PostgresAttributionReports(self.db)
             # the service's API tokens (digests only)
             self.api_tokens = PostgresApiTokens(self.db)
         except BaseException:
@@ -141,42 +142,6 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
     @property
     def waitlist(self) -> WaitlistRepository:
         raise _missing("waitlist")
-
-    @property
-    def tracked_links(self) -> TrackedLinkRepository:
-        raise _missing("tracked_links")
-
-    @property
-    def touches(self) -> TouchRepository:
-        raise _missing("touches")
-
-    @property
-    def leads(self) -> LeadRepository:
-        raise _missing("leads")
-
-    @property
-    def conversions(self) -> ConversionRepository:
-        raise _missing("conversions")
-
-    @property
-    def ad_spend(self) -> SpendRepository:
-        raise _missing("ad_spend")
-
-    @property
-    def tag_rules(self) -> TagRuleRepository:
-        raise _missing("tag_rules")
-
-    @property
-    def ad_cache(self) -> AdCacheRepository:
-        raise _missing("ad_cache")
-
-    @property
-    def capi_deliveries(self) -> CapiDeliveryRepository:
-        raise _missing("capi_deliveries")
-
-    @property
-    def attribution_reports(self) -> AttributionReportQueries:
-        raise _missing("attribution_reports")
 
     @property
     def campaigns(self) -> CampaignRepository:
