@@ -39,6 +39,7 @@ from invekto_integrations.storage.settings import TenantSettingsRepository, tena
 from ._engine import Engine, EngineContext, Timer
 from ._schedule import Schedule
 from ._status import EngineStatus, PairReport, RunReport
+from ._wakeup import Idle
 
 __all__ = ["AsyncRuntime", "Runtime", "RuntimeStore"]
 
@@ -147,6 +148,11 @@ class _Core:
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
+
+    def _idle(self) -> Idle:
+        """The idle waits of a `run_forever` (woken by new work of a served tenant, where the store can)."""
+        fixed = frozenset(self._tenants) if isinstance(self._tenants, list | tuple | set | frozenset) else None
+        return Idle(self.store, self._stop, (lambda t: t in fixed) if fixed is not None else (lambda t: True))
 
     # -- selection ---------------------------------------------------------------------------------
     def tenants(self) -> list[str]:
@@ -423,16 +429,21 @@ class Runtime(_Core):
         return report
 
     def run_forever(self, *, idle: float = 1.0) -> None:
-        """Rounds until `stop`; waits ``idle`` seconds after a round that found nothing to do."""
+        """Rounds until `stop`; waits ``idle`` seconds after a round that found nothing to do (on a
+        store with wake-ups, PostgreSQL, new work from any process ends the wait early)."""
         self._stop.clear()
-        while not self.stopping:
-            report = self.run_once()
-            if report.did_work or self.stopping:
-                continue
-            if isinstance(self.clock, SystemClock):
-                self._stop.wait(idle)
-            else:
-                self.clock.sleep(idle)
+        waiting = self._idle()
+        try:
+            while not self.stopping:
+                report = self.run_once()
+                if report.did_work or self.stopping:
+                    continue
+                if isinstance(self.clock, SystemClock):
+                    waiting.wait(idle)
+                else:
+                    self.clock.sleep(idle)
+        finally:
+            waiting.close()
 
 
 def _run_flow(store: RuntimeStore, flow: Generator[_Step, None, None], beat: float) -> None:
@@ -463,15 +474,19 @@ class AsyncRuntime(_Core):
 
     async def run_forever(self, *, idle: float = 1.0) -> None:
         self._stop.clear()
-        while not self.stopping:
-            report = await self.run_once()
-            await asyncio.sleep(0)  # let the loop run others even when every step was instant
-            if report.did_work or self.stopping:
-                continue
-            if isinstance(self.clock, SystemClock):
-                await asyncio.to_thread(self._stop.wait, idle)
-            else:
-                await self.clock.asleep(idle)
+        waiting = self._idle()
+        try:
+            while not self.stopping:
+                report = await self.run_once()
+                await asyncio.sleep(0)  # let the loop run others even when every step was instant
+                if report.did_work or self.stopping:
+                    continue
+                if isinstance(self.clock, SystemClock):
+                    await asyncio.to_thread(waiting.wait, idle)
+                else:
+                    await self.clock.asleep(idle)
+        finally:
+            await asyncio.to_thread(waiting.close)
 
     async def _run_flow(self, flow: Generator[_Step, None, None]) -> None:
         try:

@@ -28,10 +28,13 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "the PostgreSQL store needs psycopg 3 and psycopg_pool: pip install 'invekto-integrations[postgres]'"
     ) from exc
 
-__all__ = ["PostgresDatabase", "Row"]
+__all__ = ["WAKEUP_CHANNEL", "PostgresDatabase", "PostgresWakeups", "Row"]
 
 Row = dict[str, Any]
 _MIGRATION_LOCK = 0x1_17E7_0  # pg_advisory_xact_lock key: one migrating process at a time
+# NOTIFY channel of new work (payload: the tenant id): a new event, timer or outbox row. Sent in the
+# writer's transaction, so a listener hears it only once the rows are visible.
+WAKEUP_CHANNEL = "invekto_wakeup"
 
 
 def _configurer(schema: str | None) -> Callable[[psycopg.Connection[Any]], None]:
@@ -58,6 +61,7 @@ class PostgresDatabase:
     def __init__(self, url: str, *, schema: str | None = None, min_size: int = 1, max_size: int = 10,
                  timeout: float = 30.0) -> None:
         self._url = normalize_url(url)
+        self._schema = schema
         self._local = threading.local()
         self._migrate_lock = threading.Lock()
         self._applied: set[str] | None = None
@@ -143,6 +147,14 @@ class PostgresDatabase:
         except psycopg.Error as exc:
             raise StorageError(f"PostgreSQL error: {exc}") from exc
 
+    def notify(self, tenant_id: str) -> None:
+        """Tell listening runtimes that ``tenant_id`` has new work (on commit, inside a transaction)."""
+        self.execute("SELECT pg_notify(%s, %s)", (WAKEUP_CHANNEL, tenant_id))
+
+    def wakeups(self) -> PostgresWakeups:
+        """A listener of `WAKEUP_CHANNEL` on a connection of its own (not from the pool)."""
+        return PostgresWakeups(self._url, self._schema)
+
     def migrate(self, name: str, statements: Sequence[str]) -> None:
         """Apply a named migration once (safe from every repository constructor and every process)."""
         with self._migrate_lock:
@@ -162,3 +174,39 @@ class PostgresDatabase:
 
     def close(self) -> None:
         self.pool.close()
+
+
+class PostgresWakeups:
+    """``LISTEN`` on `WAKEUP_CHANNEL`: `wait` returns as soon as any writer commits new work.
+
+    One dedicated autocommit connection (a pooled one would be handed to other statements between
+    waits). Notifications are a hint, not a queue: a runtime still polls, so one lost while the
+    connection was down costs at most its idle interval.
+    """
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        try:
+            self._conn: psycopg.Connection[Any] = psycopg.connect(url, autocommit=True)
+            _configurer(schema)(self._conn)
+            self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(WAKEUP_CHANNEL)))
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot listen on PostgreSQL: {type(exc).__name__}: {exc}") from exc
+
+    def __repr__(self) -> str:
+        return f"PostgresWakeups(channel={WAKEUP_CHANNEL!r})"
+
+    def wait(self, timeout: float) -> set[str]:
+        """Wait up to ``timeout`` seconds for notifications; the tenants they named (empty: none came)."""
+        tenants: set[str] = set()
+        try:
+            for note in self._conn.notifies(timeout=timeout, stop_after=1):
+                tenants.add(note.payload)
+            if tenants:  # take what else is queued already, without waiting
+                for note in self._conn.notifies(timeout=0):
+                    tenants.add(note.payload)
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL listener failed: {type(exc).__name__}: {exc}") from exc
+        return tenants
+
+    def close(self) -> None:
+        self._conn.close()

@@ -340,6 +340,7 @@ class PostgresEventLog(ConciseRepr, fields=("db",)):
                                                 dedupe_key=e.dedupe_key, data=data))
             if appended:
                 self.db.execute("UPDATE event_seqs SET last_seq = %s WHERE tenant_id = %s", (seq, tenant_id))
+                self.db.notify(tenant_id)
         return appended
 
     def read(

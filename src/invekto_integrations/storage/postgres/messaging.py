@@ -88,6 +88,7 @@ class PostgresOutbox(ConciseRepr, fields=("db",)):
                 f"INSERT INTO outbox ({', '.join(_OUTBOX_COLS)}) VALUES ({_marks(len(_OUTBOX_COLS))}) "
                 "ON CONFLICT (tenant_id, idempotency_key) DO NOTHING", self._values(record))
             if inserted == 1:
+                self.db.notify(tenant_id)
                 return record, True
             r = self.db.fetchone(f"{_SELECT} WHERE tenant_id = %s AND idempotency_key = %s",
                                  (tenant_id, record.idempotency_key))

@@ -19,7 +19,7 @@ from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.storage.protocols import TenantMismatch
 from invekto_integrations.storage.runtime_protocols import LeaseRecord, TimerRecord, TimerState
 
-from ._db import PostgresDatabase, Row
+from ._db import WAKEUP_CHANNEL, PostgresDatabase, Row
 
 __all__ = ["PostgresLeases", "PostgresTimers"]
 
@@ -113,9 +113,10 @@ class PostgresTimers(ConciseRepr, fields=("db",)):
         if timer.tenant_id != tenant_id:
             raise TenantMismatch("timer belongs to another tenant")
         values = [Jsonb(timer.payload) if c == "payload" else getattr(timer, c) for c in _TIMER_COLS]
-        return self.db.execute(
-            f"INSERT INTO runtime_timers ({', '.join(_TIMER_COLS)}) VALUES ({', '.join(['%s'] * len(_TIMER_COLS))}) "
-            "ON CONFLICT DO NOTHING", values) == 1
+        return len(self.db.fetchall(  # one statement: the insert and, if it inserted, the wake-up
+            f"WITH added AS (INSERT INTO runtime_timers ({', '.join(_TIMER_COLS)}) "
+            f"VALUES ({', '.join(['%s'] * len(_TIMER_COLS))}) ON CONFLICT DO NOTHING RETURNING tenant_id) "
+            "SELECT pg_notify(%s, tenant_id) FROM added", [*values, WAKEUP_CHANNEL])) == 1
 
     def get(self, tenant_id: str, engine: str, key: str) -> TimerRecord | None:
         r = self.db.fetchone(f"SELECT * FROM runtime_timers WHERE {_KEY}", (tenant_id, engine, key))
@@ -132,17 +133,21 @@ class PostgresTimers(ConciseRepr, fields=("db",)):
             r = self.db.fetchone(f"SELECT recurrence, payload, state FROM runtime_timers WHERE {_KEY} FOR UPDATE",
                                  (tenant_id, engine, key))
             if r is None:
-                return self.db.execute(
+                added = self.db.execute(
                     "INSERT INTO runtime_timers (tenant_id, engine, key, due_at, payload, recurrence, state, "
                     "created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s) "
                     "ON CONFLICT DO NOTHING",
                     (tenant_id, engine, key, due_at, Jsonb(payload), recurrence, at, at)) == 1
+                if added:
+                    self.db.notify(tenant_id)
+                return added
             if r["recurrence"] == recurrence and r["payload"] == payload and r["state"] == "pending":
                 return False
             self.db.execute(
                 "UPDATE runtime_timers SET due_at = %s, payload = %s, recurrence = %s, state = 'pending', "
                 f"claimed_by = NULL, claim_until = NULL, attempts = 0, updated_at = %s WHERE {_KEY}",
                 (due_at, Jsonb(payload), recurrence, at, tenant_id, engine, key))
+            self.db.notify(tenant_id)
             return True
 
     def prune_recurring(self, tenant_id: str, engine: str, keep: Sequence[str]) -> int:

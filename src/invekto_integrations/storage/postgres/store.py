@@ -21,7 +21,7 @@ from invekto_integrations.storage.protocols import (
     WaitlistRepository,
 )
 
-from ._db import PostgresDatabase
+from ._db import PostgresDatabase, PostgresWakeups
 from .api_tokens import PostgresApiTokens
 from .attribution import (
     PostgresAdCache,
@@ -158,6 +158,11 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
     @property
     def contact_profiles(self) -> ContactProfileRepository:
         raise _missing("contact_profiles")
+
+    def wakeups(self) -> PostgresWakeups:
+        """A ``LISTEN`` connection told of every new event, timer and outbox row (any process): an
+        idle `Runtime` waits on it instead of only sleeping. Close it when done."""
+        return self.db.wakeups()
 
     def atomic(self) -> contextlib.AbstractContextManager[object]:
         """One transaction on one pooled connection: every repository call made inside it on this
