@@ -210,7 +210,12 @@ def _request_id(response: httpx.Response) -> str | None:
 
 def error_for_response(config: ProviderConfig, call: Call[Any], response: httpx.Response) -> ProviderError:
     """Translate a non-success answer into the typed hierarchy."""
-    details = config.error_details(response)
+    try:
+        details = config.error_details(response)
+    except (ValueError, TypeError, LookupError, AttributeError, RecursionError):
+        # An error body no reader can make sense of (nested thousands deep, wrong types): the status
+        # still says what happened, and its text is the message.
+        details = ErrorDetails(message=response.text[:300] or None)
     status = response.status_code
     kw: dict[str, Any] = {
         "provider": config.provider,

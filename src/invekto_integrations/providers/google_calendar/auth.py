@@ -34,7 +34,13 @@ from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 from pydantic import SecretStr
 
-from invekto_integrations.core.errors import AuthenticationError, ConfigurationError, ProviderUnavailable, RateLimited
+from invekto_integrations.core.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    PayloadError,
+    ProviderUnavailable,
+    RateLimited,
+)
 from invekto_integrations.core.reprs import ConciseRepr
 
 from .mapping import PROVIDER
@@ -255,8 +261,17 @@ class GoogleAuth(httpx.Auth):
             except gexc.GoogleAuthError as exc:
                 raise AuthenticationError(f"token refresh failed ({type(exc).__name__})", provider=PROVIDER,
                                           operation="token_refresh") from None
+            except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+                # google-auth indexes the token answer as it comes: a body that is not the documented
+                # JSON object (cut short, a list, a string) surfaces as whatever its indexing raised.
+                raise PayloadError(f"unreadable token endpoint answer ({type(exc).__name__})", provider=PROVIDER,
+                                   field="access_token", operation="token_refresh") from None
             self.refreshes += 1
-            return str(self._google.token)
+            token = str(self._google.token)
+            if not (token.isascii() and token.isprintable()):  # it goes into a header as it is
+                raise PayloadError("the access token is not a printable ASCII string", provider=PROVIDER,
+                                   field="access_token", operation="token_refresh")
+            return token
 
     def _sync_request(self) -> HttpxAuthRequest:
         if self._sync_client is None:

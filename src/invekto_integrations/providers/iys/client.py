@@ -110,11 +110,33 @@ class BatchItemResult(BaseModel):
 def iys_error_details(response: httpx.Response) -> ErrorDetails:
     try:
         body = WireErrorBody.model_validate(response.json())
-    except ValueError:
+    except (ValueError, RecursionError):
         return ErrorDetails(message=response.text[:300] or None)
     first = body.errors[0] if body.errors else None
     return ErrorDetails(code=(first.code if first else None) or body.code,
                         message=(first.message if first else None) or body.message)
+
+
+def _read_token(response: httpx.Response) -> WireToken:
+    """The token answer, or `PayloadError` (it is read inside the auth flow, outside the call's
+    own translation of unreadable bodies)."""
+    try:
+        token = WireToken.model_validate(response.json())
+    except (ValueError, RecursionError) as exc:
+        raise PayloadError(f"unreadable token answer ({type(exc).__name__})", provider=PROVIDER,
+                           operation="token", field="access_token", status=response.status_code) from None
+    if not _header_safe(token.access_token):
+        raise PayloadError("the access token is not a printable ASCII string", provider=PROVIDER,
+                           operation="token", field="access_token", status=response.status_code)
+    lifetimes = [token.expires_in, token.refresh_expires_in or 1]
+    if not all(0 < seconds <= 366 * 86_400 for seconds in lifetimes):
+        raise PayloadError(f"token lifetime out of range ({token.expires_in!r})", provider=PROVIDER,
+                           operation="token", field="expires_in", status=response.status_code)
+    return token
+
+
+def _header_safe(value: str) -> bool:
+    return bool(value) and value.isascii() and value.isprintable()
 
 
 class IysAuth(httpx.Auth):
@@ -159,7 +181,7 @@ class IysAuth(httpx.Auth):
     def _accept_token(self, response: httpx.Response, was_refresh: bool) -> bool:
         """Store a token; ``False`` means a failed refresh grant (retry with the password)."""
         if response.is_success:
-            token = WireToken.model_validate(response.json())
+            token = _read_token(response)
             now = self.clock.now()
             self._access = token.access_token
             self._access_until = now + timedelta(seconds=token.expires_in)

@@ -56,13 +56,13 @@ class MetaContract(ProviderContract):
 
     def list_all(self, client: Any) -> list[Any]:
         day = client.clock.now().date()
-        account = client.list_ad_accounts()[0].id
-        return list(client.iter_insights(account, day, day, limit=_PAGE))
+        accounts = client.list_ad_accounts()
+        return list(client.iter_insights(accounts[0].id, day, day, limit=_PAGE)) if accounts else []
 
     async def alist_all(self, client: Any) -> list[Any]:
         day = client.clock.now().date()
-        account = (await client.list_ad_accounts())[0].id
-        return [row async for row in client.iter_insights(account, day, day, limit=_PAGE)]
+        accounts = await client.list_ad_accounts()
+        return [row async for row in client.iter_insights(accounts[0].id, day, day, limit=_PAGE)] if accounts else []
 
     def fetch_missing(self, client: Any) -> object:
         return client.get_ad("120299999999999999")
