@@ -53,7 +53,7 @@ def main(path: str | None = None) -> None:
     week = {d: [TimeRange(start=time(9), end=time(18))] for d in range(1, 6)}
     lunch = {d: [TimeRange(start=time(12, 30), end=time(13, 30))] for d in range(1, 6)}
     for doctor_id, name, specialist in (("dr-ayse", "Dr. Ayşe Kaya", False), ("dr-mehmet", "Dr. Mehmet Demir", True)):
-        store.doctors.save(Doctor(id=doctor_id, tenant_id=TENANT, name=name, is_specialist=specialist,
+        store.doctors.save(TENANT, Doctor(id=doctor_id, tenant_id=TENANT, name=name, is_specialist=specialist,
                                   working_hours=week, breaks=lunch, holidays=[date(2026, 3, 20)],
                                   created_at=clock.now(), updated_at=clock.now()))
 
@@ -84,7 +84,7 @@ def main(path: str | None = None) -> None:
     history = generate_history(seed=1, patients=400, tenant_id=TENANT, doctor_id="dr-ayse",
                                start=datetime(2025, 2, 1, tzinfo=UTC), days=360)
     for past in history.appointments:
-        store.appointments.book_if_free(past)
+        store.appointments.book_if_free(TENANT, past)
     advisor = NoShowAdvisor(store.appointments, clock=clock, default_policy=ReminderPolicy(threshold=0.25))
     model = advisor.train(TENANT)
     print(f"\nNo-show modeli {model.trained_on} + {model.calibrated_on} geçmiş randevuyla eğitildi.")

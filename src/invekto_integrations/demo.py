@@ -462,8 +462,9 @@ class Demo:
                        settings={"client_id": "sandbox-client.apps.googleusercontent.com"})
         now = self.clock.now()
         week = {d: [TimeRange(start=dtime(9), end=dtime(17))] for d in range(1, 6)}
-        self.store.doctors.save(Doctor(id="dr-ayse", tenant_id=CLINIC, name="Dr. Ayşe Kaya", calendar_id=AYSE_CAL,
-                                       working_hours=week, created_at=now, updated_at=now))
+        self.store.doctors.save(CLINIC, Doctor(id="dr-ayse", tenant_id=CLINIC, name="Dr. Ayşe Kaya",
+                                               calendar_id=AYSE_CAL, working_hours=week, created_at=now,
+                                               updated_at=now))
         c.calendar.engine.connect_doctor(CLINIC, "dr-ayse")
         r = self.api("POST", CLINIC, "/pricing", json={"service_name": "Muayene", "price_min": "750",
                                                        "price_max": "1000", "duration_minutes": 30})

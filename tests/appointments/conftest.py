@@ -71,8 +71,8 @@ class Clinic:
         self.book = AppointmentBook(store.appointments, self.slots, self.bus, clock=self.clock)
         self.catalog.create("t1", "Muayene", "500", "500", 30)
         self.catalog.create("t1", "İmplant", "15000", "25000", 60, buffer_minutes=15, requires_specialist=True)
-        store.doctors.save(make_doctor(doctor_id="d1", name="Dr. Genel"))
-        store.doctors.save(make_doctor(doctor_id="d2", name="Dr. Uzman", is_specialist=True,
+        store.doctors.save("t1", make_doctor(doctor_id="d1", name="Dr. Genel"))
+        store.doctors.save("t1", make_doctor(doctor_id="d2", name="Dr. Uzman", is_specialist=True,
                                        specialty="Çene cerrahisi"))
 
     def event_types(self) -> list[str]:

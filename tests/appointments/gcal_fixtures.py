@@ -166,7 +166,7 @@ class GcalClinic:
         self.client = sync_client(self.sandbox, self.clock)
         calendars["t1"] = self.client
         week = {d: [_tr(9, 17)] for d in range(1, 6)}
-        self.store.doctors.save(make_doctor(doctor_id="d1", name="Dr. Ayşe", calendar_id=AYSE, working_hours=week,
+        self.store.doctors.save("t1", make_doctor(doctor_id="d1", name="Dr. Ayşe", calendar_id=AYSE, working_hours=week,
                                             breaks={}))
         self.book = self.clinic.book
         self.runner: asyncio.Runner | None = None

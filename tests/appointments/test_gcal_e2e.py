@@ -135,7 +135,7 @@ def test_a_410_resync_leaves_no_duplicates(gc: GcalClinic) -> None:
 
     # Lose a link on our side too: the re-push finds our event by its deterministic id and adopts it.
     lost = gc.book.get("t1", appts[2].id)
-    gc.store.appointments.update(lost.model_copy(update={"calendar_event_id": None, "calendar_etag": None,
+    gc.store.appointments.update("t1", lost.model_copy(update={"calendar_event_id": None, "calendar_etag": None,
                                                           "synced_version": None}),
                                  expected_version=lost.version, allow_overlap=True)
     assert [r.action for r in gc.sync.reconcile("t1", since=ist(1, 0))] == ["adopted"]
@@ -315,7 +315,7 @@ def test_a_malformed_event_is_quarantined_and_the_rest_goes_on(gc: GcalClinic) -
 def test_an_appointment_given_to_another_doctor_moves_calendars(gc: GcalClinic) -> None:
     from .conftest import make_doctor
 
-    gc.store.doctors.save(make_doctor(doctor_id="d2", name="Dr. Mehmet", is_specialist=True, calendar_id=MEHMET))
+    gc.store.doctors.save("t1", make_doctor(doctor_id="d2", name="Dr. Mehmet", is_specialist=True, calendar_id=MEHMET))
     gc.sync.connect_doctor("t1", "d2")
     appt = gc.book_at(ist(2, 10))
     gc.sync.push_pending("t1")

@@ -48,7 +48,7 @@ def test_calendar_sync_over_loopback(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "clinic.sqlite3")
     clinic = Clinic(store, now=START)
     clock: FrozenClock = clinic.clock
-    store.doctors.save(make_doctor(doctor_id="d1", name="Dr. Ayşe", calendar_id=AYSE))
+    store.doctors.save("t1", make_doctor(doctor_id="d1", name="Dr. Ayşe", calendar_id=AYSE))
     fake = GoogleCalendarFake(clock=clock, allow_http_addresses=True)
     receiver = Receiver(clock=clock)
     with Sandbox([fake, receiver], clock=clock) as sb:

@@ -30,18 +30,18 @@ def channel(tenant: str, cid: str, n: int = 0, **kw: Any) -> CalendarChannel:
 def test_state_roundtrip_and_tenant_isolation(repo: CalendarSyncRepository) -> None:
     assert repo.get_state("t1", AYSE) is None
     state = CalendarSyncState(tenant_id="t1", calendar_id=AYSE, doctor_id="d1", updated_at=START)
-    repo.save_state(state)
-    repo.save_state(state.model_copy(update={"sync_token": "tok", "full_syncs": 1, "last_full_sync_at": START}))
-    repo.save_state(CalendarSyncState(tenant_id="t2", calendar_id=AYSE, doctor_id="x", updated_at=START))
+    repo.save_state("t1", state)
+    repo.save_state("t1", state.model_copy(update={"sync_token": "tok", "full_syncs": 1, "last_full_sync_at": START}))
+    repo.save_state("t2", CalendarSyncState(tenant_id="t2", calendar_id=AYSE, doctor_id="x", updated_at=START))
     got = repo.get_state("t1", AYSE)
     assert got is not None and (got.sync_token, got.full_syncs, got.last_full_sync_at) == ("tok", 1, START)
     assert [s.tenant_id for s in repo.find_states("t1")] == ["t1"]
 
 
 def test_channels_and_message_numbers(repo: CalendarSyncRepository) -> None:
-    repo.save_channel(channel("t1", "c1"))
-    repo.save_channel(channel("t1", "c2", stopped_at=START))
-    repo.save_channel(channel("t2", "c3"))
+    repo.save_channel("t1", channel("t1", "c1"))
+    repo.save_channel("t1", channel("t1", "c2", stopped_at=START))
+    repo.save_channel("t2", channel("t2", "c3"))
     assert [c.channel_id for c in repo.find_channels("t1")] == ["c1"]
     assert [c.channel_id for c in repo.find_channels("t1", active_only=False)] == ["c1", "c2"]
     assert repo.get_channel("t2", "c1") is None
@@ -52,7 +52,7 @@ def test_channels_and_message_numbers(repo: CalendarSyncRepository) -> None:
 
 
 def test_message_numbers_are_claimed_once_under_concurrency(repo: CalendarSyncRepository) -> None:
-    repo.save_channel(channel("t1", "c1"))
+    repo.save_channel("t1", channel("t1", "c1"))
     wins: list[bool] = []
     barrier = threading.Barrier(6)
 
@@ -74,8 +74,8 @@ def test_busy_mirror(repo: CalendarSyncRepository) -> None:
                                  ends_at=ist(2, h2))
 
     for b in (block("e1", 10, 11), block("e2", 13, 14), block("e3", 10, 11, MEHMET), block("e4", 10, 11, tenant="t2")):
-        repo.upsert_busy(b)
-    repo.upsert_busy(block("e1", 9, 10))  # moved
+        repo.upsert_busy(b.tenant_id, b)
+    repo.upsert_busy("t1", block("e1", 9, 10))  # moved
     assert [b.event_id for b in repo.find_busy("t1", AYSE, ist(2, 0), ist(3, 0))] == ["e1", "e2"]
     assert repo.find_busy("t1", AYSE, ist(2, 10), ist(2, 13)) == []  # half-open bounds
     repo.delete_busy("t1", AYSE, "e2")
@@ -87,7 +87,7 @@ def test_busy_mirror(repo: CalendarSyncRepository) -> None:
 
 def test_conflict_log(repo: CalendarSyncRepository) -> None:
     for i, appt in enumerate(("a1", "a2", "a1")):
-        repo.add_conflict(CalendarConflict(id=f"c{i}", tenant_id="t1", calendar_id=AYSE, event_id="e",
+        repo.add_conflict("t1", CalendarConflict(id=f"c{i}", tenant_id="t1", calendar_id=AYSE, event_id="e",
                                            appointment_id=appt, kind="moved", resolution="calendar_wins",
                                            local_version=2,
                                            google_updated=START, created_at=START + timedelta(seconds=i)))
@@ -98,7 +98,7 @@ def test_conflict_log(repo: CalendarSyncRepository) -> None:
 
 def test_conflict_resolution(repo: CalendarSyncRepository) -> None:
     for tenant, cid in (("t1", "c1"), ("t2", "c2")):
-        repo.add_conflict(CalendarConflict(id=cid, tenant_id=tenant, calendar_id=AYSE, event_id="e",
+        repo.add_conflict(tenant, CalendarConflict(id=cid, tenant_id=tenant, calendar_id=AYSE, event_id="e",
                                            appointment_id="a1", kind="moved", resolution="manual", created_at=START))
     assert not repo.resolve_conflict("t2", "c1", "calendar_wins", START)  # another tenant's conflict
     assert repo.resolve_conflict("t1", "c1", "clinic_wins", START + timedelta(minutes=5))

@@ -189,12 +189,12 @@ def test_reminder_plans(synthetic: Any) -> None:
 def test_advisor_over_a_store(store: Any) -> None:
     history = generate_history(seed=3, patients=150, visits=(3, 8))
     for a in history.appointments:
-        assert store.appointments.book_if_free(a)
+        assert store.appointments.book_if_free("t1", a)
     clock = FrozenClock(T0 - timedelta(days=2))
     advisor = NoShowAdvisor(store.appointments, clock=clock, default_policy=ReminderPolicy(threshold=0.2))
     phone = history.appointments[0].patient_phone
     upcoming = make_appointment(start=T0, patient_phone=phone, created_at=T0 - timedelta(days=40))
-    assert store.appointments.book_if_free(upcoming)
+    assert store.appointments.book_if_free("t1", upcoming)
     no_model = advisor.plan("t1", upcoming)
     assert no_model[0].kind == "standard"
     model = advisor.train("t1")

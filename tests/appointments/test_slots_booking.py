@@ -72,7 +72,7 @@ def test_specialist_service_and_buffer(clinic: Clinic) -> None:
 
 def test_days_off_holidays_and_weekend(store: Any) -> None:
     clinic = Clinic(store)
-    store.doctors.save(make_doctor(doctor_id="d1", name="Dr. Genel", days_off=[MON],
+    store.doctors.save("t1", make_doctor(doctor_id="d1", name="Dr. Genel", days_off=[MON],
                                    holidays=[MON + timedelta(days=1)]))
     slots = clinic.slots.free_slots("t1", "Muayene", ist(MON, 0), ist(MON + timedelta(days=7), 0), doctor_id="d1")
     days = sorted({s.starts_at.astimezone(IST).date() for s in slots})
@@ -195,7 +195,7 @@ def test_concurrent_booking_through_the_book(tmp_path: Path) -> None:
 def test_dst_zone_uses_zoneinfo(store: Any) -> None:
     """A Berlin doctor: 09:00 local is 08:00 UTC before the 2026-03-29 change and 07:00 after."""
     clinic = Clinic(store)
-    store.doctors.save(make_doctor(doctor_id="d1", name="Dr. Berlin", timezone="Europe/Berlin", breaks={}))
+    store.doctors.save("t1", make_doctor(doctor_id="d1", name="Dr. Berlin", timezone="Europe/Berlin", breaks={}))
     before = clinic.slots.free_slots("t1", "Muayene", datetime(2026, 3, 27, tzinfo=UTC),
                                      datetime(2026, 3, 28, tzinfo=UTC), doctor_id="d1")
     after = clinic.slots.free_slots("t1", "Muayene", datetime(2026, 3, 30, tzinfo=UTC),

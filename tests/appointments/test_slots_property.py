@@ -48,13 +48,13 @@ def test_free_slots_are_free_and_complete(tz: str, open_h: int, close_h: int, br
     store: Any = MemoryStore()
     clock = FrozenClock(datetime(2026, 3, 1, tzinfo=UTC))
     PriceCatalog(store.service_pricing, clock=clock).create("t1", "S", "100", "200", duration, buffer_minutes=buffer)
-    store.doctors.save(Doctor(
+    store.doctors.save("t1", Doctor(
         id="d1", tenant_id="t1", name="Dr", timezone=tz,
         working_hours={2: [TimeRange(start=time(open_h), end=time(close_h))]},
         breaks={2: [TimeRange(start=time(brk), end=time(brk, 45))]}, created_at=clock.now(), updated_at=clock.now()))
     for start_min, length, buf in booked:
-        store.appointments.book_if_free(make_appointment(start=midnight + timedelta(minutes=start_min), minutes=length,
-                                                         buffer_minutes=buf))
+        store.appointments.book_if_free("t1", make_appointment(start=midnight + timedelta(minutes=start_min),
+                                                               minutes=length, buffer_minutes=buf))
     calendar = Busy([(midnight + timedelta(minutes=m), midnight + timedelta(minutes=m + n)) for m, n in cal])
     finder = SlotFinder(store.appointments, store.doctors, store.service_pricing, busy=calendar, clock=clock)
     book = AppointmentBook(store.appointments, finder, EventBus(store.events, clock), clock=clock)

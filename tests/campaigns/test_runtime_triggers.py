@@ -161,7 +161,7 @@ def test_t_plus_2h_after_an_appointment_is_cancelled(tmp_path: Path) -> None:
     store.contact_profiles.record_appointment("t1", phone, appointment_ref="ap1", at=NOW + timedelta(days=3),
                                               service="İmplant", name="Elif")
     starts = NOW + timedelta(days=3)
-    assert store.appointments.book_if_free(Appointment(
+    assert store.appointments.book_if_free("t1", Appointment(
         id="ap1", tenant_id="t1", doctor_id="d1", patient_phone=phone, patient_name="Elif", service_name="İmplant",
         starts_at=starts, ends_at=starts + timedelta(hours=1), status=AppointmentStatus.CANCELLED,
         created_at=NOW, updated_at=NOW))

@@ -170,7 +170,7 @@ P = {i: f"+9055511100{i:02d}" for i in range(1, 12)}
 def seed_clinic(store: Any) -> None:
     for s in (_service("Diş Beyazlatma", 3000, 5000), _service("İmplant", 20000, 30000),
               _service("Muayene", 500, 500)):
-        store.service_pricing.add(s)
+        store.service_pricing.add(T, s)
     S = AppointmentStatus
     for a in [
         _appt("a1", "Muayene", P[1], z("2026-03-02T07:00"), S.COMPLETED, z("2026-02-25T10:00")),
@@ -183,18 +183,18 @@ def seed_clinic(store: Any) -> None:
         _appt("a8", "Muayene", P[2], z("2026-03-09T07:00"), S.BOOKED, z("2026-03-06T10:00")),  # starts out
         _appt("x1", "Muayene", P[9], z("2026-03-03T07:00"), S.COMPLETED, z("2026-03-02T10:00"), tenant="t2"),
     ]:
-        assert store.appointments.book_if_free(a)
+        assert store.appointments.book_if_free(a.tenant_id, a)
     for eid, phone, service, created in [("w1", P[9], "implant", "2026-03-04T10:00"),
                                          ("w2", P[3], "İmplant", "2026-03-05T10:00"),
                                          ("w3", P[10], "Muayene", "2026-03-10T10:00")]:
-        store.waitlist.add(WaitlistEntry(id=eid, tenant_id=T, patient_phone=phone, service_type=service,
+        store.waitlist.add(T, WaitlistEntry(id=eid, tenant_id=T, patient_phone=phone, service_type=service,
                                          created_at=z(created), updated_at=z(created)))
     for oid, entry, status, created in [("of1", "w1", OfferStatus.ACCEPTED, "2026-03-03T10:00"),
                                         ("of2", "w2", OfferStatus.EXPIRED, "2026-03-04T10:00"),
                                         ("of3", "w3", OfferStatus.DECLINED, "2026-03-05T10:00"),
                                         ("of4", "w4", OfferStatus.ACCEPTED, "2026-03-06T10:00"),
                                         ("of5", "w5", OfferStatus.ACCEPTED, "2026-03-09T10:00")]:
-        store.waitlist.add_offer(WaitlistOffer(
+        store.waitlist.add_offer(T, WaitlistOffer(
             id=oid, tenant_id=T, entry_id=entry, patient_phone=P[11], doctor_id="d1", service_name="Muayene",
             starts_at=z(created) + timedelta(days=2), ends_at=z(created) + timedelta(days=2, minutes=30),
             source_appointment_id=f"src-{oid}", status=status, expires_at=z(created) + timedelta(hours=2),

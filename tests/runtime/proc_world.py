@@ -132,7 +132,7 @@ def _clinic_with_cancellations(store: SQLiteStore, tenant: str, now: datetime) -
     clock = SystemClock()
     PriceCatalog(store.service_pricing, clock=clock).create(tenant, "Muayene", "500", "500", 30)
     week = {d: [TimeRange(start=time(9), end=time(17))] for d in range(1, 6)}
-    store.doctors.save(Doctor(id="d1", tenant_id=tenant, name="Dr. Genel", working_hours=week, created_at=now,
+    store.doctors.save(tenant, Doctor(id="d1", tenant_id=tenant, name="Dr. Genel", working_hours=week, created_at=now,
                               updated_at=now))
     book = _book(store, clock)
     waitlist = WaitlistEngine(store.waitlist, book, RecordingSink(), store.events, clock=clock)

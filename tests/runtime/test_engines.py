@@ -73,7 +73,7 @@ class Clinic:
         self.book = AppointmentBook(store.appointments, slots, self.bus, clock=clock)
         PriceCatalog(store.service_pricing, clock=clock).create("t1", "Muayene", "500", "500", 30)
         week = {d: [TimeRange(start=time(9), end=time(17))] for d in range(1, 6)}
-        store.doctors.save(Doctor(id="d1", tenant_id="t1", name="Dr. Genel", working_hours=week,
+        store.doctors.save("t1", Doctor(id="d1", tenant_id="t1", name="Dr. Genel", working_hours=week,
                                   created_at=START, updated_at=START))
         self.sink = RecordingSink()
         self.waitlist = WaitlistEngine(store.waitlist, self.book, self.sink, self.bus, clock=clock,
@@ -124,7 +124,7 @@ def test_a_stalled_offer_is_finished_when_the_cancellation_is_delivered_again(st
         id=new_id(), tenant_id="t1", entry_id=ali.id, patient_phone=ali.patient_phone, doctor_id="d1",
         service_name="Muayene", starts_at=freed.starts_at, ends_at=freed.ends_at, buffer_minutes=0,
         source_appointment_id=source, expires_at=clock.now() + timedelta(minutes=30), created_at=clock.now())
-    assert store.waitlist.add_offer(stalled)
+    assert store.waitlist.add_offer("t1", stalled)
     assert store.waitlist.get("t1", ali.id).status == WaitlistStatus.WAITING
     rt = Runtime(store, [WaitlistOfferEngine(c.waitlist)], clock=clock, bus=c.bus)
     rt.run_once()  # the cancellation (never marked handled) arrives again

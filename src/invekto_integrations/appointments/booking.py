@@ -87,7 +87,7 @@ class AppointmentBook(ConciseRepr, fields=("appointments", "clock")):
             calendar_event_id=calendar_event_id, calendar_etag=calendar_etag,
             synced_version=1 if source == "google" else None, booked_at=now, created_at=now, updated_at=now,
         )
-        if not self.appointments.book_if_free(appt):
+        if not self.appointments.book_if_free(tenant_id, appt):
             raise SlotUnavailable(f"doctor {doctor_id} at {starts_at.isoformat()}: taken", reason="taken")
         self.bus.publish(tenant_id, [AppointmentBooked(
             tenant_id=tenant_id, occurred_at=now, dedupe_key=f"appointment.booked:{appt.id}", appointment_id=appt.id,
@@ -123,7 +123,8 @@ class AppointmentBook(ConciseRepr, fields=("appointments", "clock")):
                 changes["calendar_etag"] = calendar_etag
             new = new.model_copy(update=changes)
             try:
-                ok = self.appointments.update(new, expected_version=current.version, allow_overlap=allow_overlap)
+                ok = self.appointments.update(tenant_id, new, expected_version=current.version,
+                                              allow_overlap=allow_overlap)
             except SlotConflict as exc:
                 raise SlotUnavailable(f"appointment {appointment_id}: overlaps {exc.conflicting_id}",
                                       reason="taken") from exc
@@ -239,7 +240,7 @@ class AppointmentBook(ConciseRepr, fields=("appointments", "clock")):
             "calendar_event_id": calendar_event_id, "calendar_etag": calendar_etag, "synced_version": version,
             "calendar_id": calendar_id if calendar_id is not None else current.calendar_id,
         })
-        return self.appointments.update(updated, expected_version=version, allow_overlap=True)
+        return self.appointments.update(tenant_id, updated, expected_version=version, allow_overlap=True)
 
 
 def _status_changed(old: Appointment, new: Appointment, source: Source) -> DomainEvent:

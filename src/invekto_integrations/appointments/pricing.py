@@ -92,7 +92,7 @@ class PriceCatalog(ConciseRepr):
             "description": description, "requires_specialist": requires_specialist, "created_at": now,
             "updated_at": now,
         })
-        self.repo.add(service)
+        self.repo.add(tenant_id, service)
         return service
 
     def _get(self, tenant_id: str, service_id: str) -> ServicePricing:
@@ -112,7 +112,7 @@ class PriceCatalog(ConciseRepr):
         data.update(changes)
         data["updated_at"] = self.clock.now()
         service = self._build(data)
-        self.repo.save(service)
+        self.repo.save(tenant_id, service)
         return service
 
     def deactivate(self, tenant_id: str, service_id: str) -> ServicePricing:
@@ -120,14 +120,14 @@ class PriceCatalog(ConciseRepr):
         if not current.is_active:
             return current
         service = current.model_copy(update={"is_active": False, "updated_at": self.clock.now()})
-        self.repo.save(service)
+        self.repo.save(tenant_id, service)
         return service
 
     def reactivate(self, tenant_id: str, service_id: str) -> ServicePricing:
         """Active again (`DuplicateServiceName` if another active service took the name meanwhile)."""
         current = self._get(tenant_id, service_id)
         service = current.model_copy(update={"is_active": True, "updated_at": self.clock.now()})
-        self.repo.save(service)
+        self.repo.save(tenant_id, service)
         return service
 
     def get_active(self, tenant_id: str, service_name: str) -> ServicePricing:

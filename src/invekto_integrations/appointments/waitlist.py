@@ -165,7 +165,7 @@ class WaitlistEngine(ConciseRepr, fields=("clock",)):
             preferred_time=preferred_time, date_from=date_from, date_to=date_to, time_windows=list(time_windows),
             priority=priority, created_at=now, updated_at=now,
         )
-        self.waitlist.add(entry)
+        self.waitlist.add(tenant_id, entry)
         return entry
 
     def leave(self, tenant_id: str, entry_id: str) -> bool:
@@ -281,7 +281,7 @@ class WaitlistEngine(ConciseRepr, fields=("clock",)):
         # The offer row is the claim: `add_offer` refuses a second pending offer of the entry (another
         # slot got there first) atomically. The entry, the message and the event follow; a worker that
         # stops in between leaves a pending offer without a message, which `offer_slot` finishes.
-        if not self.waitlist.add_offer(offer):
+        if not self.waitlist.add_offer(tenant_id, offer):
             return None
         return self._announce(tenant_id, offer, entry, settings, now)
 

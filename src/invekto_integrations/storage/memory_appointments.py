@@ -12,6 +12,7 @@ from datetime import datetime
 from invekto_integrations.core.errors import StorageError
 from invekto_integrations.core.reprs import ConciseRepr
 
+from ._tenant import check_tenant
 from .protocols import DuplicateRecord, DuplicateServiceName, SlotConflict
 from .records import (
     Appointment,
@@ -64,7 +65,8 @@ class MemoryAppointments(ConciseRepr):
                 return other
         return None
 
-    def book_if_free(self, appointment: Appointment) -> bool:
+    def book_if_free(self, tenant_id: str, appointment: Appointment) -> bool:
+        check_tenant(tenant_id, appointment.tenant_id, "appointment")
         with self._lock:
             key = (appointment.tenant_id, appointment.id)
             if key in self._rows:
@@ -74,7 +76,9 @@ class MemoryAppointments(ConciseRepr):
             self._rows[key] = appointment
             return True
 
-    def update(self, appointment: Appointment, *, expected_version: int, allow_overlap: bool = False) -> bool:
+    def update(self, tenant_id: str, appointment: Appointment, *, expected_version: int,
+               allow_overlap: bool = False) -> bool:
+        check_tenant(tenant_id, appointment.tenant_id, "appointment")
         with self._lock:
             key = (appointment.tenant_id, appointment.id)
             found = self._rows.get(key)
@@ -95,7 +99,8 @@ class MemoryDoctors(ConciseRepr):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], Doctor] = {}
 
-    def save(self, doctor: Doctor) -> None:
+    def save(self, tenant_id: str, doctor: Doctor) -> None:
+        check_tenant(tenant_id, doctor.tenant_id, "doctor")
         self._rows[(doctor.tenant_id, doctor.id)] = doctor
 
     def get(self, tenant_id: str, doctor_id: str) -> Doctor | None:
@@ -124,7 +129,8 @@ class MemoryServicePricing(ConciseRepr):
             if t == service.tenant_id and sid != service.id and other.is_active and other.name_key == service.name_key:
                 raise DuplicateServiceName(f"an active service named {other.service_name!r} exists ({other.id})")
 
-    def add(self, service: ServicePricing) -> None:
+    def add(self, tenant_id: str, service: ServicePricing) -> None:
+        check_tenant(tenant_id, service.tenant_id, "service")
         with self._lock:
             key = (service.tenant_id, service.id)
             if key in self._rows:
@@ -132,7 +138,8 @@ class MemoryServicePricing(ConciseRepr):
             self._check_unique(service)
             self._rows[key] = service
 
-    def save(self, service: ServicePricing) -> None:
+    def save(self, tenant_id: str, service: ServicePricing) -> None:
+        check_tenant(tenant_id, service.tenant_id, "service")
         with self._lock:
             key = (service.tenant_id, service.id)
             if key not in self._rows:
@@ -161,7 +168,8 @@ class MemoryWaitlist(ConciseRepr):
         self._offers: dict[tuple[str, str], WaitlistOffer] = {}
         self._lock = threading.Lock()
 
-    def add(self, entry: WaitlistEntry) -> None:
+    def add(self, tenant_id: str, entry: WaitlistEntry) -> None:
+        check_tenant(tenant_id, entry.tenant_id, "waitlist entry")
         with self._lock:
             key = (entry.tenant_id, entry.id)
             if key in self._entries:
@@ -188,8 +196,11 @@ class MemoryWaitlist(ConciseRepr):
             self._entries[(tenant_id, entry_id)] = updated
             return updated
 
-    def add_offer(self, offer: WaitlistOffer) -> bool:
+    def add_offer(self, tenant_id: str, offer: WaitlistOffer) -> bool:
+        check_tenant(tenant_id, offer.tenant_id, "offer")
         with self._lock:
+            if (tenant_id, offer.id) in self._offers:
+                return False
             for (t, _), o in self._offers.items():
                 if t == offer.tenant_id and o.entry_id == offer.entry_id and (
                         o.status == OfferStatus.PENDING or o.source_appointment_id == offer.source_appointment_id):

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from invekto_integrations.core.reprs import ConciseRepr
 
+from ._tenant import check_tenant
 from .protocols import DuplicateRecord
 from .records import CalendarBusyBlock, CalendarChannel, CalendarConflict, CalendarSyncState
 
@@ -25,7 +26,8 @@ class MemoryCalendarSync(ConciseRepr):
     def get_state(self, tenant_id: str, calendar_id: str) -> CalendarSyncState | None:
         return self._states.get((tenant_id, calendar_id))
 
-    def save_state(self, state: CalendarSyncState) -> None:
+    def save_state(self, tenant_id: str, state: CalendarSyncState) -> None:
+        check_tenant(tenant_id, state.tenant_id, "calendar sync state")
         with self._lock:
             self._states[(state.tenant_id, state.calendar_id)] = state
 
@@ -33,7 +35,8 @@ class MemoryCalendarSync(ConciseRepr):
         return sorted((s for (t, _), s in self._states.items() if t == tenant_id), key=lambda s: s.calendar_id)
 
     # -- channels ----------------------------------------------------------------------------
-    def save_channel(self, channel: CalendarChannel) -> None:
+    def save_channel(self, tenant_id: str, channel: CalendarChannel) -> None:
+        check_tenant(tenant_id, channel.tenant_id, "calendar channel")
         with self._lock:
             self._channels[(channel.tenant_id, channel.channel_id)] = channel
 
@@ -55,7 +58,8 @@ class MemoryCalendarSync(ConciseRepr):
             return True
 
     # -- busy mirror -------------------------------------------------------------------------
-    def upsert_busy(self, block: CalendarBusyBlock) -> None:
+    def upsert_busy(self, tenant_id: str, block: CalendarBusyBlock) -> None:
+        check_tenant(tenant_id, block.tenant_id, "busy block")
         with self._lock:
             self._busy[(block.tenant_id, block.calendar_id, block.event_id)] = block
 
@@ -76,7 +80,8 @@ class MemoryCalendarSync(ConciseRepr):
         return sorted(rows, key=lambda b: (b.starts_at, b.event_id))
 
     # -- conflicts ---------------------------------------------------------------------------
-    def add_conflict(self, conflict: CalendarConflict) -> None:
+    def add_conflict(self, tenant_id: str, conflict: CalendarConflict) -> None:
+        check_tenant(tenant_id, conflict.tenant_id, "calendar conflict")
         with self._lock:
             if any(c.tenant_id == conflict.tenant_id and c.id == conflict.id for c in self._conflicts):
                 raise DuplicateRecord(f"calendar conflict {conflict.id} exists for tenant {conflict.tenant_id}")

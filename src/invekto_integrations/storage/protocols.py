@@ -1,8 +1,8 @@
 """Repository protocols: one per aggregate, synchronous, batch-friendly, tenant-scoped.
 
-Methods take ``tenant_id`` first (the appointment, doctor, pricing, waitlist and calendar-sync
-writes still read it from the record they are given); a record of another tenant raises
-`TenantMismatch`, and nothing written for one tenant is ever returned for another. Engines
+Every method takes ``tenant_id`` first; a record of another tenant raises `TenantMismatch`
+(nothing is written), and nothing written for one tenant is ever returned for another. Ids are
+unique per tenant: the same id under two tenants is two rows. Engines
 depend on these protocols only; `memory` and `sqlite` implement them and both pass the one
 contract suite in ``tests/storage``. Later areas add their own protocols here.
 """
@@ -283,12 +283,14 @@ class AppointmentRepository(Protocol):
 
     def find_by_event(self, tenant_id: str, calendar_id: str, event_id: str) -> Appointment | None: ...
 
-    def book_if_free(self, appointment: Appointment) -> bool:
+    def book_if_free(self, tenant_id: str, appointment: Appointment) -> bool:
         """Atomically insert ``appointment`` unless an active appointment of its doctor overlaps
-        it (one transaction: concurrent callers cannot both win). ``False`` = not inserted."""
+        it (one transaction: concurrent callers cannot both win). ``False`` = not inserted;
+        `DuplicateRecord` if the tenant already has an appointment with this id."""
         ...
 
-    def update(self, appointment: Appointment, *, expected_version: int, allow_overlap: bool = False) -> bool:
+    def update(self, tenant_id: str, appointment: Appointment, *, expected_version: int,
+               allow_overlap: bool = False) -> bool:
         """Compare-and-set: store ``appointment`` as given if the stored row's version is
         ``expected_version``; ``False`` if it changed meanwhile (or is missing). If the new row is
         active and overlaps another active appointment of the doctor, raise `SlotConflict`
@@ -301,7 +303,7 @@ class AppointmentRepository(Protocol):
 
 
 class DoctorRepository(Protocol):
-    def save(self, doctor: Doctor) -> None:
+    def save(self, tenant_id: str, doctor: Doctor) -> None:
         """Insert or replace by (tenant, id)."""
         ...
 
@@ -316,11 +318,11 @@ class DoctorRepository(Protocol):
 class ServicePricingRepository(Protocol):
     """The ``service_pricing`` table; at most one *active* row per (tenant, folded service name)."""
 
-    def add(self, service: ServicePricing) -> None:
+    def add(self, tenant_id: str, service: ServicePricing) -> None:
         """Insert; `DuplicateServiceName` if an active service of that name exists."""
         ...
 
-    def save(self, service: ServicePricing) -> None:
+    def save(self, tenant_id: str, service: ServicePricing) -> None:
         """Replace an existing row (same tenant and id); `DuplicateServiceName` as for `add`;
         `StorageError` if the row does not exist."""
         ...
@@ -338,7 +340,9 @@ class ServicePricingRepository(Protocol):
 class WaitlistRepository(Protocol):
     """The ``waitlist`` table and its ``waitlist_offers``."""
 
-    def add(self, entry: WaitlistEntry) -> None: ...
+    def add(self, tenant_id: str, entry: WaitlistEntry) -> None:
+        """Insert; `DuplicateRecord` if the tenant already has an entry with this id."""
+        ...
     def get(self, tenant_id: str, entry_id: str) -> WaitlistEntry | None: ...
     def find(self, tenant_id: str, *, statuses: Sequence[WaitlistStatus] | None = None,
              patient_phone: str | None = None) -> list[WaitlistEntry]:
@@ -350,9 +354,10 @@ class WaitlistRepository(Protocol):
         """Compare-and-set the entry status; the updated entry, or ``None`` if it was not in ``expected``."""
         ...
 
-    def add_offer(self, offer: WaitlistOffer) -> bool:
+    def add_offer(self, tenant_id: str, offer: WaitlistOffer) -> bool:
         """Insert a pending offer unless the entry already has a pending offer or was already
-        offered this slot (same ``source_appointment_id``); ``False`` = not inserted."""
+        offered this slot (same ``source_appointment_id``) or the tenant already has an offer with this
+        id; ``False`` = not inserted."""
         ...
 
     def get_offer(self, tenant_id: str, offer_id: str) -> WaitlistOffer | None: ...
@@ -384,13 +389,13 @@ class CalendarSyncRepository(Protocol):
     foreign busy events and the conflict log. Appointment ↔ event links live on the appointment."""
 
     def get_state(self, tenant_id: str, calendar_id: str) -> CalendarSyncState | None: ...
-    def save_state(self, state: CalendarSyncState) -> None:
+    def save_state(self, tenant_id: str, state: CalendarSyncState) -> None:
         """Insert or replace by (tenant, calendar)."""
         ...
 
     def find_states(self, tenant_id: str) -> list[CalendarSyncState]: ...
 
-    def save_channel(self, channel: CalendarChannel) -> None:
+    def save_channel(self, tenant_id: str, channel: CalendarChannel) -> None:
         """Insert or replace by (tenant, channel id)."""
         ...
 
@@ -405,7 +410,9 @@ class CalendarSyncRepository(Protocol):
         (a repeat or an out-of-order message) or the channel is unknown."""
         ...
 
-    def upsert_busy(self, block: CalendarBusyBlock) -> None: ...
+    def upsert_busy(self, tenant_id: str, block: CalendarBusyBlock) -> None:
+        """Insert or replace by (tenant, calendar, event)."""
+        ...
     def delete_busy(self, tenant_id: str, calendar_id: str, event_id: str) -> None: ...
     def clear_busy(self, tenant_id: str, calendar_id: str) -> int:
         """Forget a calendar's mirror (before a full resync); returns how many blocks were removed."""
@@ -415,7 +422,9 @@ class CalendarSyncRepository(Protocol):
         """Blocks overlapping ``[start, end)``, by start."""
         ...
 
-    def add_conflict(self, conflict: CalendarConflict) -> None: ...
+    def add_conflict(self, tenant_id: str, conflict: CalendarConflict) -> None:
+        """Insert; `DuplicateRecord` if the tenant already logged this id (never replaced)."""
+        ...
     def find_conflicts(self, tenant_id: str, *, appointment_id: str | None = None) -> list[CalendarConflict]:
         """Oldest first."""
         ...

@@ -3,7 +3,9 @@ and ``waitlist_offers``.
 
 Double booking is prevented inside one ``BEGIN IMMEDIATE`` transaction (overlap check, then
 insert), so concurrent writers on the same file queue on SQLite's write lock and the second one
-sees the first one's row. Unique active service names are a partial unique index.
+sees the first one's row. Unique active service names are a partial unique index. Every table is
+keyed by (tenant_id, id) (migration ``appointments_0001_tenant_keys``): the same id under two
+tenants is two rows, as in memory.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from invekto_integrations.core.errors import StorageError
 from invekto_integrations.core.reprs import ConciseRepr
 
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
+from ._tenant import check_tenant
 from .protocols import DuplicateRecord, DuplicateServiceName, SlotConflict
 from .records import (
     Appointment,
@@ -47,6 +50,14 @@ def _dt(value: str | None) -> datetime | None:
 
 def _marks(n: int) -> str:
     return ",".join("?" * n)
+
+
+def _rekey(table: str, create_v2: str, cols: Sequence[str], indexes: Sequence[str]) -> list[str]:
+    """Rebuild ``table`` from ``create_v2`` (a ``{table}_v2`` with the new key): SQLite cannot
+    change a primary key in place. Indexes go with the old table and are made again."""
+    names = ", ".join(cols)
+    return [create_v2, f"INSERT INTO {table}_v2 ({names}) SELECT {names} FROM {table}", f"DROP TABLE {table}",
+            f"ALTER TABLE {table}_v2 RENAME TO {table}", *indexes]
 
 
 def _filtered(select: str, tenant_id: str, statuses: Sequence[StrEnum] | None,
@@ -96,6 +107,24 @@ class SQLiteAppointments(ConciseRepr, fields=("db",)):
             ],
         )
         db.migrate("0805_appointments_confirmed_at", ["ALTER TABLE appointments ADD COLUMN confirmed_at TEXT"])
+        # Keyed by a global id, another tenant's appointment with the same id was refused as a
+        # duplicate (memory kept both): key by (tenant, id), as every other table.
+        db.migrate("appointments_0001_tenant_keys", _rekey(
+            "appointments",
+            """CREATE TABLE appointments_v2 (
+                tenant_id TEXT NOT NULL, id TEXT NOT NULL, doctor_id TEXT NOT NULL,
+                patient_phone TEXT NOT NULL, patient_name TEXT, service_name TEXT NOT NULL,
+                starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, blocked_until TEXT NOT NULL,
+                buffer_minutes INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL, source TEXT NOT NULL,
+                notes TEXT, version INTEGER NOT NULL, calendar_id TEXT, calendar_event_id TEXT,
+                calendar_etag TEXT, synced_version INTEGER, booked_at TEXT,
+                created_at TEXT NOT NULL, updated_at TEXT NOT NULL, confirmed_at TEXT,
+                PRIMARY KEY (tenant_id, id))""",
+            _APPT_COLS,
+            ["CREATE INDEX ix_appointments_doctor ON appointments (tenant_id, doctor_id, starts_at)",
+             "CREATE INDEX ix_appointments_event ON appointments (tenant_id, calendar_id, calendar_event_id)",
+             "CREATE INDEX ix_appointments_phone ON appointments (tenant_id, patient_phone, starts_at)"],
+        ))
 
     @staticmethod
     def _row(r: Any) -> Appointment:
@@ -143,8 +172,9 @@ class SQLiteAppointments(ConciseRepr, fields=("db",)):
         ).fetchone()
         return str(r[0]) if r else None
 
-    def book_if_free(self, appointment: Appointment) -> bool:
+    def book_if_free(self, tenant_id: str, appointment: Appointment) -> bool:
         a = appointment
+        check_tenant(tenant_id, a.tenant_id, "appointment")
         try:
             with self.db.transaction() as conn:
                 if a.is_active and self._conflict(conn, a) is not None:
@@ -160,8 +190,10 @@ class SQLiteAppointments(ConciseRepr, fields=("db",)):
             raise StorageError(f"SQLite error booking appointment {a.id}: {exc}") from exc
         return True
 
-    def update(self, appointment: Appointment, *, expected_version: int, allow_overlap: bool = False) -> bool:
+    def update(self, tenant_id: str, appointment: Appointment, *, expected_version: int,
+               allow_overlap: bool = False) -> bool:
         a = appointment
+        check_tenant(tenant_id, a.tenant_id, "appointment")
         sets = ", ".join(f"{c} = ?" for c in _APPT_COLS[2:])
         try:
             with self.db.transaction() as conn:
@@ -199,8 +231,9 @@ class SQLiteDoctors(ConciseRepr, fields=("db",)):
             ],
         )
 
-    def save(self, doctor: Doctor) -> None:
+    def save(self, tenant_id: str, doctor: Doctor) -> None:
         d = doctor
+        check_tenant(tenant_id, d.tenant_id, "doctor")
         self.db.execute(
             "INSERT INTO doctors VALUES (?,?,?,?,?,?,?) ON CONFLICT (tenant_id, id) DO UPDATE SET "
             "name = excluded.name, calendar_id = excluded.calendar_id, is_active = excluded.is_active, "
@@ -246,6 +279,21 @@ class SQLiteServicePricing(ConciseRepr, fields=("db",)):
                 "CREATE INDEX ix_service_pricing_tenant ON service_pricing (tenant_id, name_key)",
             ],
         )
+        db.migrate("appointments_0002_service_pricing_tenant_key", _rekey(
+            "service_pricing",
+            """CREATE TABLE service_pricing_v2 (
+                tenant_id TEXT NOT NULL, id TEXT NOT NULL, service_name TEXT NOT NULL,
+                name_key TEXT NOT NULL, price_min TEXT NOT NULL, price_max TEXT NOT NULL,
+                currency TEXT NOT NULL DEFAULT 'TRY', duration_minutes INTEGER NOT NULL,
+                buffer_minutes INTEGER NOT NULL DEFAULT 0, description TEXT,
+                requires_specialist INTEGER NOT NULL DEFAULT 0, is_active INTEGER NOT NULL DEFAULT 1,
+                created_at TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (tenant_id, id),
+                CHECK (duration_minutes > 0), CHECK (buffer_minutes >= 0))""",
+            _SP_COLS,
+            ["CREATE UNIQUE INDEX ux_service_pricing_active ON service_pricing (tenant_id, name_key) "
+             "WHERE is_active = 1",
+             "CREATE INDEX ix_service_pricing_tenant ON service_pricing (tenant_id, name_key)"],
+        ))
 
     @staticmethod
     def _row(r: Any) -> ServicePricing:
@@ -270,15 +318,17 @@ class SQLiteServicePricing(ConciseRepr, fields=("db",)):
                 raise DuplicateServiceName(
                     f"an active service named {service.service_name!r} exists for tenant {service.tenant_id}"
                 ) from exc
-            raise DuplicateRecord(f"service {service.id} exists") from exc
+            raise DuplicateRecord(f"service {service.id} exists for tenant {service.tenant_id}") from exc
         except sqlite3.Error as exc:
             raise StorageError(f"SQLite error writing service {service.id}: {exc}") from exc
 
-    def add(self, service: ServicePricing) -> None:
+    def add(self, tenant_id: str, service: ServicePricing) -> None:
+        check_tenant(tenant_id, service.tenant_id, "service")
         self._write(f"INSERT INTO service_pricing ({', '.join(_SP_COLS)}) VALUES ({_marks(len(_SP_COLS))})",
                     self._values(service), service)
 
-    def save(self, service: ServicePricing) -> None:
+    def save(self, tenant_id: str, service: ServicePricing) -> None:
+        check_tenant(tenant_id, service.tenant_id, "service")
         sets = ", ".join(f"{c} = ?" for c in _SP_COLS[2:])
         cur = self._write(f"UPDATE service_pricing SET {sets} WHERE tenant_id = ? AND id = ?",
                           (*self._values(service)[2:], service.tenant_id, service.id), service)
@@ -345,6 +395,35 @@ class SQLiteWaitlist(ConciseRepr, fields=("db",)):
                 "CREATE INDEX ix_offers_source ON waitlist_offers (tenant_id, source_appointment_id)",
             ],
         )
+        db.migrate("appointments_0003_waitlist_tenant_keys", [
+            *_rekey(
+                "waitlist",
+                """CREATE TABLE waitlist_v2 (
+                    tenant_id TEXT NOT NULL, id TEXT NOT NULL, patient_phone TEXT NOT NULL,
+                    preferred_date TEXT, preferred_time TEXT, service_type TEXT NOT NULL,
+                    status TEXT NOT NULL, created_at TEXT NOT NULL,
+                    patient_name TEXT, doctor_id TEXT, date_from TEXT, date_to TEXT,
+                    time_windows_json TEXT NOT NULL DEFAULT '[]', priority INTEGER NOT NULL DEFAULT 0,
+                    updated_at TEXT NOT NULL, PRIMARY KEY (tenant_id, id))""",
+                _WL_COLS,
+                ["CREATE INDEX ix_waitlist_fair ON waitlist (tenant_id, status, priority DESC, created_at, id)"],
+            ),
+            *_rekey(
+                "waitlist_offers",
+                """CREATE TABLE waitlist_offers_v2 (
+                    tenant_id TEXT NOT NULL, id TEXT NOT NULL, entry_id TEXT NOT NULL,
+                    patient_phone TEXT NOT NULL, doctor_id TEXT NOT NULL, service_name TEXT NOT NULL,
+                    starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, buffer_minutes INTEGER NOT NULL DEFAULT 0,
+                    source_appointment_id TEXT NOT NULL, status TEXT NOT NULL, expires_at TEXT NOT NULL,
+                    message_id TEXT, appointment_id TEXT, created_at TEXT NOT NULL, responded_at TEXT,
+                    PRIMARY KEY (tenant_id, id), UNIQUE (tenant_id, entry_id, source_appointment_id))""",
+                _OF_COLS,
+                ["CREATE UNIQUE INDEX ux_offers_one_pending ON waitlist_offers (tenant_id, entry_id) "
+                 "WHERE status = 'pending'",
+                 "CREATE INDEX ix_offers_phone ON waitlist_offers (tenant_id, patient_phone, status)",
+                 "CREATE INDEX ix_offers_source ON waitlist_offers (tenant_id, source_appointment_id)"],
+            ),
+        ])
 
     @staticmethod
     def _entry(r: Any) -> WaitlistEntry:
@@ -369,8 +448,9 @@ class SQLiteWaitlist(ConciseRepr, fields=("db",)):
             data[key] = _dt(data[key])
         return WaitlistOffer.model_validate(data)
 
-    def add(self, entry: WaitlistEntry) -> None:
+    def add(self, tenant_id: str, entry: WaitlistEntry) -> None:
         e = entry
+        check_tenant(tenant_id, e.tenant_id, "waitlist entry")
         windows = json.dumps([w.model_dump(mode="json") for w in e.time_windows])
         try:
             self.db.connection().execute(
@@ -410,8 +490,9 @@ class SQLiteWaitlist(ConciseRepr, fields=("db",)):
         )
         return self.get(tenant_id, entry_id) if cur.rowcount == 1 else None
 
-    def add_offer(self, offer: WaitlistOffer) -> bool:
+    def add_offer(self, tenant_id: str, offer: WaitlistOffer) -> bool:
         o = offer
+        check_tenant(tenant_id, o.tenant_id, "offer")
         try:
             cur = self.db.connection().execute(
                 f"INSERT INTO waitlist_offers ({', '.join(_OF_COLS)}) VALUES ({_marks(len(_OF_COLS))}) "

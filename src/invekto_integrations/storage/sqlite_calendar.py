@@ -10,6 +10,7 @@ from typing import Any
 from invekto_integrations.core.reprs import ConciseRepr
 
 from ._sqlite_db import SQLiteDatabase, from_ts, to_ts
+from ._tenant import check_tenant
 from .protocols import DuplicateRecord
 from .records import CalendarBusyBlock, CalendarChannel, CalendarConflict, CalendarSyncState
 
@@ -108,7 +109,8 @@ class SQLiteCalendarSync(ConciseRepr, fields=("db",)):
                               "calendar_id = ?", (tenant_id, calendar_id)).fetchone()
         return CalendarSyncState.model_validate(_read(row, _STATE)) if row else None
 
-    def save_state(self, state: CalendarSyncState) -> None:
+    def save_state(self, tenant_id: str, state: CalendarSyncState) -> None:
+        check_tenant(tenant_id, state.tenant_id, "calendar sync state")
         self.db.execute(_insert_sql("calendar_sync_state", _STATE), _values(state, _STATE))
 
     def find_states(self, tenant_id: str) -> list[CalendarSyncState]:
@@ -117,7 +119,8 @@ class SQLiteCalendarSync(ConciseRepr, fields=("db",)):
         return [CalendarSyncState.model_validate(_read(r, _STATE)) for r in rows]
 
     # -- channels ----------------------------------------------------------------------------
-    def save_channel(self, channel: CalendarChannel) -> None:
+    def save_channel(self, tenant_id: str, channel: CalendarChannel) -> None:
+        check_tenant(tenant_id, channel.tenant_id, "calendar channel")
         self.db.execute(_insert_sql("calendar_channels", _CHANNEL), _values(channel, _CHANNEL))
 
     def get_channel(self, tenant_id: str, channel_id: str) -> CalendarChannel | None:
@@ -143,7 +146,8 @@ class SQLiteCalendarSync(ConciseRepr, fields=("db",)):
         return cur.rowcount == 1
 
     # -- busy mirror -------------------------------------------------------------------------
-    def upsert_busy(self, block: CalendarBusyBlock) -> None:
+    def upsert_busy(self, tenant_id: str, block: CalendarBusyBlock) -> None:
+        check_tenant(tenant_id, block.tenant_id, "busy block")
         self.db.execute(_insert_sql("calendar_busy", _BUSY), _values(block, _BUSY))
 
     def delete_busy(self, tenant_id: str, calendar_id: str, event_id: str) -> None:
@@ -168,7 +172,8 @@ class SQLiteCalendarSync(ConciseRepr, fields=("db",)):
         return out
 
     # -- conflicts ---------------------------------------------------------------------------
-    def add_conflict(self, conflict: CalendarConflict) -> None:
+    def add_conflict(self, tenant_id: str, conflict: CalendarConflict) -> None:
+        check_tenant(tenant_id, conflict.tenant_id, "calendar conflict")
         # A plain insert: an id already logged for this tenant is refused, never replaced.
         cur = self.db.execute(
             f"INSERT INTO calendar_conflicts ({', '.join(_CONFLICT)}) VALUES ({', '.join('?' for _ in _CONFLICT)}) "

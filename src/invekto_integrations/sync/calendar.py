@@ -447,7 +447,7 @@ class _CalendarSyncBase(ConciseRepr, fields=("policy", "clock")):
             return found
         state = CalendarSyncState(tenant_id=tenant_id, calendar_id=doctor.calendar_id, doctor_id=doctor.id,
                                   updated_at=self.clock.now())
-        self.repo.save_state(state)
+        self.repo.save_state(tenant_id, state)
         return state
 
     def conflicts(self, tenant_id: str, *, appointment_id: str | None = None) -> list[CalendarConflict]:
@@ -477,7 +477,7 @@ class _CalendarSyncBase(ConciseRepr, fields=("policy", "clock")):
                         and open_.event_id == (event.id if event else None) \
                         and open_.google_updated == (event.updated if event else None):
                     return False
-        self.repo.add_conflict(CalendarConflict(
+        self.repo.add_conflict(tenant_id, CalendarConflict(
             id=new_id(), tenant_id=tenant_id, calendar_id=calendar_id, event_id=event.id if event else None,
             appointment_id=appt.id if appt else None, kind=kind, resolution=resolution, detail=detail,
             local_version=appt.version if appt else None, google_updated=event.updated if event else None,
@@ -497,7 +497,7 @@ class _CalendarSyncBase(ConciseRepr, fields=("policy", "clock")):
         """A foreign event (one the doctor made by hand, or an instance of a recurring one) is busy
         time while it blocks time; cancelled/transparent ones (and cancelled instances) free it."""
         if event.blocks_time and event.start is not None and event.end is not None:
-            self.repo.upsert_busy(CalendarBusyBlock(
+            self.repo.upsert_busy(tenant_id, CalendarBusyBlock(
                 tenant_id=tenant_id, calendar_id=calendar_id, event_id=event.id, starts_at=event.start,
                 ends_at=event.end, all_day=event.all_day, etag=event.etag, updated=event.updated))
             report.busy_upserted += 1
@@ -637,7 +637,7 @@ class _CalendarSyncBase(ConciseRepr, fields=("policy", "clock")):
                 continue
             report.seen += 1
             yield from self._apply_flow(tenant_id, calendar_id, item.event, report)
-        self.repo.save_state(state.model_copy(update={
+        self.repo.save_state(tenant_id, state.model_copy(update={
             "sync_token": changes.next_sync_token, "last_sync_at": now, "updated_at": now,
             "last_full_sync_at": now if changes.full_sync else state.last_full_sync_at,
             "full_syncs": state.full_syncs + (1 if changes.full_sync else 0),
@@ -717,7 +717,7 @@ class _CalendarSyncBase(ConciseRepr, fields=("policy", "clock")):
                            f"412 on leaving the calendar for {target}: edited there, deleted anyway")
             yield _call("delete_event", appt.calendar_id, appt.calendar_event_id)
         unlinked = appt.model_copy(update={"calendar_id": target, "calendar_event_id": None, "calendar_etag": None})
-        if not self.appointments.update(unlinked, expected_version=appt.version, allow_overlap=True):
+        if not self.appointments.update(tenant_id, unlinked, expected_version=appt.version, allow_overlap=True):
             return self.book.get(tenant_id, appt.id)
         return unlinked
 
@@ -775,8 +775,8 @@ class _CalendarSyncBase(ConciseRepr, fields=("policy", "clock")):
                 if appt.calendar_event_id is None or not appt.is_active:
                     raise
                 # The event vanished for good (purged): forget the link, insert a fresh one.
-                self.appointments.update(appt.model_copy(update={"calendar_event_id": None, "calendar_etag": None}),
-                                         expected_version=appt.version, allow_overlap=True)
+                unlinked = appt.model_copy(update={"calendar_event_id": None, "calendar_etag": None})
+                self.appointments.update(tenant_id, unlinked, expected_version=appt.version, allow_overlap=True)
                 etag = None
                 continue
             event_id = event.id if event is not None else str(appt.calendar_event_id)
@@ -787,9 +787,8 @@ class _CalendarSyncBase(ConciseRepr, fields=("policy", "clock")):
             if event is not None and appt.calendar_event_id is None:
                 # the insert happened but the link was not recorded: record it without marking synced
                 current = self.book.get(tenant_id, appt.id)
-                self.appointments.update(current.model_copy(update={"calendar_event_id": event.id,
-                                                                     "calendar_etag": event.etag}),
-                                         expected_version=current.version, allow_overlap=True)
+                linked = current.model_copy(update={"calendar_event_id": event.id, "calendar_etag": event.etag})
+                self.appointments.update(tenant_id, linked, expected_version=current.version, allow_overlap=True)
         raise ProviderError(f"appointment {appt.id}: kept changing while being pushed", provider="google_calendar",
                             operation="push")
 
@@ -897,21 +896,21 @@ class _CalendarSyncBase(ConciseRepr, fields=("policy", "clock")):
         pending = CalendarChannel(tenant_id=tenant_id, calendar_id=calendar_id, channel_id=str(uuid.uuid4()),
                                   resource_id="", address=address, token_sha256=_sha256(token),
                                   expiration=now + self.channel_ttl, created_at=now)
-        self.repo.save_channel(pending)
+        self.repo.save_channel(tenant_id, pending)
         try:
             channel: WatchChannel = yield _call("watch", calendar_id, address, channel_id=pending.channel_id,
                                                 token=token, expiration=now + self.channel_ttl)
         except ProviderError:
-            self.repo.save_channel(pending.model_copy(update={"stopped_at": now}))
+            self.repo.save_channel(tenant_id, pending.model_copy(update={"stopped_at": now}))
             raise
         current = self.repo.get_channel(tenant_id, pending.channel_id) or pending
         record = current.model_copy(update={"resource_id": channel.resource_id, "expiration": channel.expiration})
-        self.repo.save_channel(record)
+        self.repo.save_channel(tenant_id, record)
         return record
 
     def _stop_flow(self, tenant_id: str, channel: CalendarChannel) -> Flow[None]:
         yield _call("stop_channel", channel.channel_id, channel.resource_id)
-        self.repo.save_channel(channel.model_copy(update={"stopped_at": self.clock.now()}))
+        self.repo.save_channel(tenant_id, channel.model_copy(update={"stopped_at": self.clock.now()}))
 
     def _renew_flow(self, tenant_id: str, address: str) -> Flow[list[CalendarChannel]]:
         """Every connected calendar has a channel that outlives ``renew_before``: a new one is opened

@@ -172,7 +172,7 @@ def _clinic(store: Any, period: ReportPeriod, rng: random.Random, data: TurkishD
     t = period.tenant_id
     catalogue = _DENTAL if niche == "dental" else _AESTHETIC
     for name, low, high in catalogue:
-        store.service_pricing.add(ServicePricing(
+        store.service_pricing.add(t, ServicePricing(
             id=f"svc-{len(name)}-{low}", tenant_id=t, service_name=name, price_min=Decimal(low),
             price_max=Decimal(high), duration_minutes=30, created_at=now, updated_at=now))
     weights = [30, 14, 16, 9, 8, 4, 6] if niche == "dental" else [26, 20, 14, 24, 10, 2]
@@ -190,7 +190,7 @@ def _clinic(store: Any, period: ReportPeriod, rng: random.Random, data: TurkishD
                       else rng.choice([AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED]))
             booked = starts - timedelta(days=rng.randint(1, 12), hours=rng.randint(0, 8))
             count += 1
-            store.appointments.book_if_free(Appointment(
+            store.appointments.book_if_free(t, Appointment(
                 id=f"apt-{count:05d}", tenant_id=t, doctor_id=f"dr-{slot % 2 + 1}", patient_phone=rng.choice(patients),
                 service_name=name, starts_at=starts, ends_at=starts + timedelta(minutes=40), status=status,
                 booked_at=booked, created_at=booked, updated_at=booked))
@@ -200,11 +200,11 @@ def _clinic(store: Any, period: ReportPeriod, rng: random.Random, data: TurkishD
             entry = WaitlistEntry(id=f"wl-{count:05d}", tenant_id=t, patient_phone=rng.choice(patients),
                                   service_type=rng.choices([c[0] for c in catalogue], weights=weights)[0],
                                   created_at=created, updated_at=created)
-            store.waitlist.add(entry)
+            store.waitlist.add(t, entry)
             if rng.random() < 0.7:
                 answer = rng.choices([OfferStatus.ACCEPTED, OfferStatus.DECLINED, OfferStatus.EXPIRED],
                                      weights=[55, 20, 25])[0]
-                store.waitlist.add_offer(WaitlistOffer(
+                store.waitlist.add_offer(t, WaitlistOffer(
                     id=f"of-{count:05d}", tenant_id=t, entry_id=entry.id, patient_phone=entry.patient_phone,
                     doctor_id="dr-1", service_name=entry.service_type, starts_at=created + timedelta(days=2),
                     ends_at=created + timedelta(days=2, minutes=40), source_appointment_id=f"src-{count}",

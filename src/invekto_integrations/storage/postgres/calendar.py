@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from invekto_integrations.core.reprs import ConciseRepr
+from invekto_integrations.storage._tenant import check_tenant
 from invekto_integrations.storage.protocols import DuplicateRecord
 from invekto_integrations.storage.records import CalendarBusyBlock, CalendarChannel, CalendarConflict, CalendarSyncState
 
@@ -72,7 +73,8 @@ class PostgresCalendarSync(ConciseRepr, fields=("db",)):
                              "AND calendar_id = %s", (tenant_id, calendar_id))
         return CalendarSyncState.model_validate(r) if r else None
 
-    def save_state(self, state: CalendarSyncState) -> None:
+    def save_state(self, tenant_id: str, state: CalendarSyncState) -> None:
+        check_tenant(tenant_id, state.tenant_id, "calendar sync state")
         self.db.execute(_upsert("calendar_sync_state", _STATE, 2), _values(state, _STATE))
 
     def find_states(self, tenant_id: str) -> list[CalendarSyncState]:
@@ -81,7 +83,8 @@ class PostgresCalendarSync(ConciseRepr, fields=("db",)):
         return [CalendarSyncState.model_validate(r) for r in rows]
 
     # -- channels ----------------------------------------------------------------------------
-    def save_channel(self, channel: CalendarChannel) -> None:
+    def save_channel(self, tenant_id: str, channel: CalendarChannel) -> None:
+        check_tenant(tenant_id, channel.tenant_id, "calendar channel")
         self.db.execute(_upsert("calendar_channels", _CHANNEL, 2), _values(channel, _CHANNEL))
 
     def get_channel(self, tenant_id: str, channel_id: str) -> CalendarChannel | None:
@@ -107,7 +110,8 @@ class PostgresCalendarSync(ConciseRepr, fields=("db",)):
                                (number, tenant_id, channel_id, number)) == 1
 
     # -- busy mirror -------------------------------------------------------------------------
-    def upsert_busy(self, block: CalendarBusyBlock) -> None:
+    def upsert_busy(self, tenant_id: str, block: CalendarBusyBlock) -> None:
+        check_tenant(tenant_id, block.tenant_id, "busy block")
         self.db.execute(_upsert("calendar_busy", _BUSY, 3), _values(block, _BUSY))
 
     def delete_busy(self, tenant_id: str, calendar_id: str, event_id: str) -> None:
@@ -125,7 +129,8 @@ class PostgresCalendarSync(ConciseRepr, fields=("db",)):
         return [CalendarBusyBlock.model_validate(r) for r in rows]
 
     # -- conflicts ---------------------------------------------------------------------------
-    def add_conflict(self, conflict: CalendarConflict) -> None:
+    def add_conflict(self, tenant_id: str, conflict: CalendarConflict) -> None:
+        check_tenant(tenant_id, conflict.tenant_id, "calendar conflict")
         # A plain insert: an id already logged for this tenant is refused, never replaced.
         n = self.db.execute(
             f"INSERT INTO calendar_conflicts ({', '.join(_CONFLICT)}) VALUES ({', '.join(['%s'] * len(_CONFLICT))}) "

@@ -14,10 +14,25 @@ Every test takes one fixture, ``store``: an object with the repositories of `sto
 
 The built-in stores run it in this project's own tests (memory, SQLite in a temporary file and
 on disk). It covers accounts, checkpoints, quarantine, the event log, the orders cache, the
-outbox (tenant checks and correlation counts), consents, return claims, tenant settings and the
-calendar conflict log, with tenant isolation throughout.
+outbox (tenant checks and correlation counts), consents, return claims, tenant settings, the clinic
+(appointments, doctors, service prices, waitlist and offers, calendar sync state), with tenant
+isolation throughout: every write takes ``tenant_id`` and ids are unique per tenant.
 """
 
+from .clinic import (
+    test_clinic_appointment_ids_are_per_tenant,
+    test_clinic_book_if_free_refuses_overlap_per_doctor,
+    test_clinic_buffer_blocks_following_time_and_cancelled_frees,
+    test_clinic_calendar_sync_keys_are_per_tenant,
+    test_clinic_doctors,
+    test_clinic_find_filters_and_event_lookup,
+    test_clinic_offers_one_pending_per_entry_and_cas,
+    test_clinic_service_pricing_unique_active_name,
+    test_clinic_update_is_compare_and_set_and_checks_overlap,
+    test_clinic_waitlist_and_pricing_ids_are_per_tenant,
+    test_clinic_waitlist_fair_order_and_status_cas,
+    test_clinic_writes_of_another_tenant,
+)
 from .core import (
     test_accounts_round_trip_and_isolation,
     test_checkpoints,
@@ -61,6 +76,18 @@ __all__ = [
     "test_checkpoints",
     "test_checkpoints_put_get_overwrite_and_isolation",
     "test_checkpoints_put_of_another_tenant",
+    "test_clinic_appointment_ids_are_per_tenant",
+    "test_clinic_book_if_free_refuses_overlap_per_doctor",
+    "test_clinic_buffer_blocks_following_time_and_cancelled_frees",
+    "test_clinic_calendar_sync_keys_are_per_tenant",
+    "test_clinic_doctors",
+    "test_clinic_find_filters_and_event_lookup",
+    "test_clinic_offers_one_pending_per_entry_and_cas",
+    "test_clinic_service_pricing_unique_active_name",
+    "test_clinic_update_is_compare_and_set_and_checks_overlap",
+    "test_clinic_waitlist_and_pricing_ids_are_per_tenant",
+    "test_clinic_waitlist_fair_order_and_status_cas",
+    "test_clinic_writes_of_another_tenant",
     "test_consents_upsert_of_another_tenant",
     "test_cursors_only_move_forward",
     "test_event_ids_are_never_appended_twice",

@@ -88,9 +88,9 @@ def test_calendar_conflict_ids_never_replace_a_row(store: Any) -> None:
                                 appointment_id=None, kind="moved", resolution="calendar_wins", detail=detail,
                                 created_at=T0)
 
-    store.calendar_sync.add_conflict(conflict("t1", "first"))
+    store.calendar_sync.add_conflict("t1", conflict("t1", "first"))
     with pytest.raises(DuplicateRecord):
-        store.calendar_sync.add_conflict(conflict("t1", "second"))
-    store.calendar_sync.add_conflict(conflict("t2", "other tenant"))  # its own row, t1's survives
+        store.calendar_sync.add_conflict("t1", conflict("t1", "second"))
+    store.calendar_sync.add_conflict("t2", conflict("t2", "other tenant"))  # its own row, t1's survives
     assert [c.detail for c in store.calendar_sync.find_conflicts("t1")] == ["first"]
     assert [c.detail for c in store.calendar_sync.find_conflicts("t2")] == ["other tenant"]
