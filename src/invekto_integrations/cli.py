@@ -90,11 +90,15 @@ def _day(text: str | None, default: date) -> date:
 
 # -- main jobs ------------------------------------------------------------------------------------------
 @app.command()
-def demo() -> None:
+def demo(
+    database_url: Annotated[str | None, typer.Option(
+        "--database-url", help="Run on this store (postgresql://...: the demo's own schema there), not the "
+        "environment's.")] = None,
+) -> None:
     """Run the demo against the sandbox (what `make demo` runs)."""
     from invekto_integrations.demo import main as demo_main
 
-    raise typer.Exit(demo_main([]))
+    raise typer.Exit(demo_main(["--database-url", database_url] if database_url else []))
 
 
 @app.command()

@@ -15,7 +15,10 @@ What it does, on a fresh machine and without network access:
 4. writes each tenant's dashboard (``GET /v1/tenants/{t}/dashboard.html``) next to the SQLite file.
 
 It exits 0 only when every check passed. Everything is kept in an embedded SQLite file (a temporary
-directory unless ``--data-dir``), on the sandbox's frozen clock, which the demo moves on explicitly.
+directory unless ``--data-dir``), or with ``--database-url postgresql://...`` in the demo's own schema
+``invekto_demo`` on that server (dropped and recreated; while `PostgresStore.MISSING` names
+repositories, the order-sync demo runs there instead), on the sandbox's frozen clock, which the
+demo moves on explicitly.
 """
 
 from __future__ import annotations
@@ -579,12 +582,18 @@ def _service(client: Any, port: int) -> tuple[Any, Any, Any]:
 def run_demo(data_dir: Path, out: TextIO, *, port: int | None = None, database_url: str | None = None) -> int:
     """The whole demo; returns a process exit code (0 when every check passed)."""
     from invekto_integrations import Integrations
+    from invekto_integrations._env import is_postgres_url
     from invekto_integrations.service import issue_token
     from invekto_integrations.storage import SQLiteStore
 
     began = time.monotonic()
     out.write("== invekto-integrations demo: two tenants through the Integrations service ==\n")
-    if database_url:
+    if database_url and is_postgres_url(database_url):
+        from invekto_integrations.demo_orders import open_store  # the demo's own schema, recreated
+
+        opened, where = open_store(data_dir, database_url)
+        store: Any = opened  # a PostgresStore: every repository the service needs (see main)
+    elif database_url:
         from invekto_integrations._integrations import _store_from_env
 
         store = _store_from_env({"INVEKTO_DATABASE_URL": database_url})
@@ -665,23 +674,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where to keep the SQLite file and the reports (default: a temporary directory)")
     parser.add_argument("--database-url", default=None,
-                        help="a store URL instead of the embedded file (sqlite:///path.db, sqlite://, memory://); "
-                             "postgresql://... runs the order-sync demo (demo_orders) on PostgreSQL")
+                        help="a store URL instead of the embedded file (sqlite:///path.db, sqlite://, memory://, "
+                             "postgresql://...: the demo's own schema invekto_demo there, recreated)")
     parser.add_argument("--port", type=int, default=None, help=f"the service's port (default {DEMO_PORT} if free)")
     args = parser.parse_args(argv)
     from invekto_integrations._env import is_postgres_url
 
     if args.database_url and is_postgres_url(args.database_url):
-        # PostgresStore does not hold the campaign, attribution and appointment repositories yet.
-        import asyncio
+        from invekto_integrations.storage.postgres import PostgresStore
 
-        from invekto_integrations import demo_orders
+        if PostgresStore.MISSING:  # the whole demo needs every area's repositories on PostgreSQL
+            import asyncio
 
-        sys.stdout.write("PostgreSQL: running the order-sync demo (invekto_integrations.demo_orders); the whole "
-                         "demo needs repositories the PostgreSQL store does not have yet.\n")
-        data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="invekto-demo-"))
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return asyncio.run(demo_orders.run_demo(data_dir, sys.stdout, database_url=args.database_url))
+            from invekto_integrations import demo_orders
+
+            sys.stdout.write("PostgreSQL: running the order-sync demo (invekto_integrations.demo_orders); the whole "
+                             f"demo needs repositories the PostgreSQL store does not have yet: "
+                             f"{', '.join(PostgresStore.MISSING)}.\n")
+            data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="invekto-demo-"))
+            data_dir.mkdir(parents=True, exist_ok=True)
+            return asyncio.run(demo_orders.run_demo(data_dir, sys.stdout, database_url=args.database_url))
     if args.data_dir is not None:
         args.data_dir.mkdir(parents=True, exist_ok=True)
         return run_demo(args.data_dir, sys.stdout, port=args.port, database_url=args.database_url)

@@ -46,7 +46,7 @@ from invekto_integrations.testing.refmarket import make_refmarket_provider
 from invekto_integrations.testing.sandbox import FakeProvider, Sandbox
 from invekto_integrations.testing.scenarios import MarketplaceScenario, supports_scenarios
 
-__all__ = ["choose_marketplaces", "main", "run_demo"]
+__all__ = ["choose_marketplaces", "main", "open_store", "run_demo"]
 
 PLATFORMS = (("trendyol", "Trendyol"), ("hepsiburada", "Hepsiburada"))
 TENANTS = (("moda-istanbul", "Moda İstanbul"), ("ege-kozmetik", "Ege Kozmetik"))
@@ -114,7 +114,7 @@ def _scenario(fake: FakeProvider) -> MarketplaceScenario:
 _DEMO_SCHEMA = "invekto_demo"
 
 
-def _open_store(data_dir: Path, database_url: str | None) -> tuple[Store, str]:
+def open_store(data_dir: Path, database_url: str | None) -> tuple[Store, str]:
     """A fresh store for this run: the demo's SQLite file, or (``--database-url postgresql://...``)
     the demo's own schema ``invekto_demo`` on that server, dropped and recreated."""
     if database_url is None:
@@ -144,7 +144,7 @@ async def run_demo(data_dir: Path, out: TextIO, *, database_url: str | None = No
     providers, fakes = choose_marketplaces(ProviderRegistry.load(), clock, out)
     registry = ProviderRegistry(providers)
     sandbox = Sandbox(fakes, clock=clock)
-    store, where = _open_store(data_dir, database_url)
+    store, where = open_store(data_dir, database_url)
     ring = KeyRing({"demo-1": base64.urlsafe_b64decode(generate_key())})  # a fresh key ring for this run
     service = AccountService(store.accounts, CredentialCipher(ring), registry=registry, clock=clock)
     failures = 0
