@@ -16,9 +16,17 @@ from invekto_integrations.storage.sqlite import SQLiteStore
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tuesday 12:00 Istanbul
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def open_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if kind == "postgres":  # a fresh schema of the session's throwaway cluster
+        from invekto_integrations.storage.postgres import PostgresStore
+
+        return PostgresStore(request.getfixturevalue("postgres_url"))
+    return MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "c.db")
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    s: Any = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "c.db")
+    s = open_store(request.param, request, tmp_path)
     yield s
     s.close()
 

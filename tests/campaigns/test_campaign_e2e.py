@@ -49,13 +49,14 @@ from invekto_integrations.models.events import OrderCreated
 from invekto_integrations.models.settings import TenantSettings
 from invekto_integrations.providers.iys import IysClient, IysSettings
 from invekto_integrations.providers.whatsapp_cloud import WhatsAppCloudClient, WhatsAppCloudSettings, WhatsAppWebhooks
+from invekto_integrations.storage.postgres import PostgresStore
 from invekto_integrations.storage.records import CachedOrder
 from invekto_integrations.storage.sqlite import SQLiteStore
 from invekto_integrations.testing.sandbox import Sandbox, WebhookDispatcher
 from invekto_integrations.testing.sandbox.fakes.iys import IysFake
 from invekto_integrations.testing.sandbox.fakes.whatsapp_cloud import FakeTemplate, WhatsAppCloudFake
 
-from .conftest import NOW
+from .conftest import NOW, open_store
 
 T = "t1"
 PRICE = Decimal("1.20")  # TRY per delivered marketing template (tenant setting)
@@ -66,7 +67,7 @@ NO_CONSENT = set(AUDIENCE[:3])
 
 @dataclass
 class World:
-    store: SQLiteStore
+    store: SQLiteStore | PostgresStore
     engine: CampaignEngine
     pipeline: SendPipeline
     wa: WhatsAppCloudFake
@@ -85,8 +86,8 @@ class World:
         self.pump()
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+@pytest.fixture(params=["sqlite", "postgres"])
+def world(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[World]:
     clock = FrozenClock(NOW)
     wa = WhatsAppCloudFake(clock=clock)
     iys = IysFake(clock=clock)
@@ -96,7 +97,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     for phone in AUDIENCE + OUTSIDE:
         if phone not in NO_CONSENT:
             iys.seed_consent("700001", "700001", phone, "ONAY")
-    store = SQLiteStore(tmp_path / "campaigns.db")
+    store = open_store(request.param, request, tmp_path)
     retry = RetryPolicy(max_attempts=3, clock=clock)
     limiters = RateLimiterRegistry()
     wa_client = WhatsAppCloudClient(WhatsAppCloudSettings("1000000001", "waba-a"), SecretStr("wa-token-a"),

@@ -203,3 +203,34 @@ def test_bad_criteria_are_named() -> None:
         parse_criteria({"kind": "last_order"})
     with pytest.raises(InvalidArgument):
         parse_criteria('{"kind": "nope"}')
+
+
+def test_concurrent_writers_enter_each_recipient_once_and_lose_no_order(store: Any) -> None:
+    """Four threads (on PostgreSQL: four pooled connections) enter the same recipients and record
+    orders of the same customers at once: each recipient comes back to exactly one of them, every
+    order is counted once, no total is lost to a concurrent update."""
+    import threading
+
+    phones = [f"+9053200001{i:02d}" for i in range(40)]
+    won: list[list[str]] = [[] for _ in range(4)]
+    barrier = threading.Barrier(4)
+
+    def work(n: int) -> None:
+        barrier.wait()
+        for start in range(0, len(phones), 8):
+            got = store.campaign_recipients.enter_many("t1", [_recipient(p) for p in phones[start:start + 8]])
+            won[n].extend(r.phone for r in got)
+        for k in range(10):  # orders o<k> are recorded by every thread: counted once each
+            for phone in phones[:3]:
+                store.contact_profiles.record_order("t1", phone, order_ref=f"{phone}:o{k}", at=NOW,
+                                                    total=Decimal("10.25"), platform="trendyol")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(p for w in won for p in w) == phones
+    for phone in phones[:3]:
+        profile = store.contact_profiles.get("t1", phone)
+        assert (profile.order_count, profile.order_total) == (10, Decimal("102.50"))

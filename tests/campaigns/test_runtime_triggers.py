@@ -1,4 +1,5 @@
-"""Campaign triggers as timers of the engine runtime, with two runtimes on one SQLite file.
+"""Campaign triggers as timers of the engine runtime, with two runtimes on one SQLite file (and on
+one PostgreSQL database).
 
 A weekly campaign fires every Monday 10:00 Istanbul time and never twice for one occurrence; an
 event-delayed campaign (T+48h after delivery) enters the customer once although both the order
@@ -9,10 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from invekto_integrations.campaigns import CampaignEngine, EventTrigger, RecurringTrigger, Variant
 from invekto_integrations.core.clock import FrozenClock
@@ -43,14 +48,39 @@ class CountingSink:
             return SubmitResult(message_id=f"m{len(self.calls)}", status="queued")
 
 
-def _world(path: Path, *, senders: int = 1) -> tuple[SQLiteStore, CampaignEngine, CountingSink, FrozenClock,
-                                                     list[Runtime]]:
+@pytest.fixture(params=["sqlite", "postgres"])
+def make_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., World]]:
+    """``make_world(name, senders=1)``: a world on a fresh SQLite file or PostgreSQL schema."""
+    stores: list[Any] = []
+
+    def make(name: str, *, senders: int = 1, appointments: bool = False) -> World:
+        store: Any
+        if request.param == "postgres":
+            from invekto_integrations.storage.postgres import PostgresStore
+
+            if appointments and "appointments" in PostgresStore.MISSING:
+                pytest.skip("PostgresStore has no appointments repository yet")
+            store = PostgresStore(request.getfixturevalue("postgres_url"))
+        else:
+            store = SQLiteStore(tmp_path / name)
+        stores.append(store)
+        return _world(store, senders=senders)
+
+    yield make
+    for store in stores:
+        store.close()
+
+
+World = tuple[Any, CampaignEngine, "CountingSink", FrozenClock, list[Runtime]]
+
+
+def _world(store: Any, *, senders: int = 1) -> World:
     clock = FrozenClock(NOW)
-    store = SQLiteStore(path)
     sink = CountingSink(clock)
+    appointments = None if "appointments" in getattr(store, "MISSING", ()) else store.appointments
     engine = CampaignEngine(campaigns=store.campaigns, recipients=store.campaign_recipients,
                             conversions=store.campaign_conversions, profiles=store.contact_profiles, sink=sink,
-                            appointments=store.appointments, clock=clock, senders=senders)
+                            appointments=appointments, clock=clock, senders=senders)
     for i, phone in enumerate(PHONES):
         store.contact_profiles.record_order("t1", phone, order_ref=f"o{i}", at=NOW - timedelta(days=3),
                                             total=Decimal(10), platform="trendyol", name=f"Kişi{i}")
@@ -59,8 +89,8 @@ def _world(path: Path, *, senders: int = 1) -> tuple[SQLiteStore, CampaignEngine
     return store, engine, sink, clock, runtimes
 
 
-def test_weekly_campaign_fires_in_istanbul_time_once_per_occurrence(tmp_path: Path) -> None:
-    store, engine, sink, clock, runtimes = _world(tmp_path / "rt.db")
+def test_weekly_campaign_fires_in_istanbul_time_once_per_occurrence(make_world: Callable[..., World]) -> None:
+    store, engine, sink, clock, runtimes = make_world("rt.db")
     c = engine.manager.create("t1", "Haftalık", variants=V,
                               trigger=RecurringTrigger(frequency="weekly", at="10:00", weekdays=[0]))
     engine.manager.schedule("t1", c.id)
@@ -82,8 +112,8 @@ def test_weekly_campaign_fires_in_istanbul_time_once_per_occurrence(tmp_path: Pa
     store.close()
 
 
-def test_weekly_campaign_with_two_runtimes_in_threads(tmp_path: Path) -> None:
-    store, engine, sink, clock, runtimes = _world(tmp_path / "rt2.db", senders=4)  # and parallel sends
+def test_weekly_campaign_with_two_runtimes_in_threads(make_world: Callable[..., World]) -> None:
+    store, engine, sink, clock, runtimes = make_world("rt2.db", senders=4)  # and parallel sends
     c = engine.manager.create("t1", "Haftalık", variants=V,
                               trigger=RecurringTrigger(cron="0 10 * * 1"))
     engine.manager.schedule("t1", c.id)
@@ -100,8 +130,8 @@ def test_weekly_campaign_with_two_runtimes_in_threads(tmp_path: Path) -> None:
     store.close()
 
 
-def test_t_plus_48h_after_delivery_enters_the_customer_once(tmp_path: Path) -> None:
-    store, engine, sink, clock, runtimes = _world(tmp_path / "evt.db")
+def test_t_plus_48h_after_delivery_enters_the_customer_once(make_world: Callable[..., World]) -> None:
+    store, engine, sink, clock, runtimes = make_world("evt.db")
     c = engine.manager.create("t1", "Yorum iste", variants=V,
                               trigger=EventTrigger(event="order_delivered", delay=timedelta(hours=48)))
     engine.manager.schedule("t1", c.id)
@@ -129,10 +159,10 @@ def test_t_plus_48h_after_delivery_enters_the_customer_once(tmp_path: Path) -> N
     store.close()
 
 
-def test_one_shot_paused_past_its_time_sends_after_resume_once(tmp_path: Path) -> None:
+def test_one_shot_paused_past_its_time_sends_after_resume_once(make_world: Callable[..., World]) -> None:
     from invekto_integrations.campaigns import CampaignStatus, OneShotTrigger
 
-    store, engine, sink, clock, runtimes = _world(tmp_path / "once.db")
+    store, engine, sink, clock, runtimes = make_world("once.db")
     c = engine.manager.create("t1", "Bir kez", variants=V, trigger=OneShotTrigger(at=NOW + timedelta(hours=1)))
     engine.manager.schedule("t1", c.id)
     runtimes[0].run_once()  # arms the one-shot timer
@@ -152,11 +182,11 @@ def test_one_shot_paused_past_its_time_sends_after_resume_once(tmp_path: Path) -
     store.close()
 
 
-def test_t_plus_2h_after_an_appointment_is_cancelled(tmp_path: Path) -> None:
+def test_t_plus_2h_after_an_appointment_is_cancelled(make_world: Callable[..., World]) -> None:
     from invekto_integrations.models.events import AppointmentCancelled
     from invekto_integrations.storage.records import Appointment, AppointmentStatus
 
-    store, engine, sink, clock, runtimes = _world(tmp_path / "appt.db")
+    store, engine, sink, clock, runtimes = make_world("appt.db", appointments=True)
     phone = "+905327770011"
     store.contact_profiles.record_appointment("t1", phone, appointment_ref="ap1", at=NOW + timedelta(days=3),
                                               service="İmplant", name="Elif")

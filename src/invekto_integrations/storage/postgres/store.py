@@ -10,7 +10,6 @@ in-memory stand-in), and `PostgresStore.MISSING` lists them.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
 
 from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.core.reprs import ConciseRepr
@@ -50,14 +49,6 @@ from .reports import PostgresReportReader
 from .runtime import PostgresLeases, PostgresTimers
 from .shipments import PostgresCargoNotifications, PostgresShipments
 
-if TYPE_CHECKING:  # the campaigns package imports messaging, which imports storage
-    from invekto_integrations.campaigns.repository import (
-        CampaignRepository,
-        ContactProfileRepository,
-        RecipientRepository,
-    )
-    from invekto_integrations.campaigns.repository import ConversionRepository as CampaignConversionRepository
-
 __all__ = ["PostgresStore"]
 
 
@@ -81,10 +72,6 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
         "doctors",
         "service_pricing",
         "waitlist",
-        "campaigns",
-        "campaign_recipients",
-        "campaign_conversions",
-        "contact_profiles",
     )
 
     def __init__(self, url: str, *, schema: str | None = None, min_connections: int = 1,
@@ -120,6 +107,18 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
             self.ad_cache = PostgresAdCache(self.db)
             self.capi_deliveries = PostgresCapiDeliveries(self.db)
             self.attribution_reports = PostgresAttributionReports(self.db)
+            # campaigns; imported here: the campaigns package imports messaging, which imports storage
+            from .campaigns import (
+                PostgresCampaignConversions,
+                PostgresCampaigns,
+                PostgresContactProfiles,
+                PostgresRecipients,
+            )
+
+            self.campaigns = PostgresCampaigns(self.db)
+            self.campaign_recipients = PostgresRecipients(self.db)
+            self.campaign_conversions = PostgresCampaignConversions(self.db)
+            self.contact_profiles = PostgresContactProfiles(self.db)
             # the service's API tokens (digests only)
             self.api_tokens = PostgresApiTokens(self.db)
         except BaseException:
@@ -142,22 +141,6 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
     @property
     def waitlist(self) -> WaitlistRepository:
         raise _missing("waitlist")
-
-    @property
-    def campaigns(self) -> CampaignRepository:
-        raise _missing("campaigns")
-
-    @property
-    def campaign_recipients(self) -> RecipientRepository:
-        raise _missing("campaign_recipients")
-
-    @property
-    def campaign_conversions(self) -> CampaignConversionRepository:
-        raise _missing("campaign_conversions")
-
-    @property
-    def contact_profiles(self) -> ContactProfileRepository:
-        raise _missing("contact_profiles")
 
     def wakeups(self) -> PostgresWakeups:
         """A ``LISTEN`` connection told of every new event, timer and outbox row (any process): an
