@@ -1,12 +1,13 @@
 """The clinic's domain types: appointments, doctors and their schedules, service prices, the waitlist.
 
-The row models are defined in `invekto_integrations.storage.records` (so storage never imports a
-domain package) and re-exported here, the name other code should import them by.
+The models are defined in the domain-neutral `invekto_integrations.models.appointments` (so
+storage never imports a domain package) and re-exported here, the name other code should import
+them by.
 """
 
 from __future__ import annotations
 
-from invekto_integrations.storage.records import (
+from invekto_integrations.models.appointments import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
     AppointmentStatus,
