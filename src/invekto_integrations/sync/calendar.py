@@ -587,6 +587,11 @@ class _CalendarSyncBase(ConciseRepr, fields=("policy", "clock")):
         call `run_queued`). Unknown or stopped channels are acknowledged and dropped."""
         try:
             connector: Calendar | AsyncCalendar = self._client(tenant_id)
+        except ConfigurationError:
+            # A tenant without a calendar connection has no channels: anyone can post to its address,
+            # so this is the unknown-channel answer, not a server error.
+            return NotificationResult(200, "unknown_channel")
+        try:
             note = connector.parse_notification(headers)
         except ValueError as exc:  # InvalidArgument naming the header
             return NotificationResult(400, "not_a_notification", error=str(exc)[:200])
