@@ -13,12 +13,21 @@ Every test takes one fixture, ``store``: an object with the repositories of `sto
         s.close()
 
 The built-in stores run it in this project's own tests (memory, SQLite in a temporary file and
-on disk). It covers accounts, checkpoints, quarantine, the event log, the orders cache, the
-outbox (tenant checks and correlation counts), consents, return claims, tenant settings, the clinic
-(appointments, doctors, service prices, waitlist and offers, calendar sync state), with tenant
-isolation throughout: every write takes ``tenant_id`` and ids are unique per tenant.
+on disk, PostgreSQL on a throwaway cluster). It covers accounts, checkpoints, quarantine, the
+event log, the orders cache, the outbox (tenant checks and correlation counts), consents, return
+claims, tenant settings, the clinic (appointments, doctors, service prices, waitlist and offers,
+calendar sync state), the dashboard's cases, the attribution repositories (tracked-link codes
+unique across tenants) and the campaign repositories, with tenant isolation throughout: every
+write takes ``tenant_id`` and ids are unique per tenant.
 """
 
+from .areas import (
+    test_areas_attribution_keys_are_per_tenant,
+    test_areas_campaign_keys_are_per_tenant,
+    test_areas_dashboard_case_keys_are_per_tenant,
+    test_areas_link_codes_are_unique_across_tenants,
+    test_areas_writes_of_another_tenant,
+)
 from .clinic import (
     test_clinic_appointment_ids_are_per_tenant,
     test_clinic_book_if_free_refuses_overlap_per_doctor,
@@ -72,6 +81,11 @@ from .tenants import (
 __all__ = [
     "test_accounts_add_of_another_tenant",
     "test_accounts_round_trip_and_isolation",
+    "test_areas_attribution_keys_are_per_tenant",
+    "test_areas_campaign_keys_are_per_tenant",
+    "test_areas_dashboard_case_keys_are_per_tenant",
+    "test_areas_link_codes_are_unique_across_tenants",
+    "test_areas_writes_of_another_tenant",
     "test_calendar_conflict_ids_never_replace_a_row",
     "test_checkpoints",
     "test_checkpoints_put_get_overwrite_and_isolation",
