@@ -191,6 +191,11 @@ class _CalendarAdapter(BaseEngine):
     def schedules(self, ctx: EngineContext) -> Sequence[Schedule]:
         return self._schedules
 
+    def address_of(self, tenant_id: str) -> str:
+        """The push address of one tenant: ``{tenant_id}`` in ``address`` is filled in (one service
+        serves every tenant, each on its own webhook path)."""
+        return (self.address or "").replace("{tenant_id}", tenant_id)
+
 
 class CalendarSyncEngine(_CalendarAdapter):
     """Pushes booked/moved/cancelled appointments to the doctor's calendar (a failed push is
@@ -209,7 +214,7 @@ class CalendarSyncEngine(_CalendarAdapter):
 
     def on_timer(self, ctx: EngineContext, timer: Timer) -> None:
         if timer.key == "renew" and self.address is not None:
-            self.sync.renew_channels(ctx.tenant_id, self.address)
+            self.sync.renew_channels(ctx.tenant_id, self.address_of(ctx.tenant_id))
         elif timer.key == "poll":
             self.sync.sync_tenant(ctx.tenant_id)
 
@@ -229,7 +234,7 @@ class AsyncCalendarSyncEngine(_CalendarAdapter):
 
     async def on_timer(self, ctx: EngineContext, timer: Timer) -> None:
         if timer.key == "renew" and self.address is not None:
-            await self.sync.renew_channels(ctx.tenant_id, self.address)
+            await self.sync.renew_channels(ctx.tenant_id, self.address_of(ctx.tenant_id))
         elif timer.key == "poll":
             await self.sync.sync_tenant(ctx.tenant_id)
 

@@ -4,6 +4,7 @@ done before a handler runs: ``req.tenant_id`` is the token's tenant and the path
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -13,12 +14,13 @@ from invekto_integrations._integrations import Integrations
 from invekto_integrations.appointments.pricing import PriceCatalog
 from invekto_integrations.attribution import funnel, import_spend_csv, leads_per_campaign, save_rule
 from invekto_integrations.attribution.spend import add_manual_spend
-from invekto_integrations.campaigns import CampaignManager, Trigger, Variant, campaign_report
+from invekto_integrations.campaigns import ABSettings, CampaignManager, Trigger, Variant, campaign_report
 from invekto_integrations.campaigns.reports import costs_from_settings
 from invekto_integrations.campaigns.repository import CampaignRepository, ConversionRepository, RecipientRepository
 from invekto_integrations.core.errors import InvalidArgument
 from invekto_integrations.dashboard import ReportPeriod, build_panels, build_report
 from invekto_integrations.models.attribution import AttributionModel, TagRule, TrackedLink
+from invekto_integrations.models.consent import MessageCategory
 from invekto_integrations.models.settings import TenantSettings
 from invekto_integrations.storage.settings import tenant_settings
 
@@ -28,6 +30,8 @@ __all__ = ["ApiNotFound", "api_routes"]
 
 _TRIGGER: TypeAdapter[Any] = TypeAdapter(Trigger)
 _VARIANTS: TypeAdapter[list[Variant]] = TypeAdapter(list[Variant])
+_AB: TypeAdapter[ABSettings] = TypeAdapter(ABSettings)
+_CATEGORY: TypeAdapter[MessageCategory] = TypeAdapter(MessageCategory)
 
 
 class ApiNotFound(LookupError):
@@ -88,10 +92,21 @@ def api_routes(client: Integrations) -> list[ApiRoute]:
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
             raise InvalidArgument("name is required", field="name")
+        unknown = sorted(set(body) - {"name", "trigger", "variants", "audience", "ab", "category",
+                                      "conversion_window_days"})
+        if unknown:
+            raise InvalidArgument(f"unknown field {unknown[0]!r}", field=unknown[0])
         trigger = _parse(_TRIGGER, body.get("trigger"), "trigger")
         variants = _parse(_VARIANTS, body.get("variants"), "variants")
+        ab = _parse(_AB, body.get("ab") or {}, "ab")
+        category = _parse(_CATEGORY, body.get("category", "marketing"), "category")
+        window = body.get("conversion_window_days", 7)
+        if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 90:
+            raise InvalidArgument("conversion_window_days must be an integer from 1 to 90",
+                                  field="conversion_window_days")
         return manager(req.tenant_id).create(req.tenant_id, name, trigger=trigger, variants=variants,
-                                             audience=body.get("audience"))
+                                             audience=body.get("audience"), ab=ab, category=category,
+                                             conversion_window=timedelta(days=window))
 
     def campaign_get(req: ApiRequest) -> Any:
         found = camp_store.campaigns.get(req.tenant_id, req.path["campaign_id"])
@@ -270,7 +285,9 @@ def api_routes(client: Integrations) -> list[ApiRoute]:
                  shipment, "shipments", (p("carrier", "path", True), p("tracking_number", "path", True))),
         ApiRoute("GET", "/campaigns", "The tenant's campaigns", campaigns_list, "campaigns"),
         ApiRoute("POST", "/campaigns", "Create a draft campaign", campaign_create, "campaigns",
-                 body="{name, trigger, variants, audience?}", success=201),
+                 body="{name, trigger, variants: [{name, template_name, weight?, body_params?}], audience?, "
+                      "ab?: {holdout, metric, test_fraction?, auto_winner?, ...}, category?, conversion_window_days?}",
+                 success=201),
         ApiRoute("POST", "/campaigns/preview", "Dry-run an audience: count and sample", audience_preview,
                  "campaigns", body="{audience, sample?}"),
         ApiRoute("GET", "/campaigns/{campaign_id}", "One campaign", campaign_get, "campaigns",

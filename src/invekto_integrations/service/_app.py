@@ -13,6 +13,7 @@ gracefully on shutdown (its current step finishes; no cursor is lost).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -28,7 +29,14 @@ from pydantic import SecretStr, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
 from invekto_integrations._integrations import Integrations
@@ -56,8 +64,9 @@ from invekto_integrations.storage.api_tokens import ApiTokenRepository
 from invekto_integrations.storage.protocols import DuplicateRecord, TenantMismatch
 
 from ._api import ApiNotFound, api_routes
+from ._api_ops import ops_routes
 from ._openapi import openapi_document
-from ._routes import ApiRequest, ApiRoute, jsonable
+from ._routes import ApiRequest, ApiRoute, Streamed, jsonable
 from ._tokens import authenticate
 
 if TYPE_CHECKING:
@@ -82,6 +91,7 @@ class ServiceConfig:
     meta_app_secret: SecretStr | None = None
     waba_tenants: Mapping[str, str] = field(default_factory=dict)
     max_body_bytes: int = 1_048_576
+    public_url: str | None = None  # where providers reach the service (Google Calendar push channels)
 
     def __repr__(self) -> str:
         return (f"<ServiceConfig whatsapp_channels={len(self.whatsapp_routes)} wabas={len(self.waba_tenants)} "
@@ -147,7 +157,7 @@ class IntegrationsService(ConciseRepr, fields=("config",)):
         self.runtime_idle = runtime_idle
         self._thread: threading.Thread | None = None
         self._runtime_error: str | None = None
-        self.routes = api_routes(client)
+        self.routes = api_routes(client) + ops_routes(client, public_url=self.config.public_url)
         self.tokens = tokens_of(client)
         self._whatsapp: MessagingWebhookHandler | None = None
         if self.config.whatsapp_verify_token is not None and self.config.whatsapp_routes:
@@ -218,6 +228,7 @@ class IntegrationsService(ConciseRepr, fields=("config",)):
         if self.runtime is not None:
             alive = self._thread is not None and self._thread.is_alive()
             engines = [{"engine": s.engine, "tenant": s.tenant_id, "lag": s.lag,
+                        "next_timer_at": s.next_timer_at.isoformat() if s.next_timer_at else None,
                         "last_error": (s.last_error or None) and s.last_error[:200]}
                        for s in self.runtime.status()]
             body["runtime"] = {"alive": alive, "error": self._runtime_error, "engines": engines}
@@ -315,11 +326,50 @@ class IntegrationsService(ConciseRepr, fields=("config",)):
                 result = await run_in_threadpool(spec.handler, req)
             except Exception as exc:
                 return _from_exception(exc)
+            if isinstance(result, Streamed):
+                return StreamingResponse(_ndjson(result), media_type="application/x-ndjson")
             if spec.produces == "text/html":
                 return HTMLResponse(str(result))
             return JSONResponse(jsonable(result), status_code=spec.success)
         endpoint.__name__ = spec.handler.__name__
         return endpoint
+
+
+async def _ndjson(streamed: Streamed) -> AsyncIterator[bytes]:
+    """Progress lines as the worker thread emits them, then its result (or the error it raised,
+    as the one JSON error line: the status line has gone out already)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    def emit(item: Any) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, ("progress", item))
+
+    def work() -> None:
+        try:
+            final: tuple[str, Any] = ("result", streamed.run(emit))
+        except Exception as exc:  # reported in the stream; the boundary maps it like any other error
+            final = ("error", exc)
+        loop.call_soon_threadsafe(queue.put_nowait, final)
+
+    task = asyncio.ensure_future(run_in_threadpool(work))
+    try:
+        while True:
+            kind, item = await queue.get()
+            if kind == "progress":
+                yield (json.dumps({"progress": jsonable(item)}, ensure_ascii=False) + "\n").encode()
+                continue
+            if kind == "error":
+                try:
+                    answer = _from_exception(item)
+                except Exception:  # an untyped failure: no detail leaks
+                    log.exception("stream failed")
+                    answer = _error(500, "internal", "internal error")
+                yield (json.dumps({"error": json.loads(bytes(answer.body))}, ensure_ascii=False) + "\n").encode()
+            else:
+                yield (json.dumps({"result": jsonable(item)}, ensure_ascii=False) + "\n").encode()
+            break
+    finally:
+        await task
 
 
 def tokens_of(client: Integrations) -> ApiTokenRepository:

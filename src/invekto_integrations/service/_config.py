@@ -27,7 +27,8 @@ def _pairs(name: str, text: str) -> dict[str, str]:
 def config_from_env(environ: Mapping[str, str]) -> ServiceConfig:
     """``INVEKTO_WHATSAPP_VERIFY_TOKEN``, ``INVEKTO_META_APP_SECRET`` (signs WhatsApp and Meta
     webhooks), ``INVEKTO_WHATSAPP_ROUTES`` (``phone_number_id=tenant,...``),
-    ``INVEKTO_WABA_TENANTS`` (``waba_id=tenant,...``), ``INVEKTO_MAX_BODY_BYTES``."""
+    ``INVEKTO_WABA_TENANTS`` (``waba_id=tenant,...``), ``INVEKTO_MAX_BODY_BYTES``,
+    ``INVEKTO_PUBLIC_URL`` (where Google reaches the service for calendar push; without it, polling)."""
     secret = environ.get("INVEKTO_META_APP_SECRET")
     verify = environ.get("INVEKTO_WHATSAPP_VERIFY_TOKEN")
     routes = _pairs("INVEKTO_WHATSAPP_ROUTES", environ.get("INVEKTO_WHATSAPP_ROUTES", ""))
@@ -44,4 +45,5 @@ def config_from_env(environ: Mapping[str, str]) -> ServiceConfig:
         meta_app_secret=app_secret,
         waba_tenants=_pairs("INVEKTO_WABA_TENANTS", environ.get("INVEKTO_WABA_TENANTS", "")),
         max_body_bytes=int(limit),
+        public_url=environ.get("INVEKTO_PUBLIC_URL") or None,
     )

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from invekto_integrations.core.errors import InvalidArgument
 
-__all__ = ["ApiRequest", "ApiRoute", "Param", "jsonable"]
+__all__ = ["ApiRequest", "ApiRoute", "Param", "Streamed", "jsonable"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,14 @@ class ApiRequest:
 
 
 Handler = Callable[[ApiRequest], Any]
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """A handler's answer sent as NDJSON while it runs: ``run`` gets an ``emit`` for progress
+    items (each one line) and returns the final item (the last line)."""
+
+    run: Callable[[Callable[[Any], None]], Any]
 
 
 @dataclass(frozen=True)
