@@ -29,7 +29,7 @@ from invekto_integrations.messaging.pipeline import DispatchReport, SendPipeline
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
 from invekto_integrations.progress import Progress, order_sync_callback
 from invekto_integrations.storage.records import TrackedShipment
-from invekto_integrations.sync.calendar import AsyncCalendarSync, CalendarSync, SyncReport
+from invekto_integrations.sync.calendar import AsyncCalendarSync, CalendarSync, MirrorBusyTimes, SyncReport
 from invekto_integrations.sync.lookup import CustomerLookup, CustomerOrders
 from invekto_integrations.sync.orders import OrderSyncEngine, ProgressCallback, SyncMode, SyncRunReport
 from invekto_integrations.sync.shipments import AccountCarriers, AsyncShipmentWatcher, PollReport, ShipmentWatcher
@@ -411,7 +411,10 @@ def _book(ctx: Context) -> AppointmentBook:
     s = ctx.store
 
     def build() -> AppointmentBook:
-        slots = SlotFinder(s.appointments, s.doctors, s.service_pricing, waitlist=s.waitlist, clock=ctx.clock)
+        # The doctors' own calendar events (mirrored by the calendar sync) are busy time too.
+        mirror = getattr(s, "calendar_sync", None)
+        slots = SlotFinder(s.appointments, s.doctors, s.service_pricing, waitlist=s.waitlist, clock=ctx.clock,
+                           busy=MirrorBusyTimes(mirror) if mirror is not None else None)
         return AppointmentBook(s.appointments, slots, ctx.bus, clock=ctx.clock)
 
     book: AppointmentBook = ctx.once("appointments.book", build)

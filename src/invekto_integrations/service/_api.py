@@ -129,8 +129,11 @@ def api_routes(client: Integrations) -> list[ApiRoute]:
 
     def audience_preview(req: ApiRequest) -> Any:
         body = req.json()
+        sample = body.get("sample", 20)
+        if not isinstance(sample, int) or isinstance(sample, bool) or not 0 <= sample <= 1000:
+            raise InvalidArgument("sample must be an integer from 0 to 1000", field="sample")
         return manager(req.tenant_id).preview(req.tenant_id, body.get("audience") or {"type": "everyone"},
-                                              sample=int(body.get("sample", 20)))
+                                              sample=sample)
 
     # -- attribution --------------------------------------------------------------------------------
     def link_create(req: ApiRequest) -> Any:

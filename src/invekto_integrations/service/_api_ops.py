@@ -207,7 +207,7 @@ def ops_routes(client: Integrations, *, public_url: str | None = None) -> list[A
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise InvalidArgument(f"{where}: {first['msg']}", field=where) from None
-        store.doctors.save(doctor)
+        store.doctors.save(req.tenant_id, doctor)
         return doctor
 
     def doctor_get(req: ApiRequest) -> Any:
