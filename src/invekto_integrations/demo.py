@@ -51,7 +51,7 @@ from pydantic import SecretStr
 
 from invekto_integrations.core.clock import FrozenClock
 
-__all__ = ["DEMO_PORT", "Check", "choose_port", "main", "run_demo"]
+__all__ = ["CLINIC", "DEMO_PORT", "SHOP", "Check", "Demo", "choose_port", "demo_session", "main", "run_demo"]
 
 DEMO_PORT = 7106
 PROVIDERS = ("trendyol", "hepsiburada", "aras", "yurtici", "whatsapp_cloud", "meta", "google_calendar")
@@ -190,6 +190,13 @@ class Demo:
         self.reports: dict[str, Path] = {}
         self.summary: list[str] = []
         self.shop_accounts: dict[str, tuple[str, str]] = {}  # provider → (our account id, the fake's key)
+        self.ready = False
+        self.campaign_id: str | None = None
+
+    def steps(self) -> list[Callable[[], None]]:
+        """The demo's steps, in order (each depends on the ones before)."""
+        return [self.connect_tenants, self.backfill_and_lookup, self.parcels, self.attribution, self.campaign,
+                self.appointments, self.dashboards]
 
     def step(self, title: str) -> None:
         self.out.write(f"\n{title}\n")
@@ -465,6 +472,7 @@ class Demo:
                    "POST /campaigns: a draft with two variants (even split) and a 20 % holdout",
                    r.text[:160] if r.status_code != 201 else "")
         campaign = r.json()
+        self.campaign_id = campaign["id"]
         r = self.api("POST", SHOP, f"/campaigns/{campaign['id']}/schedule")
         self.check(r.status_code == 200, "POST /campaigns/{id}/schedule", r.text[:120] if r.status_code != 200 else "")
         self.settle()
@@ -659,15 +667,17 @@ def _service(client: Any, base_url: str) -> tuple[Any, Any]:
     return IntegrationsService(client, config, runtime=runtime, runtime_idle=0.05), runtime
 
 
-def run_demo(data_dir: Path, out: TextIO, *, port: int | None = None, database_url: str | None = None) -> int:
-    """The whole demo; returns a process exit code (0 when every check passed)."""
+@contextmanager
+def demo_session(data_dir: Path, out: TextIO, *, port: int | None = None,
+                 database_url: str | None = None) -> Iterator[Demo]:
+    """The sandbox on loopback and the service on ``port`` (7106 if free), both tenants with an API
+    token, and the `Demo` that drives them over HTTP; everything stops on exit. ``demo.ready``
+    says whether the service came up with its runtime alive."""
     from invekto_integrations import Integrations
     from invekto_integrations._env import is_postgres_url
     from invekto_integrations.service import issue_token
     from invekto_integrations.storage import SQLiteStore
 
-    began = time.monotonic()
-    out.write("== invekto-integrations demo: two tenants through the Integrations service ==\n")
     if database_url and is_postgres_url(database_url):
         from invekto_integrations.demo_orders import open_store  # the demo's own schema, recreated
 
@@ -686,40 +696,53 @@ def run_demo(data_dir: Path, out: TextIO, *, port: int | None = None, database_u
         where = str(db_path)
     chosen, preferred = choose_port(port or DEMO_PORT)
     check = Check(out)
-    with Integrations.sandbox(PROVIDERS, start=START, serve=True, store=store) as client:
-        base = f"http://127.0.0.1:{chosen}"
-        client.fakes.whatsapp_cloud.webhook_url = f"{base}/webhooks/whatsapp"
-        # Google only pushes to HTTPS addresses; on loopback the fake is told to accept plain HTTP
-        # (a real deployment sets INVEKTO_PUBLIC_URL to its HTTPS address).
-        client.fakes.google_calendar.allow_http_addresses = True
-        service, runtime = _service(client, base)
-        out.write(f"Sandbox fakes on {client.fakes.base_url}: {', '.join(PROVIDERS)} (the installed providers' "
-                  "own fakes)\n")
-        out.write(f"Store: {where}\n")
-        how = f"port {chosen}" if preferred else f"port {port or DEMO_PORT} was taken, so a free one"
-        out.write(f"Service on {base} ({how}), hosting the runtime\n")
-        with _serving(service.app, chosen):
-            ready = wait_for(lambda: _ready(base), timeout=30)
-            check(bool(ready), "the service answers /ready with the runtime alive",
-                  ", ".join(e.name for e in runtime.engines) if ready else "")
-            tokens = {t: issue_token(service.tokens, t, clock=client.clock)[0] for t in (SHOP, CLINIC)}
-            api = Api(base, tokens)
-            demo = Demo(client.fakes, cast(FrozenClock, client.clock), api, check, out, data_dir)
-            steps: list[Callable[[], None]] = [demo.connect_tenants, demo.backfill_and_lookup, demo.parcels,
-                                               demo.attribution, demo.campaign, demo.appointments, demo.dashboards]
-            for run in steps:
-                if not ready:
-                    break
+    try:
+        with Integrations.sandbox(PROVIDERS, start=START, serve=True, store=store) as client:
+            base = f"http://127.0.0.1:{chosen}"
+            client.fakes.whatsapp_cloud.webhook_url = f"{base}/webhooks/whatsapp"
+            # Google only pushes to HTTPS addresses; on loopback the fake is told to accept plain HTTP
+            # (a real deployment sets INVEKTO_PUBLIC_URL to its HTTPS address).
+            client.fakes.google_calendar.allow_http_addresses = True
+            service, runtime = _service(client, base)
+            out.write(f"Sandbox fakes on {client.fakes.base_url}: {', '.join(PROVIDERS)} (the installed providers' "
+                      "own fakes)\n")
+            out.write(f"Store: {where}\n")
+            how = f"port {chosen}" if preferred else f"port {port or DEMO_PORT} was taken, so a free one"
+            out.write(f"Service on {base} ({how}), hosting the runtime\n")
+            with _serving(service.app, chosen):
+                ready = wait_for(lambda: _ready(base), timeout=30)
+                check(bool(ready), "the service answers /ready with the runtime alive",
+                      ", ".join(e.name for e in runtime.engines) if ready else "")
+                # The platform's tokens, as `invekto-integrations tokens issue TENANT` makes them.
+                tokens = {t: issue_token(service.tokens, t, clock=client.clock)[0] for t in (SHOP, CLINIC)}
+                api = Api(base, tokens)
+                demo = Demo(client.fakes, cast(FrozenClock, client.clock), api, check, out, data_dir)
+                demo.ready = bool(ready)
                 try:
-                    run()
-                except Exception as exc:  # a step that crashes is a failed check, the others still run
-                    check(False, f"{run.__name__} raised {type(exc).__name__}", str(exc)[:300])
-            final = _ready(base) or {}
-            errors = [f"{e['engine']}/{e['tenant']}: {e['last_error'][:120]}"
-                      for e in final.get("runtime", {}).get("engines", []) if e.get("last_error")]
-            check(bool(final) and not errors, "GET /ready: no runtime engine reported an error", "; ".join(errors))
-            api.close()
-    store.close()
+                    yield demo
+                finally:
+                    api.close()
+    finally:
+        store.close()
+
+
+def run_demo(data_dir: Path, out: TextIO, *, port: int | None = None, database_url: str | None = None) -> int:
+    """The whole demo; returns a process exit code (0 when every check passed)."""
+    began = time.monotonic()
+    out.write("== invekto-integrations demo: two tenants through the Integrations service ==\n")
+    with demo_session(data_dir, out, port=port, database_url=database_url) as demo:
+        check = demo.check
+        for run in demo.steps():
+            if not demo.ready:
+                break
+            try:
+                run()
+            except Exception as exc:  # a step that crashes is a failed check, the others still run
+                check(False, f"{run.__name__} raised {type(exc).__name__}", str(exc)[:300])
+        final = _ready(demo.api.base_url) or {}
+        errors = [f"{e['engine']}/{e['tenant']}: {e['last_error'][:120]}"
+                  for e in final.get("runtime", {}).get("engines", []) if e.get("last_error")]
+        check(bool(final) and not errors, "GET /ready: no runtime engine reported an error", "; ".join(errors))
     elapsed = time.monotonic() - began
     out.write("\nSummary\n")
     for line in demo.summary:

@@ -24,7 +24,7 @@ from invekto_integrations.models.consent import MessageCategory
 from invekto_integrations.models.settings import TenantSettings
 from invekto_integrations.storage.settings import tenant_settings
 
-from ._routes import ApiRequest, ApiRoute, Param
+from ._routes import ApiRequest, ApiRoute, Param, jsonable
 
 __all__ = ["ApiNotFound", "api_routes"]
 
@@ -201,7 +201,9 @@ def api_routes(client: Integrations) -> list[ApiRoute]:
         return niche
 
     def dashboard_panels(req: ApiRequest) -> Any:
-        return build_panels(store, _period(req), niche=_niche(req))
+        # Each panel's kind and whether it has data, beside its fields (a client needs both to pick one).
+        return [{"kind": p.kind, "empty": p.is_empty, **jsonable(p)}
+                for p in build_panels(store, _period(req), niche=_niche(req))]
 
     def dashboard_html(req: ApiRequest) -> Any:
         return build_report(store, _period(req), clock=clock, niche=_niche(req)).to_html()
