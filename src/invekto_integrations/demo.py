@@ -193,6 +193,9 @@ class Demo:
         self.ready = False
         self.campaign_id: str | None = None
 
+    def __repr__(self) -> str:
+        return f"<Demo {self.api.base_url} ready={self.ready} checks={self.check.passed}/{len(self.check.failures)}>"
+
     def steps(self) -> list[Callable[[], None]]:
         """The demo's steps, in order (each depends on the ones before)."""
         return [self.connect_tenants, self.backfill_and_lookup, self.parcels, self.attribution, self.campaign,
