@@ -99,18 +99,20 @@ def _resources(env: dict[str, Any], tenant: str) -> dict[str, str]:
     r = http.post(f"/v1/tenants/{tenant}/attribution/links", headers=h,
                   json={"wa_number": "905321112233", "channel_name": mark})
     assert r.status_code == 201, r.text
+    doctor = http.post(f"/v1/tenants/{tenant}/doctors", headers=h, json={"id": f"dr-{tenant}", "name": f"Dr. {mark}"})
+    assert doctor.status_code == 201, doctor.text
     number = f"{tenant.upper()}-PARCEL-1"
     client.store.shipments.add(tenant, TrackedShipment(
         tenant_id=tenant, carrier="aras", tracking_number=number, status="in_transit", active=True,
         created_at=now, updated_at=now))
     return {"campaign_id": campaign_id, "service_id": service_id, "appointment_id": appointment_id,
             "carrier": "aras", "tracking_number": number, "phone": "+905324445566", "code": r.json()["code"],
-            "service": f"Muayene {tenant}"}
+            "service": f"Muayene {tenant}", "doctor_id": f"dr-{tenant}"}
 
 
 # Path parameters that name one resource: another tenant's id must be 404. The others (a phone
 # number) are search terms: the answer must just hold nothing of the other tenant.
-RESOURCE_PARAMS = {"campaign_id", "service_id", "appointment_id", "tracking_number"}
+RESOURCE_PARAMS = {"campaign_id", "service_id", "appointment_id", "tracking_number", "doctor_id"}
 QUERY_VALUES = {"from": "2026-03-01", "to": "2026-03-31", "start": "2026-03-01", "end": "2026-03-31"}
 INSTANTS = {"start": "2026-03-02T00:00:00+00:00", "end": "2026-03-06T00:00:00+00:00"}  # /slots takes times
 B_IDS = ("campaign_id", "service_id", "appointment_id", "code")
