@@ -156,6 +156,16 @@ class SQLiteOrderCache(ConciseRepr, fields=("db",)):
             data[key] = from_ts(data[key])
         return CachedOrder.model_validate(data)
 
+    @staticmethod
+    def _tuple(r: tuple[Any, ...]) -> CachedOrder:
+        # A row of `_ORDER_COLS` in order: keywords straight from the tuple (a third cheaper than
+        # `sqlite3.Row` → dict → model_validate on lookups, where the rows are the whole cost).
+        return CachedOrder(
+            id=r[0], tenant_id=r[1], provider=r[2], account_id=r[3], external_order_id=r[4], customer_phone=r[5],
+            tracking_code=r[6], order_status=r[7], ordered_at=from_ts(r[8]), order_data_json=r[9], raw_json=r[10],
+            content_hash=r[11], synced_at=from_ts(r[12]), created_at=from_ts(r[13]),
+        )
+
     _UPSERT = (
         f"INSERT INTO orders_cache ({_ORDER_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
         "ON CONFLICT (tenant_id, provider, account_id, external_order_id) DO UPDATE SET "
@@ -227,29 +237,29 @@ class SQLiteOrderCache(ConciseRepr, fields=("db",)):
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
+            rows = self.db.rows(
                 f"SELECT {self._COLS} FROM orders_cache WHERE tenant_id = ? AND provider = ? AND account_id = ? "
                 f"AND external_order_id IN ({marks})",
                 (tenant_id, provider, account_id, *chunk),
             )
             for r in rows:
-                result[r["external_order_id"]] = self._row(r)
+                result[r[4]] = self._tuple(r)
         return result
 
     def find_by_phone(self, tenant_id: str, phone_e164: str, *, limit: int = 100) -> list[CachedOrder]:
-        rows = self.db.execute(
+        rows = self.db.rows(
             f"SELECT {self._COLS} FROM orders_cache WHERE tenant_id = ? AND customer_phone = ? "
             "ORDER BY ordered_at DESC, external_order_id DESC LIMIT ?",
             (tenant_id, phone_e164, limit),
         )
-        return [self._row(r) for r in rows]
+        return [self._tuple(r) for r in rows]
 
     def find_by_tracking_code(self, tenant_id: str, tracking_code: str) -> list[CachedOrder]:
-        rows = self.db.execute(
+        rows = self.db.rows(
             f"SELECT {self._COLS} FROM orders_cache WHERE tenant_id = ? AND tracking_code = ?",
             (tenant_id, tracking_code),
         )
-        return [self._row(r) for r in rows]
+        return [self._tuple(r) for r in rows]
 
     def count(self, tenant_id: str, *, provider: str | None = None) -> int:
         if provider is None:
