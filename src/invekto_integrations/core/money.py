@@ -24,6 +24,11 @@ def to_decimal(value: Any) -> Decimal:
     neighbour. Turkish-formatted strings ("1.234,50") are accepted as well. Anything else raises
     `InvalidArgument` (also a ``ValueError``, so pydantic validators report it as a field error).
     """
+    if type(value) is float:  # what JSON gives: the common case first
+        result = Decimal(repr(value))
+        if not result.is_finite():
+            raise InvalidArgument(f"not a finite amount: {value!r}", field="amount")
+        return result
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise InvalidArgument(f"not a finite amount: {value!r}", field="amount")

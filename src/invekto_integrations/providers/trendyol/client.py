@@ -43,8 +43,8 @@ from invekto_integrations.providers._marketplace import (
 )
 from invekto_integrations.providers.base import Environment, OrderOrError
 
-from .mapping import OrderDateEncoding, to_claim, to_order
-from .wire import TrendyolClaim, TrendyolPackage, TrendyolPageEnvelope
+from .mapping import OrderDateEncoding, order_from, to_claim
+from .wire import TrendyolClaim, TrendyolPageEnvelope, validate_package
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -128,8 +128,8 @@ class TrendyolEndpoints:
         try:
             if not isinstance(raw, dict):
                 raise PayloadError("a package is not a JSON object", provider=PROVIDER)
-            pkg = TrendyolPackage.model_validate(raw)
-            return OrderOrError(order=to_order(pkg, raw if self.keep_raw else None, self.order_date_encoding),
+            pkg = validate_package(raw)
+            return OrderOrError(order=order_from(pkg, raw if self.keep_raw else None, self.order_date_encoding),
                                 raw=raw)
         except (ValueError, TypeError, PayloadError) as exc:
             err = payload_error(PROVIDER, exc, _record_of(raw), operation)

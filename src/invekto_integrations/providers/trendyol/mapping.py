@@ -12,15 +12,15 @@ import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from invekto_integrations.core.text import clip
 from invekto_integrations.models.claims import ClaimLine, ClaimStatus, ReturnClaim
-from invekto_integrations.models.orders import CargoInfo, Customer, Order, OrderLine, OrderStatus
+from invekto_integrations.models.orders import Order, OrderStatus
 from invekto_integrations.providers._marketplace import from_epoch_ms, read_phone
 
-from .wire import TrendyolClaim, TrendyolPackage
+from .wire import TrendyolClaim, TrendyolPackage, TrendyolPackageData
 
 __all__ = [
     "CLAIM_STATUS",
@@ -29,6 +29,7 @@ __all__ = [
     "TrendyolClaimItemStatus",
     "TrendyolPackageStatus",
     "claim_status",
+    "order_from",
     "package_status",
     "to_claim",
     "to_order",
@@ -154,63 +155,77 @@ def _name(*parts: str | None) -> str | None:
 def to_order(pkg: TrendyolPackage, raw: dict[str, Any] | None = None,
              encoding: OrderDateEncoding = OrderDateEncoding.UTC) -> Order:
     """One shipment package as a unified `Order` (``external_id`` = package id)."""
-    address = pkg.shipmentAddress or pkg.invoiceAddress
-    phone_raw = (pkg.shipmentAddress.phone if pkg.shipmentAddress else None) or (
-        pkg.invoiceAddress.phone if pkg.invoiceAddress else None)
+    return order_from(cast(TrendyolPackageData, pkg.model_dump()), raw, encoding)
+
+
+_ZERO = Decimal(0)
+
+
+def order_from(pkg: TrendyolPackageData, raw: dict[str, Any] | None = None,
+               encoding: OrderDateEncoding = OrderDateEncoding.UTC) -> Order:
+    """`to_order` of a package checked by `wire.validate_package` (the listing's one validation pass:
+    the unified order is validated once, from plain dicts)."""
+    shipment, invoice = pkg.get("shipmentAddress"), pkg.get("invoiceAddress")
+    address = shipment if shipment is not None else invoice
+    phone_raw = (shipment.get("phone") if shipment is not None else None) or (
+        invoice.get("phone") if invoice is not None else None)
     phone, phone_state = read_phone(phone_raw)
-    stamps = [d for d in (stamp_of(h.createdDate) for h in pkg.packageHistories) if d is not None]
-    modified = stamp_of(pkg.lastModifiedDate)
-    if pkg.orderDate:
-        ordered_at = order_date(pkg.orderDate, encoding)
+    stamps = [d for d in (stamp_of(h["createdDate"]) for h in pkg.get("packageHistories", ())) if d is not None]
+    modified = stamp_of(pkg.get("lastModifiedDate"))
+    if pkg["orderDate"]:
+        ordered_at = order_date(pkg["orderDate"], encoding)
     elif stamps or modified:  # placeholder 0: the earliest known moment of the package
         ordered_at = min([*stamps, *([modified] if modified else [])])
     else:
         raise ValueError("orderDate is unknown (0) and the package carries no other date")
     updated_at = modified or (max(stamps) if stamps else ordered_at)
     lines = [
-        OrderLine(
-            sku=line.merchantSku or line.sku,
-            barcode=line.barcode,
-            name=line.productName,
-            quantity=line.quantity,
-            unit_price=line.price,
-            discount=line.discount + line.tyDiscount,
-            currency=line.currencyCode,
-        )
-        for line in pkg.lines
+        {
+            "sku": line.get("merchantSku") or line.get("sku"),
+            "barcode": line.get("barcode"),
+            "name": line["productName"],
+            "quantity": line["quantity"],
+            "unit_price": line["price"],
+            "discount": line.get("discount", _ZERO) + line.get("tyDiscount", _ZERO),
+            "currency": line.get("currencyCode", "TRY"),
+        }
+        for line in pkg.get("lines", ())
     ]
-    if pkg.totalPrice is not None:
-        total = pkg.totalPrice
-    elif pkg.grossAmount is not None:
-        total = pkg.grossAmount - pkg.totalDiscount
-    else:
-        total = sum((ln.unit_price * ln.quantity for ln in lines), Decimal(0))
-    return Order(
-        provider=PROVIDER,
-        external_id=pkg.id,
-        order_number=pkg.orderNumber,
-        status=package_status(pkg.status),
-        raw_status=pkg.status,
-        ordered_at=ordered_at,
-        updated_at=updated_at,
-        customer=Customer(
-            name=_name(pkg.customerFirstName, pkg.customerLastName) or (address.fullName if address else None),
-            phone=phone,
-            phone_state=phone_state,
-            email=pkg.customerEmail,
-            city=address.city if address else None,
-            district=address.district if address else None,
-        ),
-        cargo=CargoInfo(
-            company=pkg.cargoProviderName,
-            tracking_number=pkg.cargoTrackingNumber,
-            tracking_url=pkg.cargoTrackingLink,
-        ),
-        lines=lines,
-        total=total,
-        currency=pkg.currencyCode,
-        raw=raw,
-    )
+    total = pkg.get("totalPrice")
+    if total is None:
+        gross = pkg.get("grossAmount")
+        if gross is not None:
+            total = gross - pkg.get("totalDiscount", _ZERO)
+        else:
+            total = sum((line["price"] * line["quantity"] for line in pkg.get("lines", ())), _ZERO)
+    status = pkg["status"]
+    return Order.model_validate({
+        "provider": PROVIDER,
+        "external_id": pkg["id"],
+        "order_number": pkg["orderNumber"],
+        "status": package_status(status),
+        "raw_status": status,
+        "ordered_at": ordered_at,
+        "updated_at": updated_at,
+        "customer": {
+            "name": _name(pkg.get("customerFirstName"), pkg.get("customerLastName")) or (
+                address.get("fullName") if address is not None else None),
+            "phone": phone,
+            "phone_state": phone_state,
+            "email": pkg.get("customerEmail"),
+            "city": address.get("city") if address is not None else None,
+            "district": address.get("district") if address is not None else None,
+        },
+        "cargo": {
+            "company": pkg.get("cargoProviderName"),
+            "tracking_number": pkg.get("cargoTrackingNumber"),
+            "tracking_url": pkg.get("cargoTrackingLink"),
+        },
+        "lines": lines,
+        "total": total,
+        "currency": pkg.get("currencyCode", "TRY"),
+        "raw": raw,
+    })
 
 
 def to_claim(claim: TrendyolClaim, raw: dict[str, Any] | None = None) -> ReturnClaim:

@@ -9,9 +9,10 @@ and the placeholder ``0`` of packages awaiting a parcel means "none". Address fi
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Required
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from typing_extensions import TypedDict  # pydantic reads TypedDicts from here before Python 3.12
 
 from invekto_integrations.core.money import DecimalAmount
 
@@ -24,6 +25,7 @@ __all__ = [
     "TrendyolPackage",
     "TrendyolPackageHistory",
     "TrendyolPageEnvelope",
+    "validate_package",
 ]
 
 
@@ -77,10 +79,14 @@ class TrendyolAddress(_Wire):
     @field_validator("*", mode="before")
     @classmethod
     def _trim(cls, value: Any) -> Any:
-        # Published payloads pad some fields (" İstanbul "); an all-blank field is absent.
-        if isinstance(value, str):
-            return value.strip() or None
-        return value
+        return _trim(value)
+
+
+def _trim(value: Any) -> Any:
+    # Published payloads pad some fields (" İstanbul "); an all-blank field is absent.
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
 
 
 class TrendyolLine(_Wire):
@@ -132,14 +138,98 @@ class TrendyolPackage(_Wire):
     @model_validator(mode="before")
     @classmethod
     def _aliases(cls, data: Any) -> Any:
-        # Newer payloads name the package id `shipmentPackageId` and the status
-        # `shipmentPackageStatus`; accept either spelling.
-        if isinstance(data, dict):
-            if data.get("id") is None and data.get("shipmentPackageId") is not None:
-                data = {**data, "id": data["shipmentPackageId"]}
-            if data.get("status") is None and data.get("shipmentPackageStatus") is not None:
-                data = {**data, "status": data["shipmentPackageStatus"]}
-        return data
+        return _package_aliases(data)
+
+
+def _package_aliases(data: Any) -> Any:
+    # Newer payloads name the package id `shipmentPackageId` and the status
+    # `shipmentPackageStatus`; accept either spelling.
+    if isinstance(data, dict):
+        if data.get("id") is None and data.get("shipmentPackageId") is not None:
+            data = {**data, "id": data["shipmentPackageId"]}
+        if data.get("status") is None and data.get("shipmentPackageStatus") is not None:
+            data = {**data, "status": data["shipmentPackageStatus"]}
+    return data
+
+
+# The same package as plain dicts, checked in one validation pass: what the listing parses. A model
+# instance per package, address, line and history (and their extra fields) cost about as much as the
+# HTTP round trip of the page. Same fields, types, trimming and spellings as `TrendyolPackage`, which
+# stays the typed model of the payload; absent optional keys stay absent (`mapping` knows the
+# defaults). `tests/marketplaces/test_ty_wire_paths.py` holds both to the same answers.
+
+
+def _trim_address(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _trim(v) for k, v in value.items()}
+    return value
+
+
+class TrendyolAddressData(TypedDict, total=False):
+    firstName: str | None
+    lastName: str | None
+    fullName: str | None
+    city: str | None
+    district: str | None
+    countryCode: str | None
+    phone: str | None
+
+
+class TrendyolLineData(TypedDict, total=False):
+    id: IdText | None
+    barcode: str | None
+    merchantSku: str | None
+    sku: str | None
+    productName: Required[str]
+    quantity: Required[Annotated[int, Field(ge=0)]]
+    price: Required[DecimalAmount]
+    amount: DecimalAmount | None
+    discount: DecimalAmount
+    tyDiscount: DecimalAmount
+    currencyCode: str
+    orderLineItemStatusName: str | None
+
+
+class TrendyolHistoryData(TypedDict):
+    createdDate: int
+    status: str
+
+
+_AddressField = Annotated[TrendyolAddressData | None, BeforeValidator(_trim_address)]
+
+
+class TrendyolPackageData(TypedDict, total=False):
+    id: Required[IdText]
+    orderNumber: Required[IdText]
+    status: Required[str]
+    orderDate: Required[int]
+    lastModifiedDate: int | None
+    grossAmount: DecimalAmount | None
+    totalDiscount: DecimalAmount
+    totalTyDiscount: DecimalAmount
+    totalPrice: DecimalAmount | None
+    currencyCode: str
+    customerId: IdText | None
+    customerFirstName: str | None
+    customerLastName: str | None
+    customerEmail: str | None
+    shipmentAddress: _AddressField
+    invoiceAddress: _AddressField
+    cargoProviderName: str | None
+    cargoTrackingNumber: TrackingText
+    cargoTrackingLink: str | None
+    cargoSenderNumber: IdText | None
+    lines: list[TrendyolLineData]
+    packageHistories: list[TrendyolHistoryData]
+
+
+_PACKAGE = TypeAdapter(Annotated[TrendyolPackageData, BeforeValidator(_package_aliases)])
+
+
+def validate_package(raw: Any) -> TrendyolPackageData:
+    """One ``content[]`` item checked as `TrendyolPackage` checks it (``ValidationError`` naming the
+    field), answered as plain dicts."""
+    return _PACKAGE.validate_python(raw)
 
 
 class TrendyolPageEnvelope(_Wire):
