@@ -6,7 +6,8 @@ parcel status recorded once, and no message received twice by the WhatsApp fake 
 ``SKIP LOCKED`` timer claims, transactional handlers, the outbox's claim before each send; a killed
 process's transaction is rolled back by the server).
 
-Real processes cannot share an injected clock: this runs on real time, with 2 s leases.
+Real processes cannot share an injected clock: this runs on real time, with 2 s leases. The long
+variant (``INVEKTO_PG_LONG=1``) syncs four times the orders through twelve kills.
 """
 
 from __future__ import annotations
@@ -56,14 +57,24 @@ def spawn(config_path: Path, owner: str, logs: Path) -> subprocess.Popen[bytes]:
 # (not pytest's timeout) should be what ends a slow run, with the runtimes' stack dumps in their logs.
 @pytest.mark.timeout(300)
 def test_three_runtime_processes_killed_at_random_do_everything_once(postgres_url: str, tmp_path: Path) -> None:
+    run(postgres_url, tmp_path, orders=ORDERS, kills=4, seed=12)
+
+
+@pytest.mark.skipif(os.environ.get("INVEKTO_PG_LONG") != "1", reason="the long variant: INVEKTO_PG_LONG=1")
+@pytest.mark.timeout(900)
+def test_three_runtime_processes_killed_at_random_long(postgres_url: str, tmp_path: Path) -> None:
+    run(postgres_url, tmp_path, orders=4 * ORDERS, kills=12, seed=int(os.environ.get("INVEKTO_PG_SEED", "7")))
+
+
+def run(postgres_url: str, tmp_path: Path, *, orders: int, kills: int, seed: int) -> None:
     sandbox = start_sandbox()
     try:
-        config, expected = setup(postgres_url, sandbox, ORDERS)
+        config, expected = setup(postgres_url, sandbox, orders)
         whatsapp = sandbox.fake("whatsapp_cloud")
         assert isinstance(whatsapp, WhatsAppCloudFake)
         config_path = tmp_path / "config.json"
         config_path.write_text(json.dumps(config))
-        rng = random.Random(12)
+        rng = random.Random(seed)
         watch = PostgresStore(postgres_url, max_connections=2)
         procs: dict[str, subprocess.Popen[bytes]] = {}
         live = {slot: f"p{slot}-0" for slot in range(3)}
@@ -71,8 +82,8 @@ def test_three_runtime_processes_killed_at_random_do_everything_once(postgres_ur
         try:
             for owner in live.values():
                 procs[owner] = spawn(config_path, owner, tmp_path)
-            assert wait_until(lambda: len(probe_rows(watch)) >= 10, 60), "no progress"
-            for round_ in range(1, 5):  # four kills at random moments, each followed by a restart
+            assert wait_until(lambda: len(probe_rows(watch)) >= 10, 60 + orders), "no progress"
+            for round_ in range(1, kills + 1):  # kills at random moments, each followed by a restart
                 time.sleep(rng.uniform(0.2, 1.5))
                 slot = rng.randrange(3)
                 victim = live[slot]
@@ -83,8 +94,9 @@ def test_three_runtime_processes_killed_at_random_do_everything_once(postgres_ur
                 procs[live[slot]] = spawn(config_path, live[slot], tmp_path)
             # the work is shared (checked below): a runtime that started late under load gets its turn
             # once a killed one's leases expire, so wait for that too rather than sample it once
-            assert wait_until(lambda: done(watch, expected) and len({o for *_, o in probe_rows(watch)}) >= 3, 90), \
-                "the runtimes did not finish in time"
+            finished = wait_until(lambda: done(watch, expected) and len({o for *_, o in probe_rows(watch)}) >= 3,
+                                  90 + 3 * orders)
+            assert finished, "the runtimes did not finish in time"
             for owner in live.values():  # a graceful stop needs the SIGTERM handler installed first
                 assert wait_until(lambda owner=owner: b"running" in (tmp_path / f"{owner}.log").read_bytes(), 60)
                 procs[owner].send_signal(signal.SIGTERM)
