@@ -1,8 +1,13 @@
-"""The front door's thin accessors of the later areas: attribution, dashboard, runtime."""
+"""The front door's thin accessors of the later areas: attribution, dashboard, runtime, campaigns,
+over the sandbox's SQLite file and over PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
+
+import pytest
 
 from invekto_integrations import AsyncIntegrations, Integrations
 from invekto_integrations.models.events import DomainEvent
@@ -20,8 +25,28 @@ class _Counter(BaseEngine):
         self.seen.append(event.TYPE)
 
 
-def test_dashboard_and_attribution_over_the_clients_store_and_clock() -> None:
-    with Integrations.sandbox(["trendyol"]) as client:
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """``None`` (the sandbox's private SQLite file) or a `PostgresStore` on a fresh schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    from invekto_integrations.storage.postgres import PostgresStore
+
+    s = PostgresStore(request.getfixturevalue("postgres_url"))
+    yield s
+    s.close()
+
+
+def _needs_clinic(store: Any) -> None:
+    """The dashboard and the campaigns' customer facts read the clinic repositories."""
+    if {"appointments", "waitlist", "service_pricing"} & set(getattr(store, "MISSING", ())):
+        pytest.skip("the clinic repositories are not on PostgreSQL yet")
+
+
+def test_dashboard_and_attribution_over_the_clients_store_and_clock(store: Any) -> None:
+    _needs_clinic(store)
+    with Integrations.sandbox(["trendyol"], store=store) as client:
         seller = client.fakes.trendyol.provision_account()
         client.accounts.add("moda", "trendyol", seller.credentials, settings=seller.settings)
         now = client.clock.now()
@@ -37,8 +62,8 @@ def test_dashboard_and_attribution_over_the_clients_store_and_clock() -> None:
         assert client.attribution.funnel("moda", today - timedelta(days=7), today).rows == []
 
 
-def test_runtime_hosts_engines_on_the_clients_event_log() -> None:
-    with Integrations.sandbox(["trendyol"]) as client:
+def test_runtime_hosts_engines_on_the_clients_event_log(store: Any) -> None:
+    with Integrations.sandbox(["trendyol"], store=store) as client:
         seller = client.fakes.trendyol.provision_account()
         client.accounts.add("moda", "trendyol", seller.credentials, settings=seller.settings)
         now = client.clock.now()
@@ -60,10 +85,11 @@ async def test_async_accessors() -> None:
         assert (await client.attribution.leads_per_campaign("moda", today, today)).rows == []
 
 
-def test_campaigns_use_the_clients_pipeline_and_run_in_its_runtime() -> None:
+def test_campaigns_use_the_clients_pipeline_and_run_in_its_runtime(store: Any) -> None:
     from invekto_integrations.campaigns import Everyone, OneShotTrigger, Variant
 
-    with Integrations.sandbox(["trendyol"]) as client:
+    _needs_clinic(store)
+    with Integrations.sandbox(["trendyol"], store=store) as client:
         engine = client.campaigns.engine
         assert engine is client.campaigns.engine  # built once
         assert engine.sink is client.messages.pipeline
