@@ -51,6 +51,11 @@ from .core import (
     test_events_round_trip_typed,
     test_quarantine,
 )
+from .isolation import (
+    test_every_store_repository_has_isolation_cases,
+    test_isolation_cases_cover_every_protocol_method,
+    test_isolation_of_every_repository_method,
+)
 from .more import (
     test_calendar_conflict_ids_never_replace_a_row,
     test_outbox_grouped_counts,
@@ -107,6 +112,9 @@ __all__ = [
     "test_event_ids_are_never_appended_twice",
     "test_event_log_order_dedupe_and_isolation",
     "test_events_round_trip_typed",
+    "test_every_store_repository_has_isolation_cases",
+    "test_isolation_cases_cover_every_protocol_method",
+    "test_isolation_of_every_repository_method",
     "test_ordercache_find_by_phone_newest_first_with_limit",
     "test_ordercache_find_by_tracking_code",
     "test_ordercache_get_many",
