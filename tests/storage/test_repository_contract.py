@@ -14,11 +14,6 @@ from .conftest import open_store
 
 @pytest.fixture(params=["memory", "sqlite-memory", "sqlite-file", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "postgres" and request.node.name.startswith("test_clinic_"):
-        from invekto_integrations.storage.postgres import PostgresStore
-
-        if "appointments" in PostgresStore.MISSING:
-            pytest.skip("the clinic repositories are not implemented on PostgreSQL yet")
     s = open_store(request.param, request, tmp_path)
     yield s
     s.close()

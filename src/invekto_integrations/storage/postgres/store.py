@@ -1,27 +1,24 @@
 """`PostgresStore`: the repositories over one PostgreSQL database (extra ``postgres``).
 
-Implemented: accounts, orders, checkpoints, quarantine, events, tenant_settings, return_claims,
-outbox, consents, messaging_contacts, calendar_sync, shipments, cargo_notifications,
-leases, timers. The other members of `storage.Store` are not
-implemented on PostgreSQL yet: reading one raises `ConfigurationError` naming it (never a silent
-in-memory stand-in), and `PostgresStore.MISSING` lists them.
+Every member of `storage.Store` is implemented on PostgreSQL (`PostgresStore.MISSING` is empty;
+it stays as the place to name one a future area has not brought to PostgreSQL yet).
 """
 
 from __future__ import annotations
 
 import contextlib
 
-from invekto_integrations.core.errors import ConfigurationError
 from invekto_integrations.core.reprs import ConciseRepr
-from invekto_integrations.storage.protocols import (
-    AppointmentRepository,
-    DoctorRepository,
-    ServicePricingRepository,
-    WaitlistRepository,
-)
 
 from ._db import PostgresDatabase, PostgresWakeups
 from .api_tokens import PostgresApiTokens
+from .appointments import (
+    PostgresAppointments,
+    PostgresDoctors,
+    PostgresServicePricing,
+    PostgresWaitlist,
+    clinic_tables,
+)
 from .attribution import (
     PostgresAdCache,
     PostgresAttributionReports,
@@ -52,13 +49,6 @@ from .shipments import PostgresCargoNotifications, PostgresShipments
 __all__ = ["PostgresStore"]
 
 
-def _missing(name: str) -> ConfigurationError:
-    return ConfigurationError(
-        f"PostgresStore has no {name!r} repository yet (not implemented on PostgreSQL); "
-        "use SQLiteStore for this area, see docs/postgres.md"
-    )
-
-
 class PostgresStore(ConciseRepr, fields=("db.url",)):
     """Repositories over one PostgreSQL database, shared by any number of processes and hosts.
 
@@ -67,12 +57,8 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
     ``schema``: keep every table in that schema (created if missing) instead of the user's default.
     """
 
-    MISSING: tuple[str, ...] = (
-        "appointments",
-        "doctors",
-        "service_pricing",
-        "waitlist",
-    )
+    #: Repositories of `storage.Store` not implemented on PostgreSQL (none today).
+    MISSING: tuple[str, ...] = ()
 
     def __init__(self, url: str, *, schema: str | None = None, min_connections: int = 1,
                  max_connections: int = 10) -> None:
@@ -96,7 +82,12 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
             # dashboard cases
             self.return_cases = PostgresReturnCases(self.db)
             self.review_cases = PostgresReviewCases(self.db)
-            self.reports = PostgresReportReader(self.db)
+            # the clinic (before the report reader, which reads its tables)
+            self.appointments = PostgresAppointments(self.db)
+            self.doctors = PostgresDoctors(self.db)
+            self.service_pricing = PostgresServicePricing(self.db)
+            self.waitlist = PostgresWaitlist(self.db)
+            self.reports = PostgresReportReader(self.db, clinic=clinic_tables(self.service_pricing))
             # attribution
             self.tracked_links = PostgresTrackedLinks(self.db)
             self.touches = PostgresTouches(self.db)
@@ -124,23 +115,6 @@ class PostgresStore(ConciseRepr, fields=("db.url",)):
         except BaseException:
             self.db.close()
             raise
-
-    # -- not implemented on PostgreSQL yet ----------------------------------------------------
-    @property
-    def appointments(self) -> AppointmentRepository:
-        raise _missing("appointments")
-
-    @property
-    def doctors(self) -> DoctorRepository:
-        raise _missing("doctors")
-
-    @property
-    def service_pricing(self) -> ServicePricingRepository:
-        raise _missing("service_pricing")
-
-    @property
-    def waitlist(self) -> WaitlistRepository:
-        raise _missing("waitlist")
 
     def wakeups(self) -> PostgresWakeups:
         """A ``LISTEN`` connection told of every new event, timer and outbox row (any process): an
