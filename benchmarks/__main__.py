@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# invekto-integrations benchmarks ({'quick' if args.quick else 'full'})")
     print(f"date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
     print(f"machine: {machine()}")
+    print("load average (1/5/15 min): " + "/".join(f"{x:.1f}" for x in os.getloadavg()))
     print(f"command: python -m benchmarks {' '.join(sys.argv[1:])}".rstrip())
     for name in names:
         print()

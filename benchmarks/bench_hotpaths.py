@@ -8,13 +8,16 @@
 * Start-up 429s: many accounts started together against a fake enforcing the same limit as the
   client. Target: 0.
 
-Every figure is the median of several rounds; the rounds of a ratio's two sides alternate.
+Every figure is the median of several rounds (at least five); the rounds of a ratio's two sides
+alternate and the ratio quoted is the median of the round-by-round ratios, with their range. The load
+average (1/5/15 minutes) is printed with each table: on a shared machine it says how far to trust it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import random
 import statistics
 import tempfile
@@ -51,13 +54,22 @@ PAGE = 200
 NO_LIMIT = RateLimit(1_000_000, 1.0, burst=1_000_000)
 
 
-def _median_pair(a: Callable[[], float], b: Callable[[], float], rounds: int) -> tuple[float, float]:
-    xs, ys = [], []
+def load() -> str:
+    """The 1/5/15-minute load average, as printed beside each table."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _pairs(a: Callable[[], float], b: Callable[[], float], rounds: int) -> list[tuple[float, float]]:
     a(), b()  # warm-up: connections, imports, caches
-    for _ in range(rounds):
-        xs.append(a())
-        ys.append(b())
-    return statistics.median(xs), statistics.median(ys)
+    return [(a(), b()) for _ in range(rounds)]
+
+
+def _ratio_row(name: str, pairs: list[tuple[float, float]]) -> str:
+    ratios = sorted(x / y for x, y in pairs)
+    sdk = statistics.median(x for x, _ in pairs)
+    raw = statistics.median(y for _, y in pairs)
+    return (f"| {name} | {sdk:.3f} | {raw:.3f} | **{statistics.median(ratios):.2f}×** "
+            f"| {ratios[0]:.2f}–{ratios[-1]:.2f}× | ≤ 1.2× |")
 
 
 def _params(page: int) -> dict[str, Any]:
@@ -68,7 +80,7 @@ def _params(page: int) -> dict[str, Any]:
 
 def listing(quick: bool) -> list[str]:
     n = 2_000 if quick else 10_000
-    rounds = 3 if quick else 7
+    rounds = 5 if quick else 7
     clock = FrozenClock(NOW)
     fake = TrendyolFake(clock=clock, seed=1, orders_per_account=0)
     with Sandbox([fake], clock=clock) as sandbox:
@@ -104,13 +116,14 @@ def listing(quick: bool) -> list[str]:
             assert got == n, got
             return time.perf_counter() - t0
 
-        s_sdk, s_raw = _median_pair(sdk, raw, rounds)
+        before = load()
+        sync_pairs = _pairs(sdk, raw, rounds)
         raw_client.close()
 
-        async def amain() -> tuple[float, float]:
+        async def amain() -> list[tuple[float, float]]:
             aclient = AsyncTrendyolClient(sid, key, secret, **kw)
             araw = httpx.AsyncClient(auth=(key, secret), headers={"User-Agent": f"{sid} - SelfIntegration"})
-            xs, ys = [], []
+            pairs = []
 
             async def asdk() -> float:
                 t0 = time.perf_counter()
@@ -134,21 +147,22 @@ def listing(quick: bool) -> list[str]:
             await asdk()
             await araw_loop()
             for _ in range(rounds):
-                xs.append(await asdk())
-                ys.append(await araw_loop())
+                pairs.append((await asdk(), await araw_loop()))
             await araw.aclose()
-            return statistics.median(xs), statistics.median(ys)
+            return pairs
 
-        a_sdk, a_raw = asyncio.run(amain())
+        async_pairs = asyncio.run(amain())
     return [
         f"Listing: one Trendyol seller, {n:,} packages over 13 days, {pages} pages of {PAGE}, from the Trendyol "
-        f"fake on loopback (uvicorn thread in this process); median of {rounds} alternating rounds.",
+        f"fake on loopback (uvicorn thread in this process); {rounds} alternating rounds (SDK, raw, SDK, raw, ...) "
+        f"after a warm-up; times are medians, the ratio is the median of the {rounds} round ratios. "
+        f"Load average {before} before, {load()} after.",
         "",
         "| client | SDK: list_packages + mapping (s) | raw httpx loop, same pages, JSON decoded (s) | ratio "
-        "| target |",
-        "|---|---:|---:|---:|---|",
-        f"| sync | {s_sdk:.3f} | {s_raw:.3f} | **{s_sdk / s_raw:.2f}×** | ≤ 1.2× |",
-        f"| async | {a_sdk:.3f} | {a_raw:.3f} | **{a_sdk / a_raw:.2f}×** | ≤ 1.2× |",
+        "| ratio range | target |",
+        "|---|---:|---:|---:|---:|---|",
+        _ratio_row("sync", sync_pairs),
+        _ratio_row("async", async_pairs),
     ]
 
 
@@ -169,8 +183,9 @@ def mapped_orders(n: int) -> list[OrderOrError]:
 
 def commit(quick: bool) -> list[str]:
     n = 5_000 if quick else 20_000
-    rounds = 3 if quick else 5
+    rounds = 5
     items = mapped_orders(n)
+    before = load()
     batch = 500
     times, cpu = [], []
     with tempfile.TemporaryDirectory(prefix="invekto-bench-") as tmp:
@@ -200,15 +215,26 @@ def commit(quick: bool) -> list[str]:
     return [
         f"Commit: `OrderSyncEngine.commit_batch` of {n:,} mapped Trendyol orders (batches of {batch}, a fresh SQLite "
         f"file store per round: cache rows, `order.created` events, upserts), the provider out of the picture; "
-        f"median of {rounds} rounds.",
+        f"median of {rounds} rounds (range in brackets). Load average {before} before, {load()} after.",
         "",
-        "| orders | median wall time (s) | orders/s | median CPU time (s) | orders per CPU second | target |",
+        "| orders | median wall time (s) | orders/s (wall) | median CPU time (s) | orders per CPU second | target |",
         "|---:|---:|---:|---:|---:|---|",
-        f"| {n:,} | {med:.3f} | **{n / med:,.0f}** | {med_cpu:.3f} | {n / med_cpu:,.0f} | ≥ 10,000 orders/s |",
+        f"| {n:,} | {med:.3f} | **{n / med:,.0f}** [{n / max(times):,.0f}–{n / min(times):,.0f}] | {med_cpu:.3f} "
+        f"| **{n / med_cpu:,.0f}** [{n / max(cpu):,.0f}–{n / min(cpu):,.0f}] | ≥ 10,000 orders/s |",
     ]
 
 
-def startup_429(quick: bool, initial: float | None) -> list[str]:
+def startup_429(quick: bool, initial: float | None, runs: int = 1) -> list[str]:
+    """``runs`` runs of `_startup_429`, one row: the 429 count of each run."""
+    results = [_startup_429(quick, initial) for _ in range(runs)]
+    accounts, per_account, requests = results[0][:3]
+    seconds = statistics.median(r[3] for r in results)
+    counts = ", ".join(str(r[4]) for r in results)
+    start = "a full burst" if initial is None else f"{initial:g} token (as `DEFAULT_REGISTRY`)"
+    return [f"| {accounts} × {per_account:,} | {start} | {runs} | {requests} | {seconds:.1f} | **{counts}** |"]
+
+
+def _startup_429(quick: bool, initial: float | None) -> tuple[int, int, int, float, int]:
     accounts = 4 if quick else 8
     per_account = 1_000
     limit = RateLimit(5, 1.0)
@@ -240,11 +266,7 @@ def startup_429(quick: bool, initial: float | None) -> list[str]:
         total = sum(store.orders.count(f"tenant-{i}") for i in range(accounts))
         store.close()
     assert not report.failed and total == accounts * per_account, (report.failed, total)
-    throttled = fake.faults.counts["rate_limit"]
-    start = "a full burst" if initial is None else f"{initial:g} token (as `DEFAULT_REGISTRY`)"
-    return [
-        f"| {accounts} × {per_account:,} | {start} | {len(fake.requests)} | {seconds:.1f} | **{throttled}** |",
-    ]
+    return accounts, per_account, len(fake.requests), seconds, fake.faults.counts["rate_limit"]
 
 
 def run(quick: bool) -> list[str]:
@@ -253,7 +275,8 @@ def run(quick: bool) -> list[str]:
     lines += ["", *commit(quick)]
     lines += ["", "Start-up: accounts of the reference marketplace started together, fake and client both at "
               "5 requests/s per account (target: 0 × 429):", "",
-              "| accounts × orders | client buckets start with | requests | time (s) | 429s |",
-              "|---|---|---:|---:|---:|",
-              *startup_429(quick, None), *startup_429(quick, 1.0)]
+              "| accounts × orders | client buckets start with | runs | requests (first run) | median time (s) "
+              "| 429s in each run |",
+              "|---|---|---:|---:|---:|---|",
+              *startup_429(quick, None), *startup_429(quick, 1.0, runs=5)]
     return lines
