@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pydantic
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -169,3 +170,12 @@ def test_damaged_packages_fail_or_map_alike(index: int, changes: list[tuple[tupl
         assert item.order is None and item.error is not None
         if model[0] == "invalid":
             assert item.error.field == ".".join(str(p) for p in model[1])
+
+
+def test_an_item_that_is_no_object_is_its_own_error_and_the_page_goes_on() -> None:
+    good = _packages()[0]
+    call = TrendyolEndpoints("1").list_packages(page=0, size=200)
+    body = {"page": 0, "size": 200, "totalPages": 1, "totalElements": 3, "content": [good, 7, "x"]}
+    page = call.parse(httpx.Response(200, json=body))
+    assert [it.order is not None for it in page.items] == [True, False, False]
+    assert all(it.error is not None and it.error.provider == "trendyol" for it in page.items[1:])

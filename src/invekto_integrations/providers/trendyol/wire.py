@@ -233,13 +233,14 @@ def validate_package(raw: Any) -> TrendyolPackageData:
 
 
 class TrendyolPageEnvelope(_Wire):
-    """The classic page envelope; ``content`` items are validated one by one by the client."""
+    """The classic page envelope; ``content`` items are validated one by one by the client (an item
+    that is no JSON object is that record's error, not the page's; nor is each item copied here)."""
 
     page: int = 0
     size: int = 0
     totalPages: int = 0
     totalElements: int = 0
-    content: list[dict[str, Any]] = Field(default_factory=list)
+    content: list[Any] = Field(default_factory=list)
 
 
 class TrendyolClaimItemStatus(_Wire):
