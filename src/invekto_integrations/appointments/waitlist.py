@@ -222,7 +222,9 @@ class WaitlistEngine(ConciseRepr, fields=("clock",)):
 
     # --- offering ----------------------------------------------------------------------------
     def poll(self, tenant_id: str) -> int:
-        """Offer the slots of cancellations not handled yet; returns how many events were handled."""
+        """Offer the slots of cancellations not handled yet; returns how many events were handled.
+        Takes no lease: for scripts and tests; a deployment runs `WaitlistOfferEngine` on a `Runtime`
+        (same code and cursor), never both for one tenant (docs/runtime.md)."""
         def handle(event: DomainEvent) -> None:
             if isinstance(event, AppointmentCancelled):
                 self.offer_slot(tenant_id, event.appointment_id)
@@ -394,7 +396,9 @@ class WaitlistEngine(ConciseRepr, fields=("clock",)):
 
     # --- answers -----------------------------------------------------------------------------
     def poll_replies(self, tenant_id: str) -> int:
-        """Consume inbound WhatsApp messages (`InboundMessageReceived`) as possible answers."""
+        """Consume inbound WhatsApp messages (`InboundMessageReceived`) as possible answers.
+        Takes no lease: for scripts and tests; a deployment runs `WaitlistReplyEngine` on a `Runtime`
+        (same code and cursor), never both for one tenant (docs/runtime.md)."""
         def handle(event: DomainEvent) -> None:
             if isinstance(event, InboundMessageReceived) and event.text:
                 self.handle_reply(tenant_id, event.from_phone, event.text)
@@ -478,7 +482,9 @@ class WaitlistEngine(ConciseRepr, fields=("clock",)):
 
     # --- time --------------------------------------------------------------------------------
     def expire_due(self, tenant_id: str) -> int:
-        """Expire offers whose hold ended and pass their slots on; returns how many expired."""
+        """Expire offers whose hold ended and pass their slots on; returns how many expired. Safe to
+        call from anywhere (every step is a compare-and-set); `WaitlistOfferEngine` runs it on its
+        ``expire`` timer."""
         now = self.clock.now()
         settings = self.settings(tenant_id)
         expired = 0
@@ -501,7 +507,9 @@ class WaitlistEngine(ConciseRepr, fields=("clock",)):
         return expired
 
     def run_once(self, tenant_id: str) -> None:
-        """One scheduler tick: new cancellations, inbound answers, expiries."""
+        """One scheduler tick: new cancellations, inbound answers, expiries. Takes no lease: for
+        scripts and tests; a deployment runs `WaitlistOfferEngine` and `WaitlistReplyEngine` on a
+        `Runtime` (same code and cursors), never both for one tenant (docs/runtime.md)."""
         self.poll(tenant_id)
         self.poll_replies(tenant_id)
         self.expire_due(tenant_id)

@@ -353,7 +353,10 @@ class SendPipeline(ConciseRepr, fields=("outbox", "clock")):
 
     # -- dispatch -----------------------------------------------------------------------------
     def dispatch_due(self, tenant_id: str | None = None, *, limit: int = 100) -> DispatchReport:
-        """Send every held or queued message whose time has come (by the injected clock)."""
+        """Send every held or queued message whose time has come (by the injected clock). Takes no
+        lease, but each row is claimed by compare-and-set (``queued`` → ``sending``), so concurrent
+        dispatchers never send a row twice; a deployment runs `OutboxDispatchEngine` on a `Runtime`
+        (the same code on a timer)."""
         report = DispatchReport()
         tenants = [tenant_id] if tenant_id else self.outbox.tenants()
         now = self.clock.now()

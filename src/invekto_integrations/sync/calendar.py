@@ -956,11 +956,15 @@ class CalendarSync(_CalendarSyncBase):
             return self._run(tenant_id, self._sync_flow(tenant_id, calendar_id))
 
     def sync_tenant(self, tenant_id: str) -> list[SyncReport]:
-        """Pull every connected calendar of a tenant (the safety-net poll; run every 15-30 minutes)."""
+        """Pull every connected calendar of a tenant (the safety-net poll; run every 15-30 minutes).
+        Takes no lease: for scripts and tests; a deployment runs `CalendarSyncEngine` on a `Runtime`
+        (same code; its ``poll`` timer), never both for one tenant (docs/runtime.md)."""
         return [self.sync_calendar(tenant_id, s.calendar_id) for s in self.repo.find_states(tenant_id)]
 
     def run_queued(self) -> list[SyncReport]:
-        """Run the incremental syncs the notifications asked for (one per calendar, however many came)."""
+        """Run the incremental syncs the notifications asked for (one per calendar, however many came).
+        The queue is in this process's memory: call it in the process that receives the webhooks
+        (no lease; each calendar's sync serialises on its per-calendar lock)."""
         return [self.sync_calendar(tenant_id, calendar_id) for tenant_id, calendar_id in self._take_queue()]
 
     # -- ours → calendar -------------------------------------------------------------------------
@@ -977,7 +981,9 @@ class CalendarSync(_CalendarSyncBase):
 
     def push_pending(self, tenant_id: str) -> list[PushResult]:
         """Push every appointment named by a booked/moved/cancelled event since the last run (durable
-        cursor; a failed push is retried next time). Changes the sync applied itself are up to date."""
+        cursor; a failed push is retried next time). Changes the sync applied itself are up to date.
+        Takes no lease: for scripts and tests; a deployment runs `CalendarSyncEngine` on a `Runtime`
+        (same code and cursor), never both for one tenant (docs/runtime.md)."""
         results: list[PushResult] = []
         for appointment_id, seq in self._pending_pushes(tenant_id):
             if appointment_id:

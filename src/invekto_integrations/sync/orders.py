@@ -454,7 +454,9 @@ class OrderSyncEngine(ConciseRepr, fields=("orders", "clock")):
         return SyncRunReport(started_at=started, finished_at=self.clock.now(), accounts=tuple(reports))
 
     def run_blocking(self, **kw: Any) -> SyncRunReport:
-        """`run` from synchronous code (a CLI, a cron job); not from inside an event loop."""
+        """`run` from synchronous code (a CLI, a cron job); not from inside an event loop. Takes no
+        lease (only this process skips an account already syncing): a deployment runs
+        `OrderPollEngine` on a `Runtime`, never both for one tenant (docs/runtime.md)."""
         return asyncio.run(self.run(**kw))
 
     async def sync_account(self, account: IntegrationAccount, *, mode: SyncMode = SyncMode.AUTO,

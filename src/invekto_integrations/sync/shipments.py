@@ -497,12 +497,16 @@ class ShipmentWatcher(_WatcherBase):
         return report
 
     def run_once(self, tenant_id: str, *, limit: int = 100) -> PollReport:
-        """Register newly announced tracking codes, then poll what is due."""
+        """Register newly announced tracking codes, then poll what is due. Takes no lease: for
+        scripts and tests; a deployment runs `ShipmentWatcherEngine` on a `Runtime` (same code and
+        cursor), never both for one tenant (docs/runtime.md)."""
         self.ingest_tracking_events(tenant_id)
         return self.poll_due(tenant_id, limit=limit)
 
     def run_all(self, *, limit: int = 100) -> dict[str, PollReport]:
-        """`run_once` for every tenant with events or watched parcels (a scheduler's tick)."""
+        """`run_once` for every tenant with events or watched parcels (a scheduler's tick).
+        Takes no lease: for scripts and tests; a deployment runs `ShipmentWatcherEngine` on a `Runtime`
+        (same code and cursor), never both for one tenant (docs/runtime.md)."""
         tenants = sorted(set(self.events.tenants()) | set(self.shipments.tenants()))
         return {tenant: self.run_once(tenant, limit=limit) for tenant in tenants}
 
@@ -540,10 +544,12 @@ class AsyncShipmentWatcher(_WatcherBase):
         return report
 
     async def run_once(self, tenant_id: str, *, limit: int = 100) -> PollReport:
+        """As `ShipmentWatcher.run_once`. Takes no lease: a deployment runs `AsyncShipmentWatcherEngine`."""
         self.ingest_tracking_events(tenant_id)
         return await self.poll_due(tenant_id, limit=limit)
 
     async def run_all(self, *, limit: int = 100) -> dict[str, PollReport]:
+        """As `ShipmentWatcher.run_all`. Takes no lease: a deployment runs `AsyncShipmentWatcherEngine`."""
         tenants = sorted(set(self.events.tenants()) | set(self.shipments.tenants()))
         return {tenant: await self.run_once(tenant, limit=limit) for tenant in tenants}
 
@@ -622,11 +628,13 @@ class CargoNotifier(ConciseRepr):
         return self._settings.get(tenant_id)
 
     def poll(self, tenant_id: str) -> int:
-        """Handle every new status change of ``tenant_id``; returns how many events were read."""
+        """Handle every new status change of ``tenant_id``; returns how many events were read.
+        Takes no lease: for scripts and tests; a deployment runs `CargoNotifierEngine` on a `Runtime`
+        (same code and cursor), never both for one tenant (docs/runtime.md)."""
         return self.consumer.poll(tenant_id, lambda e: self.handle(tenant_id, e))
 
     def poll_all(self) -> dict[str, int]:
-        """`poll` for every tenant in the event log."""
+        """`poll` for every tenant in the event log (no lease either: see `poll`)."""
         return {tenant: self.poll(tenant) for tenant in self.events.tenants()}
 
     @staticmethod
