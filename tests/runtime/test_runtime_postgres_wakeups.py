@@ -6,6 +6,7 @@ a wake-up can do that, and a loaded machine has 20 s for a round trip of millise
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ import pytest
 from invekto_integrations.core.clock import SystemClock
 from invekto_integrations.core.errors import StorageError
 from invekto_integrations.models.events import DomainEvent, OrderCreated
-from invekto_integrations.runtime import BaseEngine, EngineContext, Runtime, Timer
+from invekto_integrations.runtime import AsyncRuntime, BaseEngine, EngineContext, Runtime, Timer
 from invekto_integrations.storage.postgres import PostgresStore
 from invekto_integrations.storage.records import OutboxRecord, OutboxStatus
 from invekto_integrations.storage.runtime_protocols import TimerRecord
@@ -149,3 +150,23 @@ def test_without_wakeups_the_runtime_polls(stores: tuple[PostgresStore, Postgres
         runtime.stop()
         thread.join(20)
     assert not thread.is_alive()
+
+
+async def test_an_idle_async_runtime_wakes_on_new_work(stores: tuple[PostgresStore, PostgresStore]) -> None:
+    mine, other = stores
+    engine = Recorder()
+    runtime = AsyncRuntime(mine, [engine], clock=CLOCK, tenants=["t1"], lease_ttl=timedelta(seconds=30))
+
+    async def seen(expected: list[str]) -> bool:
+        for _ in range(1000):  # 20 s at most; a 60 s idle would leave the new event unseen
+            if engine.seen == expected:
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+    other.events.append("t1", [order("t1", 1)], at=CLOCK.now())
+    async with runtime.running(idle=60):
+        assert await seen(["o1"])  # the first round; then it idles for 60 s
+        await asyncio.sleep(0.3)
+        other.events.append("t1", [order("t1", 2)], at=CLOCK.now())
+        assert await seen(["o1", "o2"]), "the idle async runtime was not woken"
