@@ -21,8 +21,7 @@ What it does, on a fresh machine and without network access:
 
 It exits 0 only when every check passed. Everything is kept in an embedded SQLite file (a temporary
 directory unless ``--data-dir``), or with ``--database-url postgresql://...`` in the demo's own schema
-``invekto_demo`` on that server (dropped and recreated; while `PostgresStore.MISSING` names
-repositories, the order-sync demo runs there instead), on the sandbox's frozen clock, which the
+``invekto_demo`` on that server (dropped and recreated), on the sandbox's frozen clock, which the
 demo moves on explicitly.
 """
 
@@ -791,7 +790,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.database_url and is_postgres_url(args.database_url):
         from invekto_integrations.storage.postgres import PostgresStore
 
-        if PostgresStore.MISSING:  # the whole demo needs every area's repositories on PostgreSQL
+        if PostgresStore.MISSING:  # a store without every area's repositories: the order-sync part only
             import asyncio
 
             from invekto_integrations import demo_orders

@@ -3,8 +3,8 @@ loopback; on SQLite or on PostgreSQL (``--database-url postgresql://...``, its o
 
     .venv/bin/python -m invekto_integrations.demo_orders [--data-dir DIR] [--database-url URL]
 
-(`make demo` runs the whole phase's demo, `invekto_integrations.demo`; with a PostgreSQL URL it
-runs this one, as the PostgreSQL store does not hold every area's repositories yet.)
+(`make demo` runs the whole phase's demo, `invekto_integrations.demo`, on SQLite or PostgreSQL alike;
+this one is the order-sync part on its own.)
 
 What it does, on a fresh machine and without network access:
 
