@@ -54,6 +54,7 @@ from invekto_integrations.core.errors import (
     IntegrationError,
     InvalidArgument,
     NotFound,
+    ProviderError,
     StorageError,
 )
 from invekto_integrations.core.reprs import ConciseRepr
@@ -141,6 +142,9 @@ def _from_exception(exc: Exception) -> JSONResponse:
     if isinstance(exc, StorageError):
         log.error("storage error: %s", str(exc)[:300])
         return _error(503, "storage_unavailable", "the store is unavailable")
+    if isinstance(exc, IntegrationError) and isinstance(exc, ValueError) and not isinstance(exc, ProviderError):
+        # The library's own bad-input errors (an unusable phone number, ...): the caller's to fix.
+        return _error(400, "invalid_argument", str(exc), field=getattr(exc, "field", None))
     if isinstance(exc, IntegrationError):
         return _error(502, type(exc).__name__, str(exc))
     raise exc
