@@ -32,7 +32,7 @@ accounts_app = typer.Typer(help="Connected provider accounts (credentials encryp
 tokens_app = typer.Typer(help="API tokens of the service (stored hashed; shown once).", no_args_is_help=True)
 sync_app = typer.Typer(help="Synchronise provider data into the store.", no_args_is_help=True)
 customer_app = typer.Typer(help="Look a customer up across every connected platform.", no_args_is_help=True)
-campaign_app = typer.Typer(help="Outbound campaigns: list, schedule, stats.", no_args_is_help=True)
+campaign_app = typer.Typer(help="Outbound campaigns: create, list, schedule, stats.", no_args_is_help=True)
 attribution_app = typer.Typer(help="Ads attribution reports.", no_args_is_help=True)
 pricing_app = typer.Typer(help="Service price ranges of a clinic.", no_args_is_help=True)
 runtime_app = typer.Typer(help="The engine runtime.", no_args_is_help=True)
@@ -112,16 +112,19 @@ def serve(
 
     Webhook settings come from the environment: INVEKTO_WHATSAPP_VERIFY_TOKEN,
     INVEKTO_META_APP_SECRET, INVEKTO_WHATSAPP_ROUTES (phone_number_id=tenant,...),
-    INVEKTO_WABA_TENANTS (waba_id=tenant,...)."""
+    INVEKTO_WABA_TENANTS (waba_id=tenant,...), INVEKTO_PUBLIC_URL (the HTTPS address Google
+    Calendar pushes to; without it calendars are polled)."""
     import uvicorn
 
     from invekto_integrations.service import IntegrationsService
     from invekto_integrations.service._config import config_from_env
-    from invekto_integrations.service._engines import default_engines
+    from invekto_integrations.service._engines import calendar_push_address, default_engines
 
     with _client(database_url) as client:
-        host_runtime = client.runtime(default_engines(client)) if runtime else None
-        service = IntegrationsService(client, config_from_env(os.environ), runtime=host_runtime)
+        config = config_from_env(os.environ)
+        engines = default_engines(client, calendar_push_address=calendar_push_address(config.public_url))
+        host_runtime = client.runtime(engines) if runtime else None
+        service = IntegrationsService(client, config, runtime=host_runtime)
         console.print(f"invekto-integrations service on http://{host}:{port} "
                       f"({'with' if runtime else 'without'} the runtime)")
         uvicorn.run(service.app, host=host, port=port, log_level="warning")
@@ -143,6 +146,37 @@ def accounts_list(tenant: str, database_url: DbUrl = None) -> None:
         rows = [[a.id, a.provider, a.status, a.display_name if hasattr(a, "display_name") else ""]
                 for a in client.accounts.list(tenant)]
         _table(f"accounts of {tenant}", ["id", "provider", "status", "name"], rows)
+
+
+@accounts_app.command("add")
+def accounts_add(
+    tenant: str, provider: str,
+    api_key: Annotated[str, typer.Option(help="The key (or token, refresh token) of the account.",
+                                         envvar="INVEKTO_API_KEY", prompt=True, hide_input=True)],
+    api_secret: Annotated[str | None, typer.Option(help="Its secret, where the provider has one.",
+                                                   envvar="INVEKTO_API_SECRET")] = None,
+    setting: Annotated[list[str] | None, typer.Option(help="A non-secret setting, NAME=VALUE (repeat).")] = None,
+    display_name: Annotated[str, typer.Option(help="A name people recognise.")] = "",
+    database_url: DbUrl = None,
+) -> None:
+    """Connect a provider account for a tenant (credentials stored encrypted; never printed).
+
+    Secrets come from --api-key/--api-secret, INVEKTO_API_KEY/INVEKTO_API_SECRET, or a hidden prompt."""
+    from pydantic import SecretStr
+
+    from invekto_integrations.models.accounts import Credentials
+
+    settings: dict[str, str] = {}
+    for item in setting or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--setting")
+        settings[name.strip()] = value.strip()
+    with _client(database_url) as client:
+        account = client.accounts.add(tenant, provider, Credentials(
+            api_key=SecretStr(api_key), api_secret=SecretStr(api_secret) if api_secret else None),
+            settings=settings, display_name=display_name)
+        console.print(f"account {account.id}: {account.provider} of {tenant} connected")
 
 
 @accounts_app.command("rotate-keys")
@@ -219,6 +253,66 @@ def campaign_list(tenant: str, database_url: DbUrl = None) -> None:
     with _client(database_url) as client:
         rows = [[c.id, c.name, c.status, c.trigger.type] for c in _campaign_store(client).campaigns.find(tenant)]
         _table(f"campaigns of {tenant}", ["id", "name", "status", "trigger"], rows)
+
+
+@campaign_app.command("create")
+def campaign_create(
+    tenant: str, name: str,
+    variant: Annotated[list[str], typer.Option(
+        help="A variant, NAME=TEMPLATE or NAME=TEMPLATE*WEIGHT (repeat for an A/B test; weights split the "
+             "audience).")],
+    param: Annotated[list[str] | None, typer.Option(
+        help="A template body parameter for every variant: a variable (name, last_product) or quoted literal "
+             "text (repeat, in order).")] = None,
+    audience: Annotated[str | None, typer.Option(help='The audience as JSON, e.g. \'{"kind": "last_order", '
+                                                      '"within_days": 90}\' (default: everyone).')] = None,
+    at: Annotated[str | None, typer.Option(help="When to send (ISO 8601 with offset; default: now).")] = None,
+    holdout: Annotated[str, typer.Option(help="Share kept out as a control group, e.g. 0.2.")] = "0",
+    metric: Annotated[str, typer.Option(help="What a conversion is: purchase, reply, appointment, any.")]
+    = "purchase",
+    window_days: Annotated[int, typer.Option(help="Conversion window in days.")] = 7,
+    database_url: DbUrl = None,
+) -> None:
+    """Create a draft one-shot campaign, with A/B variants and a holdout (then `campaign schedule`)."""
+    import json
+    from datetime import datetime
+    from decimal import Decimal, InvalidOperation
+
+    from pydantic import ValidationError
+
+    from invekto_integrations.campaigns import ABSettings, OneShotTrigger, Variant
+
+    try:
+        variants = []
+        for item in variant:
+            label, sep, rest = item.partition("=")
+            template, _, weight = rest.partition("*")
+            if not sep or not template:
+                raise typer.BadParameter(f"{item!r} is not NAME=TEMPLATE[*WEIGHT]", param_hint="--variant")
+            variants.append(Variant(name=label, template_name=template, weight=Decimal(weight or "1"),
+                                    body_params=list(param or [])))
+        ab = ABSettings.model_validate({"holdout": Decimal(holdout), "metric": metric})
+    except (ValidationError, InvalidOperation) as exc:
+        raise typer.BadParameter(str(exc).splitlines()[0]) from None
+    try:
+        criteria = json.loads(audience) if audience else None
+    except ValueError:
+        raise typer.BadParameter("--audience is not JSON") from None
+    try:
+        when = datetime.fromisoformat(at) if at else None
+    except ValueError:
+        raise typer.BadParameter(f"{at!r} is not an ISO 8601 time", param_hint="--at") from None
+    from datetime import timedelta as td
+
+    with _client(database_url) as client:
+        try:
+            trigger = OneShotTrigger(at=when or client.clock.now())
+        except ValidationError as exc:
+            raise typer.BadParameter(str(exc).splitlines()[0], param_hint="--at") from None
+        made = client.campaigns.manager.create(tenant, name, trigger=trigger, variants=variants, audience=criteria,
+                                               ab=ab, conversion_window=td(days=window_days))
+        console.print(f"campaign {made.id}: {made.name} ({made.status}), variants "
+                      f"{', '.join(f'{v.name}×{v.weight}' for v in made.variants)}, holdout {made.ab.holdout}")
 
 
 @campaign_app.command("schedule")
