@@ -53,13 +53,11 @@ def make_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
     """``make_world(name, senders=1)``: a world on a fresh SQLite file or PostgreSQL schema."""
     stores: list[Any] = []
 
-    def make(name: str, *, senders: int = 1, appointments: bool = False) -> World:
+    def make(name: str, *, senders: int = 1) -> World:
         store: Any
         if request.param == "postgres":
             from invekto_integrations.storage.postgres import PostgresStore
 
-            if appointments and "appointments" in PostgresStore.MISSING:
-                pytest.skip("PostgresStore has no appointments repository yet")
             store = PostgresStore(request.getfixturevalue("postgres_url"))
         else:
             store = SQLiteStore(tmp_path / name)
@@ -77,10 +75,9 @@ World = tuple[Any, CampaignEngine, "CountingSink", FrozenClock, list[Runtime]]
 def _world(store: Any, *, senders: int = 1) -> World:
     clock = FrozenClock(NOW)
     sink = CountingSink(clock)
-    appointments = None if "appointments" in getattr(store, "MISSING", ()) else store.appointments
     engine = CampaignEngine(campaigns=store.campaigns, recipients=store.campaign_recipients,
                             conversions=store.campaign_conversions, profiles=store.contact_profiles, sink=sink,
-                            appointments=appointments, clock=clock, senders=senders)
+                            appointments=store.appointments, clock=clock, senders=senders)
     for i, phone in enumerate(PHONES):
         store.contact_profiles.record_order("t1", phone, order_ref=f"o{i}", at=NOW - timedelta(days=3),
                                             total=Decimal(10), platform="trendyol", name=f"Kişi{i}")
@@ -186,7 +183,7 @@ def test_t_plus_2h_after_an_appointment_is_cancelled(make_world: Callable[..., W
     from invekto_integrations.models.events import AppointmentCancelled
     from invekto_integrations.storage.records import Appointment, AppointmentStatus
 
-    store, engine, sink, clock, runtimes = make_world("appt.db", appointments=True)
+    store, engine, sink, clock, runtimes = make_world("appt.db")
     phone = "+905327770011"
     store.contact_profiles.record_appointment("t1", phone, appointment_ref="ap1", at=NOW + timedelta(days=3),
                                               service="İmplant", name="Elif")

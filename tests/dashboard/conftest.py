@@ -24,14 +24,6 @@ def store(request: pytest.FixtureRequest) -> Iterator[Any]:
     s.close()
 
 
-def skip_without_clinic(store: Any) -> None:
-    """The seed and the whole report read appointments: PostgreSQL runs those tests once the clinic
-    repositories exist there (`PostgresStore.MISSING`)."""
-    missing = set(getattr(store, "MISSING", ())) & {"appointments", "waitlist", "service_pricing"}
-    if missing:
-        pytest.skip(f"{type(store).__name__} lacks {', '.join(sorted(missing))}")
-
-
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(NOW)
@@ -39,6 +31,5 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def seeded(store: Any, clock: FrozenClock) -> Any:
-    skip_without_clinic(store)
     seed_all(store, clock)
     return store

@@ -61,10 +61,8 @@ def test_unknown_niche(seeded: Any) -> None:
 
 
 def test_unreadable_cached_order_is_named_not_fatal(store: Any) -> None:
-    from .conftest import skip_without_clinic
     from .seed import seed_orders
 
-    skip_without_clinic(store)
     seed_orders(store)
     bad = store.orders.get("t1", "trendyol", "acc-trendyol", "o1").model_copy(
         update={"order_data_json": "{not json", "content_hash": "x"})

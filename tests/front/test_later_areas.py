@@ -38,14 +38,7 @@ def store(request: pytest.FixtureRequest) -> Iterator[Any]:
     s.close()
 
 
-def _needs_clinic(store: Any) -> None:
-    """The dashboard and the campaigns' customer facts read the clinic repositories."""
-    if {"appointments", "waitlist", "service_pricing"} & set(getattr(store, "MISSING", ())):
-        pytest.skip("the clinic repositories are not on PostgreSQL yet")
-
-
 def test_dashboard_and_attribution_over_the_clients_store_and_clock(store: Any) -> None:
-    _needs_clinic(store)
     with Integrations.sandbox(["trendyol"], store=store) as client:
         seller = client.fakes.trendyol.provision_account()
         client.accounts.add("moda", "trendyol", seller.credentials, settings=seller.settings)
@@ -88,7 +81,6 @@ async def test_async_accessors() -> None:
 def test_campaigns_use_the_clients_pipeline_and_run_in_its_runtime(store: Any) -> None:
     from invekto_integrations.campaigns import Everyone, OneShotTrigger, Variant
 
-    _needs_clinic(store)
     with Integrations.sandbox(["trendyol"], store=store) as client:
         engine = client.campaigns.engine
         assert engine is client.campaigns.engine  # built once

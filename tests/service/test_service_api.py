@@ -92,8 +92,6 @@ def test_customer_orders_across_platforms_by_phone(env: dict[str, Any]) -> None:
 
 
 def test_pricing_editor_validates_and_scopes(env: dict[str, Any]) -> None:
-    if "service_pricing" in getattr(env["client"].store, "MISSING", ()):
-        pytest.skip("PostgresStore has no service_pricing repository yet")
     http, h = env["http"], _auth(env, "klinik")
     created = http.post("/v1/tenants/klinik/pricing", headers=h, json={
         "service_name": "İmplant", "price_min": "15000", "price_max": "30000", "duration_minutes": 60})
