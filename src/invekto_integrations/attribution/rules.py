@@ -10,10 +10,14 @@ after a rule change is explicit (`retag_leads`): nothing changes behind the user
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+import re2
 
 from invekto_integrations.core.errors import InvalidArgument
 from invekto_integrations.core.text import fold as fold_text
@@ -65,10 +69,9 @@ def validate_rule(rule: TagRule) -> TagRule:
     if rule.op == "regex":
         if len(rule.value) > 200:
             raise InvalidArgument("a pattern is at most 200 characters", field="value", record=where)
-        try:
-            re.compile(rule.value)
-        except re.error as exc:
-            raise InvalidArgument(f"not a regular expression: {exc}", field="value", record=where) from None
+        if _pattern(rule.value) is None:
+            raise InvalidArgument("not a regular expression RE2 accepts (no backreferences or lookarounds)",
+                                  field="value", record=where)
     labels = tuple(x.strip() for x in rule.labels if x.strip())
     segments = tuple(x.strip() for x in rule.segments if x.strip())
     if not labels and not segments:
@@ -109,10 +112,26 @@ def rule_subject(lead: Lead, first_touch: Touch | None = None) -> dict[str, str]
     return {k: v for k, v in values.items() if v}
 
 
+@functools.lru_cache(maxsize=512)
+def _pattern(text: str) -> Any:
+    """A tenant's pattern compiled by RE2: matching takes time linear in the text, whatever the
+    pattern (Python's backtracking ``re`` can take exponential time on ``(a+)+$``, and the texts
+    matched come from ads and link clicks). ``None`` for a pattern RE2 does not accept."""
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    try:
+        return re2.compile(text, options)
+    except re2.error:
+        return None
+
+
 def _matches(rule: TagRule, value: str) -> bool:
     if rule.op == "regex":
-        return re.search(rule.value, value, re.IGNORECASE) is not None or \
-            re.search(rule.value, fold(value), re.IGNORECASE) is not None
+        pattern = _pattern(rule.value)
+        if pattern is None:  # a rule stored before patterns were checked by RE2: it matches nothing
+            return False
+        return pattern.search(value) is not None or pattern.search(fold(value)) is not None
     have, want = fold(value), fold(rule.value)
     if rule.op == "equals":
         return have == want

@@ -54,6 +54,7 @@ from invekto_integrations.core.errors import (
     IntegrationError,
     InvalidArgument,
     NotFound,
+    PayloadError,
     ProviderError,
     StorageError,
 )
@@ -270,7 +271,10 @@ class IntegrationsService(ConciseRepr, fields=("config",)):
             return _from_exception(exc)
         if not _meta_signature_ok(body, request.headers.get("x-hub-signature-256"), secret):
             return _error(401, "invalid_signature", "bad or missing X-Hub-Signature-256")
-        events, problems = parse_automatic_events(body)
+        try:
+            events, problems = parse_automatic_events(body)
+        except PayloadError as exc:  # signed, yet not an envelope: the sender's error, not ours
+            return _error(400, "malformed_body", str(exc)[:200])
         if not events and problems:
             return _error(400, "malformed_body", str(problems[0])[:200])
         wabas = dict(self.config.waba_tenants)

@@ -51,25 +51,32 @@ def _item(waba: str | None, raw: Mapping[str, Any]) -> AutomaticEvent:
                           currency=str(currency).upper() if currency else None)
 
 
+def _list(value: Any) -> list[Any]:
+    """A JSON array, or nothing (a field of the wrong type is skipped like a missing one)."""
+    return value if isinstance(value, list) else []
+
+
 def parse_automatic_events(body: bytes | str | Mapping[str, Any]) -> tuple[list[AutomaticEvent], list[PayloadError]]:
     """Every automatic event in a webhook body, and the errors of items that could not be read."""
     try:
         payload = json.loads(body) if isinstance(body, bytes | str) else body
     except ValueError as exc:
         raise PayloadError(f"not JSON: {exc}", provider=PROVIDER, field="body") from exc
+    except RecursionError:
+        raise PayloadError("not JSON: nested too deeply to read", provider=PROVIDER, field="body") from None
     events: list[AutomaticEvent] = []
     errors: list[PayloadError] = []
     if not isinstance(payload, Mapping):
         raise PayloadError("the body is not an object", provider=PROVIDER, field="body")
-    for entry in payload.get("entry") or []:
+    for entry in _list(payload.get("entry")):
         if not isinstance(entry, Mapping):
             continue
         waba = entry.get("id")
-        for change in entry.get("changes") or []:
+        for change in _list(entry.get("changes")):
             if not isinstance(change, Mapping) or change.get("field") != "automatic_events":
                 continue
             value = change.get("value") or {}
-            for raw in (value.get("automatic_events") or []) if isinstance(value, Mapping) else []:
+            for raw in _list(value.get("automatic_events")) if isinstance(value, Mapping) else []:
                 try:
                     if not isinstance(raw, Mapping):
                         raise PayloadError("an item is not an object", provider=PROVIDER, field="automatic_events")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -114,7 +115,9 @@ def _problem(where: str, exc: Exception, raw: Any) -> WebhookProblem:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         message = first["msg"]
-    return WebhookProblem(where=where, field=field, error=message, raw=raw)
+    # A record that is not even an object or array (a number, true, null) is kept as its JSON text.
+    kept = raw if isinstance(raw, dict | list | str) else json.dumps(raw, default=str)
+    return WebhookProblem(where=where, field=field, error=message, raw=kept)
 
 
 class WhatsAppWebhooks(ConciseRepr):
