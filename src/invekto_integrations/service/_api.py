@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from invekto_integrations._integrations import Integrations
 from invekto_integrations.appointments.pricing import PriceCatalog
@@ -24,14 +24,24 @@ from invekto_integrations.models.consent import MessageCategory
 from invekto_integrations.models.settings import TenantSettings
 from invekto_integrations.storage.settings import tenant_settings
 
-from ._routes import ApiRequest, ApiRoute, Param, jsonable
+from ._routes import ApiRequest, ApiRoute, Param, body_of, jsonable
 
 __all__ = ["ApiNotFound", "api_routes"]
 
-_TRIGGER: TypeAdapter[Any] = TypeAdapter(Trigger)
-_VARIANTS: TypeAdapter[list[Variant]] = TypeAdapter(list[Variant])
-_AB: TypeAdapter[ABSettings] = TypeAdapter(ABSettings)
-_CATEGORY: TypeAdapter[MessageCategory] = TypeAdapter(MessageCategory)
+
+
+class _CampaignIn(BaseModel):
+    """The body of ``POST campaigns``: variant weights are the split, ``ab.holdout`` the control share."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    trigger: Trigger
+    variants: list[Variant] = Field(min_length=1, max_length=10)
+    audience: dict[str, Any] | str | None = None
+    ab: ABSettings = Field(default_factory=ABSettings)
+    category: MessageCategory = MessageCategory.MARKETING
+    conversion_window_days: int = Field(default=7, ge=1, le=90)
 
 
 class ApiNotFound(LookupError):
@@ -88,25 +98,10 @@ def api_routes(client: Integrations) -> list[ApiRoute]:
         return camp_store.campaigns.find(req.tenant_id)
 
     def campaign_create(req: ApiRequest) -> Any:
-        body = req.json()
-        name = body.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidArgument("name is required", field="name")
-        unknown = sorted(set(body) - {"name", "trigger", "variants", "audience", "ab", "category",
-                                      "conversion_window_days"})
-        if unknown:
-            raise InvalidArgument(f"unknown field {unknown[0]!r}", field=unknown[0])
-        trigger = _parse(_TRIGGER, body.get("trigger"), "trigger")
-        variants = _parse(_VARIANTS, body.get("variants"), "variants")
-        ab = _parse(_AB, body.get("ab") or {}, "ab")
-        category = _parse(_CATEGORY, body.get("category", "marketing"), "category")
-        window = body.get("conversion_window_days", 7)
-        if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 90:
-            raise InvalidArgument("conversion_window_days must be an integer from 1 to 90",
-                                  field="conversion_window_days")
-        return manager(req.tenant_id).create(req.tenant_id, name, trigger=trigger, variants=variants,
-                                             audience=body.get("audience"), ab=ab, category=category,
-                                             conversion_window=timedelta(days=window))
+        body: _CampaignIn = body_of(_CampaignIn, req)
+        return manager(req.tenant_id).create(req.tenant_id, body.name, trigger=body.trigger, variants=body.variants,
+                                             audience=body.audience, ab=body.ab, category=body.category,
+                                             conversion_window=timedelta(days=body.conversion_window_days))
 
     def campaign_get(req: ApiRequest) -> Any:
         found = camp_store.campaigns.get(req.tenant_id, req.path["campaign_id"])
@@ -292,7 +287,7 @@ def api_routes(client: Integrations) -> list[ApiRoute]:
         ApiRoute("POST", "/campaigns", "Create a draft campaign", campaign_create, "campaigns",
                  body="{name, trigger, variants: [{name, template_name, weight?, body_params?}], audience?, "
                       "ab?: {holdout, metric, test_fraction?, auto_winner?, ...}, category?, conversion_window_days?}",
-                 success=201),
+                 body_model=_CampaignIn, success=201),
         ApiRoute("POST", "/campaigns/preview", "Dry-run an audience: count and sample", audience_preview,
                  "campaigns", body="{audience, sample?}"),
         ApiRoute("GET", "/campaigns/{campaign_id}", "One campaign", campaign_get, "campaigns",

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from invekto_integrations._integrations import Integrations
 from invekto_integrations.appointments.models import Doctor, TimeRange
@@ -23,9 +23,9 @@ from invekto_integrations.sync.orders import SyncMode, SyncProgress
 
 from ._api import ApiNotFound
 from ._engines import calendar_push_address, waitlist_engine
-from ._routes import ApiRequest, ApiRoute, Param, Streamed, jsonable
+from ._routes import ApiRequest, ApiRoute, Param, Streamed, body_of, jsonable
 
-__all__ = ["body_of", "ops_routes"]
+__all__ = ["ops_routes"]
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -76,18 +76,6 @@ class _WaitlistIn(_Body):
     date_from: date | None = None
     date_to: date | None = None
     priority: int = Field(default=0, ge=-1000, le=1000)
-
-
-def body_of(model: type[BaseModel], req: ApiRequest, name: str = "body") -> Any:
-    """The request's JSON object validated by ``model``; the first problem as `InvalidArgument`
-    naming its field."""
-    try:
-        return TypeAdapter(model).validate_python(req.json())
-    except ValidationError as exc:
-        errors = exc.errors()
-        where = ".".join(str(p) for p in errors[0]["loc"]) if errors else name
-        message = errors[0]["msg"] if errors else "invalid"
-        raise InvalidArgument(f"{where}: {message}", field=where) from None
 
 
 def _account(account: IntegrationAccount) -> dict[str, Any]:
@@ -270,6 +258,7 @@ def ops_routes(client: Integrations, *, public_url: str | None = None) -> list[A
                  "accounts"),
         ApiRoute("POST", "/accounts", "Connect a provider account (credentials stored encrypted)", account_add,
                  "accounts", body="{provider, credentials: {api_key, api_secret?, extra?}, settings?, display_name?}",
+                 body_model=_AccountIn,
                  success=201),
         ApiRoute("POST", "/orders/sync", "Backfill or incrementally sync the marketplace orders; ?stream=true "
                  "answers NDJSON progress lines, then the report", orders_sync, "orders",
@@ -280,15 +269,17 @@ def ops_routes(client: Integrations, *, public_url: str | None = None) -> list[A
         ApiRoute("GET", "/shipments", "Watched parcels", shipments_list, "shipments", (p("carrier"), p("active"))),
         ApiRoute("POST", "/shipments", "Watch a parcel (proactive messages when customer_phone is given)",
                  shipment_watch, "shipments", body="{carrier, tracking_number, reference?, customer_phone?}",
+                 body_model=_WatchIn,
                  success=201),
         ApiRoute("POST", "/contacts/{phone}/consent", "Record a consent (İYS ONAY) or its withdrawal (RET)",
                  consent_record, "consent", (p("phone", "path", True),),
-                 body="{status?: ONAY|RET, source_code?, register?}", success=201),
+                 body="{status?: ONAY|RET, source_code?, register?}", body_model=_ConsentIn, success=201),
         ApiRoute("GET", "/contacts/{phone}/consent", "May a category of message go to this phone now?",
                  consent_check, "consent", (p("phone", "path", True), p("category"))),
         ApiRoute("POST", "/doctors", "Create or replace a doctor (working hours, breaks, calendar id)",
                  doctor_save, "appointments",
-                 body="{id?, name, calendar_id?, timezone?, working_hours?, breaks?, services?, ...}", success=201),
+                 body="{id?, name, calendar_id?, timezone?, working_hours?, breaks?, services?, ...}",
+                 body_model=_DoctorIn, success=201),
         ApiRoute("GET", "/doctors/{doctor_id}", "One doctor", doctor_get, "appointments",
                  (p("doctor_id", "path", True),)),
         ApiRoute("POST", "/doctors/{doctor_id}/calendar", "Connect the doctor's Google calendar: a full sync now "
@@ -301,7 +292,7 @@ def ops_routes(client: Integrations, *, public_url: str | None = None) -> list[A
                  (p("appointment_id", "path", True),)),
         ApiRoute("POST", "/waitlist", "Put a patient on the waitlist of a service", waitlist_join, "appointments",
                  body="{patient_phone, service_type, patient_name?, doctor_id?, preferred_date?, date_from?, "
-                      "date_to?, priority?}", success=201),
+                      "date_to?, priority?}", body_model=_WaitlistIn, success=201),
         ApiRoute("GET", "/campaigns/{campaign_id}/recipients", "A campaign's recipients and their arm",
                  campaign_recipients, "campaigns", (p("campaign_id", "path", True),)),
     ]

@@ -12,6 +12,7 @@ from ._routes import ApiRoute
 
 __all__ = ["openapi_document"]
 
+_REF = "#/components/schemas/{model}"
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
           "required": ["error"]}
 
@@ -22,6 +23,7 @@ def _operation_id(route: ApiRoute) -> str:
 
 
 def openapi_document(routes: Sequence[ApiRoute]) -> dict[str, Any]:
+    components: dict[str, Any] = {}
     paths: dict[str, dict[str, Any]] = {
         "/health": {"get": {"summary": "Liveness", "operationId": "health", "security": [],
                             "responses": {"200": {"description": "alive"}}}},
@@ -58,13 +60,17 @@ def openapi_document(routes: Sequence[ApiRoute]) -> dict[str, Any]:
         if route.body is not None:
             media = "text/csv" if route.body == "text/csv" else "application/json"
             schema: dict[str, Any] = {"type": "string"} if media == "text/csv" else {"type": "object"}
+            if route.body_model is not None:
+                schema = route.body_model.model_json_schema(by_alias=True, ref_template=_REF)
+                components.update(schema.pop("$defs", {}))
             op["requestBody"] = {"required": True, "description": route.body,
                                  "content": {media: {"schema": schema}}}
         paths.setdefault(route.full_path, {})[route.method.lower()] = op
     return {
         "openapi": "3.1.0",
         "info": {"title": "invekto-integrations service", "version": __version__},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                       **({"schemas": components} if components else {})},
         "security": [{"bearer": []}],
         "paths": paths,
     }

@@ -11,11 +11,11 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from invekto_integrations.core.errors import InvalidArgument
 
-__all__ = ["ApiRequest", "ApiRoute", "Param", "Streamed", "jsonable"]
+__all__ = ["ApiRequest", "ApiRoute", "Param", "Streamed", "body_of", "jsonable"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,18 @@ class ApiRequest:
 Handler = Callable[[ApiRequest], Any]
 
 
+def body_of(model: type[BaseModel], req: ApiRequest) -> Any:
+    """The request's JSON object validated by ``model``; the first problem as `InvalidArgument`
+    naming its field (``ab.holdout``, ``working_hours.1.0``)."""
+    try:
+        return TypeAdapter(model).validate_python(req.json())
+    except ValidationError as exc:
+        errors = exc.errors()
+        where = ".".join(str(p) for p in errors[0]["loc"]) if errors else "body"
+        message = errors[0]["msg"] if errors else "invalid"
+        raise InvalidArgument(f"{where}: {message}", field=where) from None
+
+
 @dataclass(frozen=True)
 class Streamed:
     """A handler's answer sent as NDJSON while it runs: ``run`` gets an ``emit`` for progress
@@ -90,6 +102,7 @@ class ApiRoute:
     tag: str
     params: tuple[Param, ...] = ()
     body: str | None = None  # a short description of the JSON body, for the OpenAPI document
+    body_model: type[BaseModel] | None = None  # the body's model: its JSON schema goes into the document
     produces: str = "application/json"
     success: int = 200
     extra: dict[str, Any] = field(default_factory=dict)
