@@ -210,3 +210,61 @@ def test_time_decay_without_sqlite_math_functions() -> None:
                    for k in ref)
     finally:
         sqlite.close()
+
+
+def test_concurrent_writers_store_each_touch_and_conversion_once(store: object) -> None:
+    """Four threads (on PostgreSQL: four pooled connections) store the same webhook touches and the
+    same order conversions at once: each message's touch and each order's conversion is stored once,
+    and exactly one writer is told it stored it."""
+    import threading
+
+    from invekto_integrations.models.attribution import Touch
+
+    barrier = threading.Barrier(4)
+    stored = [[0, 0] for _ in range(4)]
+
+    def work(n: int) -> None:
+        barrier.wait()
+        for i in range(30):
+            contact = f"+90532000{i:04d}"
+            touch = Touch(tenant_id="t", contact=contact, at=START, channel=Channel.CTWA, message_id=f"wamid.{i}")
+            stored[n][0] += store.touches.add_many("t", [touch])  # type: ignore[attr-defined]
+            stored[n][1] += int(store.conversions.add("t", Conversion(  # type: ignore[attr-defined]
+                tenant_id="t", source_key=f"order:{i}", contact=contact, kind=ConversionKind.PURCHASE,
+                occurred_at=START, value=Decimal(10))))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(s[0] for s in stored) == 30 and sum(s[1] for s in stored) == 30
+    assert len(store.conversions.find("t")) == 30  # type: ignore[attr-defined]
+    assert all(len(store.touches.find("t", f"+90532000{i:04d}")) == 1 for i in range(30))  # type: ignore[attr-defined]
+
+
+def test_postgres_report_queries_run_on_tenant_led_indexes(postgres_url: str) -> None:
+    """With sequential scans priced out, the credit, lead and spend aggregates find an index for
+    every table they read (tiny tables here: the planner would scan them otherwise)."""
+    import json
+
+    from invekto_integrations.storage.postgres import PostgresStore
+    from invekto_integrations.storage.postgres.attribution import _CREDIT_SQL, _SPEND_SQL
+
+    pg = PostgresStore(postgres_url)
+    try:
+        _fill([pg], 7)
+        params = {"tenant": "t", "since": START, "until": START + timedelta(days=30), "currency": "TRY",
+                  "kinds": ["purchase"], "model": "time_decay", "lookback": timedelta(days=5),
+                  "half_life": 2 * 86_400 * 1_000_000}
+        lead_sql = ("SELECT channel, COUNT(*) FROM attribution_leads WHERE tenant_id = %(tenant)s "
+                    "AND created_at >= %(since)s AND created_at < %(until)s GROUP BY channel")
+        spend = {"tenant": "t", "since": date(2026, 3, 10), "until": date(2026, 3, 11), "currency": "TRY"}
+        with pg.atomic() as conn:
+            conn.execute("SET LOCAL enable_seqscan = off")  # type: ignore[attr-defined]
+            for sql, args in ((_CREDIT_SQL, params), (lead_sql, params), (_SPEND_SQL, spend)):
+                [row] = conn.execute("EXPLAIN (FORMAT JSON) " + sql, args).fetchall()  # type: ignore[attr-defined]
+                plan = json.dumps(row["QUERY PLAN"])
+                assert "Seq Scan" not in plan and '"Index Name"' in plan, plan
+    finally:
+        pg.close()
