@@ -7,6 +7,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from invekto_integrations.core.errors import StorageError
 from invekto_integrations.storage import SQLiteStore
 from invekto_integrations.testing.repository_contract.clinic import appointment, entry, offer
 
@@ -76,3 +79,25 @@ def test_old_clinic_tables_are_rekeyed_keeping_their_rows(tmp_path: Path) -> Non
         assert not store.waitlist.add_offer("t2", offer(e2, "a2"))
     finally:
         store.close()
+
+
+def test_tenant_key_rebuilds_a_table_keeping_rows_columns_and_indexes(tmp_path: Path) -> None:
+    from invekto_integrations.storage._sqlite_db import SQLiteDatabase
+
+    db = SQLiteDatabase(tmp_path / "k.sqlite3")
+    try:
+        db.migrate("x_0001", ["CREATE TABLE things (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, n INTEGER)",
+                              "CREATE INDEX ix_things ON things (tenant_id, n)",
+                              "INSERT INTO things VALUES ('a', 't1', 1)",
+                              "ALTER TABLE things ADD COLUMN note TEXT DEFAULT 'x'"])
+        db.tenant_key("x_0002_tenant_key", "things")
+        db.tenant_key("x_0002_tenant_key", "things")  # applied once
+        db.execute("INSERT INTO things (id, tenant_id, n) VALUES ('a', 't2', 2)")  # same id, other tenant
+        rows = [tuple(r) for r in db.execute("SELECT tenant_id, id, n, note FROM things ORDER BY tenant_id")]
+        assert rows == [("t1", "a", 1, "x"), ("t2", "a", 2, "x")]
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'things'")}
+        assert "ix_things" in names and "things_v2" not in names
+        with pytest.raises(StorageError):
+            db.execute("INSERT INTO things (id, tenant_id, n) VALUES ('a', 't2', 3)")
+    finally:
+        db.close()

@@ -9,6 +9,7 @@ adding an aggregate touches no central schema file.
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 import tempfile
 import threading
@@ -144,6 +145,32 @@ class SQLiteDatabase:
                         (name, to_ts(datetime.now(UTC))),
                     )
             self._applied.add(name)
+
+    def tenant_key(self, name: str, table: str) -> None:
+        """Migration ``name``: re-key ``table`` from a global ``id TEXT PRIMARY KEY`` to
+        ``PRIMARY KEY (tenant_id, id)``, keeping its rows, columns and indexes (SQLite cannot change
+        a primary key in place: the table is rebuilt from its current definition)."""
+        if self._applied is not None and name in self._applied:
+            return
+        row = self.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+        if row is None:
+            raise StorageError(f"migration {name}: no table {table}")
+        create, found = re.subn(r"\bid TEXT PRIMARY KEY\b", "id TEXT NOT NULL", str(row[0]), count=1)
+        if not found:  # already keyed otherwise (a table created by a later definition)
+            self.migrate(name, [])
+            return
+        _, _, rest = create.partition("(")
+        body = rest.rstrip().removesuffix(")")
+        cols = ", ".join(r[1] for r in self.execute(f"PRAGMA table_info({table})"))
+        indexes = [r[0] for r in self.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,))]
+        self.migrate(name, [
+            f"CREATE TABLE {table}_v2 ({body}, PRIMARY KEY (tenant_id, id))",
+            f"INSERT INTO {table}_v2 ({cols}) SELECT {cols} FROM {table}",
+            f"DROP TABLE {table}",
+            f"ALTER TABLE {table}_v2 RENAME TO {table}",
+            *indexes,
+        ])
 
     def close(self) -> None:
         for conn in self._all:

@@ -69,6 +69,9 @@ class SQLiteAccounts(ConciseRepr, fields=("db",)):
                 "CREATE INDEX ix_accounts_tenant ON integration_accounts (tenant_id, provider)",
             ],
         )
+        # Ids are per tenant (as in memory and PostgreSQL): another tenant's account with the same id
+        # is its own row, not a refused duplicate.
+        db.tenant_key("core_0001_accounts_tenant_key", "integration_accounts")
 
     @staticmethod
     def _row(r: Any) -> IntegrationAccount:
@@ -325,9 +328,9 @@ class SQLiteQuarantine(ConciseRepr, fields=("db",)):
         # The same bad record seen again (an overlap window covers it on every run) is stored once:
         # unique on (tenant, provider, account, record id, SHA-256 of the raw record).
         db.migrate("0006_quarantine_raw_hash", ["ALTER TABLE quarantined_records ADD COLUMN raw_hash TEXT"])
-        for row in self.db.execute("SELECT id, raw_json FROM quarantined_records WHERE raw_hash IS NULL"):
-            self.db.execute("UPDATE quarantined_records SET raw_hash = ? WHERE id = ?",
-                            (raw_record_hash(row["raw_json"]), row["id"]))
+        for row in self.db.execute("SELECT tenant_id, id, raw_json FROM quarantined_records WHERE raw_hash IS NULL"):
+            self.db.execute("UPDATE quarantined_records SET raw_hash = ? WHERE tenant_id = ? AND id = ?",
+                            (raw_record_hash(row["raw_json"]), row["tenant_id"], row["id"]))
         db.migrate(
             "0007_quarantine_dedupe",
             [
@@ -338,6 +341,7 @@ class SQLiteQuarantine(ConciseRepr, fields=("db",)):
                     (tenant_id, provider, account_id, COALESCE(record_id, ''), raw_hash)""",
             ],
         )
+        db.tenant_key("core_0002_quarantine_tenant_key", "quarantined_records")
 
     def add(self, tenant_id: str, record: QuarantinedRecord) -> None:
         """Store a quarantined record; the same record (same raw payload) again is a no-op."""

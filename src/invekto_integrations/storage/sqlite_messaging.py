@@ -80,6 +80,7 @@ class SQLiteOutbox(ConciseRepr, fields=("db",)):
                 "CREATE INDEX ix_outbox_correlation ON outbox (tenant_id, purpose, campaign_id, variant, status)",
             ],
         )
+        db.tenant_key("outbox_0002_tenant_key", "outbox")  # ids per tenant, as in memory and PostgreSQL
 
     @staticmethod
     def _row(r: Any) -> OutboxRecord:

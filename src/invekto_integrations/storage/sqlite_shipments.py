@@ -176,6 +176,7 @@ class SQLiteCargoNotifications(ConciseRepr, fields=("db",)):
                     submitted_at TEXT, submit_status TEXT, UNIQUE (tenant_id, idempotency_key))""",
             ],
         )
+        db.tenant_key("cargo_0001_notifications_tenant_key", "cargo_notifications")  # ids per tenant
 
     def add(self, tenant_id: str, notification: CargoNotification) -> bool:
         if notification.tenant_id != tenant_id:

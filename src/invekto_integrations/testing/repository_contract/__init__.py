@@ -51,6 +51,7 @@ from .core import (
     test_events_round_trip_typed,
     test_quarantine,
 )
+from .ids import test_ids_are_per_tenant
 from .isolation import (
     test_every_store_repository_has_isolation_cases,
     test_isolation_cases_cover_every_protocol_method,
@@ -113,6 +114,7 @@ __all__ = [
     "test_event_log_order_dedupe_and_isolation",
     "test_events_round_trip_typed",
     "test_every_store_repository_has_isolation_cases",
+    "test_ids_are_per_tenant",
     "test_isolation_cases_cover_every_protocol_method",
     "test_isolation_of_every_repository_method",
     "test_ordercache_find_by_phone_newest_first_with_limit",
