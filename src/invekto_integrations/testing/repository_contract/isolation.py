@@ -145,13 +145,8 @@ class Case:
     global_: dict[str, str] = field(default_factory=dict)
 
 
-# Account and outbox ids are ULIDs the library generates, and SQLite keys those two tables by the id
-# alone: tenant B gets ids of its own there (A's writes must still leave B's rows alone).
-OWN_IDS = "-b"
-
-
 def _account(t: str, extra: bool) -> list[IntegrationAccount]:
-    ids = ["a1" + OWN_IDS, "a2" + OWN_IDS] if extra else ["a1"]
+    ids = ["a1", "a2"] if extra else ["a1"]
     return [IntegrationAccount(id=i, tenant_id=t, provider="trendyol", api_key_encrypted=f"v1.k.{t}",
                                settings={"seller_id": t}, created_at=T0, updated_at=T0) for i in ids]
 
@@ -171,8 +166,8 @@ def _seed_events(repo: Any, t: str, extra: bool) -> None:
     repo.advance(t, "watcher", 1)
 
 
-def _outbox(t: str, i: int, status: OutboxStatus = OutboxStatus.QUEUED, own: str = "") -> OutboxRecord:
-    return OutboxRecord(id=f"ob{i}{own}", tenant_id=t, idempotency_key=f"k{i}", purpose="campaign",
+def _outbox(t: str, i: int, status: OutboxStatus = OutboxStatus.QUEUED) -> OutboxRecord:
+    return OutboxRecord(id=f"ob{i}", tenant_id=t, idempotency_key=f"k{i}", purpose="campaign",
                         category="marketing", to_phone=PHONE, message_json="{}", status=status, due_at=T0,
                         created_at=T0, updated_at=T0, provider_message_id=f"wamid.{i}", campaign_id="c1",
                         variant="A")
@@ -180,7 +175,7 @@ def _outbox(t: str, i: int, status: OutboxStatus = OutboxStatus.QUEUED, own: str
 
 def _seed_outbox(repo: Any, t: str, extra: bool) -> None:
     for i in range(3 if extra else 2):
-        repo.insert_if_absent(t, _outbox(t, i, own=OWN_IDS if extra else ""))
+        repo.insert_if_absent(t, _outbox(t, i))
     repo.buffer_status(t, PendingStatusRecord(tenant_id=t, provider="whatsapp_cloud", provider_message_id="wamid.9",
                                               status="delivered", update_json="{}", received_at=T0))
 
