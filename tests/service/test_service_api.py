@@ -1,4 +1,4 @@
-"""The service through HTTP only, on SQLite and on PostgreSQL: health, tokens and tenant scoping,
+"""The service through HTTP only, on memory, SQLite and PostgreSQL: health, tokens and tenant scoping,
 the REST API, webhooks signed as the providers sign them, the tracked-link redirect, the OpenAPI
 document."""
 
@@ -30,10 +30,14 @@ def _sign(body: bytes, secret: str = APP_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def env(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     store: Any = None  # the sandbox's private SQLite file
-    if request.param == "postgres":  # a fresh schema of the session's throwaway cluster
+    if request.param == "memory":
+        from invekto_integrations.storage.memory import MemoryStore
+
+        store = MemoryStore()
+    elif request.param == "postgres":  # a fresh schema of the session's throwaway cluster
         from invekto_integrations.storage.postgres import PostgresStore
 
         store = PostgresStore(request.getfixturevalue("postgres_url"))
@@ -55,6 +59,8 @@ def env(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
         tokens = {t: issue_token(service.tokens, t, clock=client.clock)[0] for t in ("moda", "klinik")}
         with TestClient(service.app) as http:
             yield {"client": client, "http": http, "tokens": tokens, "service": service}
+    if store is not None:  # given to the sandbox: ours to close
+        store.close()
 
 
 def _auth(env: dict[str, Any], tenant: str) -> dict[str, str]:
