@@ -15,10 +15,6 @@ from invekto_integrations.demo import run_demo
 from invekto_integrations.storage.postgres import PostgresDatabase, PostgresStore
 
 
-# Until every area's repositories are on PostgreSQL the demo cannot start its service there (the
-# CLI then runs the order-sync demo instead); strict: once they are, this must pass.
-@pytest.mark.xfail(bool(PostgresStore.MISSING), reason=f"not on PostgreSQL yet: {PostgresStore.MISSING}",
-                   strict=True)
 @pytest.mark.loopback
 @pytest.mark.timeout(300)
 def test_the_whole_demo_runs_on_postgres(tmp_path: Path, postgres_url: str) -> None:
@@ -26,6 +22,7 @@ def test_the_whole_demo_runs_on_postgres(tmp_path: Path, postgres_url: str) -> N
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
+    assert PostgresStore.MISSING == ()  # every repository the demo uses is on PostgreSQL
     code = run_demo(tmp_path, out, port=port, database_url=postgres_url)
     text = out.getvalue()
     assert code == 0, text
