@@ -11,8 +11,9 @@ Provider failures:
   undeliverable, auth/account) → ``failed`` with the provider's code;
 - throttled (nothing was sent) or nothing reached the server (connect error) or the provider
   answered 5xx → back to ``queued`` with a delay, up to ``max_attempts``;
-- a timeout or dropped connection after the request went out → ``uncertain``: never resent
-  automatically, because the message may have been delivered.
+- a timeout or dropped connection after the request went out, or a 2xx answer that cannot be read
+  (cut mid-transfer, or missing the message id) → ``uncertain``: never resent automatically,
+  because the message may have been delivered.
 
 Status webhooks move a row forward only (accepted → sent → delivered → read; failed before
 delivery); each one is also appended to the event log as `MessageStatusChanged`. A message that
@@ -44,6 +45,7 @@ from invekto_integrations.core.errors import (
     ConfigurationError,
     ConsentError,
     IntegrationError,
+    PayloadError,
     ProviderError,
     ProviderUnavailable,
     RateLimited,
@@ -445,21 +447,17 @@ class SendPipeline(ConciseRepr, fields=("outbox", "clock")):
                 "error_title": exc.message, "updated_at": now}))
             return SubmitResult(message_id=row.id, status=OutboxStatus.UNCERTAIN.value, reason="timeout_after_send",
                                 error=SendFailure.from_error(exc))
-        except IntegrationError as exc:
-            code = exc.code if isinstance(exc, ProviderError) else None
-            title = exc.message if isinstance(exc, ProviderError) else str(exc)
-            failed = claimed.model_copy(update={
-                "status": OutboxStatus.FAILED, "attempts": attempts, "reason": type(exc).__name__,
-                "error_code": code, "error_title": title, "failed_at": now, "updated_at": now,
-                "provider": getattr(exc, "provider", None)})
-            self.outbox.save(row.tenant_id, failed)
-            self._provider_opt_out(row.tenant_id, claimed.to_phone, code, now)
-            self._publish(row.tenant_id, [MessageStatusChanged(
-                tenant_id=row.tenant_id, occurred_at=now, message_id=row.id, provider_message_id=None,
-                status=DeliveryStatus.FAILED.value, error_code=code, error_title=title,
-                dedupe_key=f"outbox:{row.id}:failed", **_about(claimed))])
-            return SubmitResult(message_id=row.id, status="failed", reason=f"{type(exc).__name__}: {code or title}",
+        except PayloadError as exc:
+            if exc.status is not None and not 200 <= exc.status < 300:
+                return self._failed(row, claimed, attempts, exc, now)
+            # The provider accepted the call and its answer is unreadable: it has the message.
+            self.outbox.save(row.tenant_id, claimed.model_copy(update={
+                "status": OutboxStatus.UNCERTAIN, "attempts": attempts, "reason": "answer_unreadable",
+                "error_title": exc.message[:500], "updated_at": now, "provider": exc.provider}))
+            return SubmitResult(message_id=row.id, status=OutboxStatus.UNCERTAIN.value, reason="answer_unreadable",
                                 error=SendFailure.from_error(exc))
+        except IntegrationError as exc:
+            return self._failed(row, claimed, attempts, exc, now)
         accepted = claimed.model_copy(update={
             "status": OutboxStatus.ACCEPTED, "attempts": attempts, "reason": sent.message_status,
             "provider": provider.provider, "provider_message_id": sent.provider_message_id,
@@ -474,6 +472,27 @@ class SendPipeline(ConciseRepr, fields=("outbox", "clock")):
             dedupe_key=f"{provider.provider}:{sent.provider_message_id}:accepted", **_about(claimed))])
         return SubmitResult(message_id=row.id, status="sent", reason=sent.provider_message_id)
 
+    def _failed(self, row: OutboxRecord, claimed: OutboxRecord, attempts: int, exc: IntegrationError,
+                now: datetime) -> SubmitResult:
+        """The provider refused the message for good: ``failed`` with its code, and the event."""
+        code = exc.code if isinstance(exc, ProviderError) else None
+        title = exc.message if isinstance(exc, ProviderError) else str(exc)
+        failed = claimed.model_copy(update={
+            "status": OutboxStatus.FAILED, "attempts": attempts, "reason": type(exc).__name__,
+            "error_code": code, "error_title": title, "failed_at": now, "updated_at": now,
+            "provider": getattr(exc, "provider", None)})
+        self.outbox.save(row.tenant_id, failed)
+        self._provider_opt_out(row.tenant_id, claimed.to_phone, code, now)
+        self._publish_failed(claimed, code, title, now)
+        return SubmitResult(message_id=row.id, status="failed", reason=f"{type(exc).__name__}: {code or title}",
+                            error=SendFailure.from_error(exc))
+
+    def _publish_failed(self, row: OutboxRecord, code: str | None, title: str | None, now: datetime) -> None:
+        self._publish(row.tenant_id, [MessageStatusChanged(
+            tenant_id=row.tenant_id, occurred_at=now, message_id=row.id, provider_message_id=None,
+            status=DeliveryStatus.FAILED.value, error_code=code, error_title=title,
+            dedupe_key=f"outbox:{row.id}:failed", **_about(row))])
+
     def _provider_opt_out(self, tenant_id: str, phone: str, code: str | None, at: datetime) -> None:
         if code is not None and code in self.settings(tenant_id).opt_out_error_codes:
             contact = self.contacts.get(tenant_id, phone)
@@ -485,6 +504,8 @@ class SendPipeline(ConciseRepr, fields=("outbox", "clock")):
         if row.attempts >= cfg.max_attempts:
             self.outbox.save(row.tenant_id, row.model_copy(update={
                 "status": OutboxStatus.FAILED, "reason": f"gave up: {reason}", "failed_at": now, "updated_at": now}))
+            # Published like a refusal, so a campaign's recipient sent from `dispatch_due` ends failed too.
+            self._publish_failed(row, None, f"gave up: {reason}"[:500], now)
             return SubmitResult(message_id=row.id, status="failed", reason=f"gave up: {reason}")
         delay = timedelta(seconds=retry_after) if retry_after else cfg.retry_delay * max(1, 2 ** (row.attempts - 1))
         self.outbox.save(row.tenant_id, row.model_copy(update={"status": OutboxStatus.QUEUED, "reason": reason,

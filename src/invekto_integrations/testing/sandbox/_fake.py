@@ -358,8 +358,8 @@ class FakeProvider(ConciseRepr, fields=("name", "requests")):
                 bucket.reserve(-1.0)  # a refused request does not consume the budget
                 f.count("rate_limit")
                 return "rate_limit"
-        for kind, rate in (("timeout", f.timeout_rate), ("drop", f.drop_rate), ("error", f.error_rate),
-                           ("truncate", f.truncate_rate)):
+        for kind, rate in (("rate_limit", f.rate_limit_rate), ("timeout", f.timeout_rate), ("drop", f.drop_rate),
+                           ("error", f.error_rate), ("truncate", f.truncate_rate)):
             if self._decide(kind, rate):
                 return kind
         return "ok"

@@ -6,7 +6,8 @@ both what the client saw and what the server did:
 ===============  ==========================================================================
 kind             what the client under test sees
 ===============  ==========================================================================
-``rate_limit``   the provider's own throttling answer (usually 429 with ``Retry-After``)
+``rate_limit``   the provider's own throttling answer (usually 429 with ``Retry-After``): from the
+                 enforced ``rate_limit``, or at random (``rate_limit_rate``)
 ``error``        the provider's server error answer (``error_status``, 503 by default)
 ``timeout``      no answer within its read timeout (the fake stalls ``timeout_seconds``)
 ``drop``         the connection closes after the status line, mid-response
@@ -38,12 +39,14 @@ class Faults:
     """What a fake does wrong, on purpose.
 
     Rates are shares of requests (0..1). ``rate_limit`` enforces a server-side limit and answers
-    with the provider's real throttling response; ``script`` forces the outcomes of the next
-    requests in order (any `FaultKind` or ``"ok"``) for deterministic tests. ``counts`` says how
-    often each fault was injected. `clear` restores every setting to its default.
+    with the provider's real throttling response (``rate_limit_rate`` throttles a random share);
+    ``script`` forces the outcomes of the next requests in order (any `FaultKind` or ``"ok"``) for
+    deterministic tests. ``counts`` says how often each fault was injected. `clear` restores every
+    setting to its default.
     """
 
     rate_limit: RateLimit | None = None
+    rate_limit_rate: float = 0.0
     error_rate: float = 0.0
     error_status: int = 503
     latency_seconds: float = 0.0

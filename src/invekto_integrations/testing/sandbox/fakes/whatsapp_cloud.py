@@ -437,7 +437,9 @@ class WhatsAppCloudFake(FakeProvider):
             self._schedule(msg, ["sent", "delivered"] + ([] if to in self.read_receipts_off else ["read"]))
         self.tick()  # one webhook per status, in order, once the clock reaches it (at once if immediate)
         message: dict[str, Any] = {"id": wamid}
-        if status:
+        if self.maybe_malformed():  # sent, but the answer breaks its shape: the client cannot know the id
+            message = {"message_status": status} if status else {}
+        elif status:
             message["message_status"] = status
         return JSONResponse({"messaging_product": "whatsapp", "contacts": [{"input": str(body.get("to")),
                                                                             "wa_id": to}], "messages": [message]})
