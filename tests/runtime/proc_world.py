@@ -50,6 +50,7 @@ from invekto_integrations.runtime.engines import OrderPollEngine, ShipmentWatche
 from invekto_integrations.storage import SQLiteStore
 from invekto_integrations.sync.orders import OrderSyncEngine, SyncSettings
 from invekto_integrations.sync.shipments import ShipmentWatcher
+from invekto_integrations.testing.crashpoints import install_from_env
 from invekto_integrations.testing.refmarket import RefMarketFake, make_refmarket_provider
 from invekto_integrations.testing.sandbox import Sandbox
 from invekto_integrations.testing.sandbox.fakes.aras import ArasFake
@@ -204,6 +205,7 @@ def build(config: dict[str, Any], owner: str) -> tuple[SQLiteStore, Runtime]:
 
 
 def main() -> None:
+    install_from_env()  # INVEKTO_CRASH_AT_COMMIT=n: SIGKILL itself inside its n-th transaction
     config = json.loads(Path(sys.argv[1]).read_text())
     owner = sys.argv[2]
     store, runtime = build(config, owner)
