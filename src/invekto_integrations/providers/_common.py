@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import importlib
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self, TypeVar
@@ -39,6 +41,7 @@ from invekto_integrations.core.http import (
 from invekto_integrations.core.ratelimit import DEFAULT_REGISTRY, RateLimit, RateLimiterRegistry
 from invekto_integrations.core.reprs import ConciseRepr
 from invekto_integrations.core.retry import RetryPolicy
+from invekto_integrations.core.text import clip
 from invekto_integrations.models.accounts import Credentials, IntegrationAccount
 
 from .base import ConnectOptions, Environment
@@ -54,6 +57,7 @@ __all__ = [
     "connectors",
     "default_retry",
     "lazy",
+    "log_unknown_status",
     "request_timeout",
     "reveal",
 ]
@@ -64,6 +68,13 @@ A = TypeVar("A")
 ConnectorFactoryOf = Callable[[IntegrationAccount, Credentials, ConnectOptions], S]
 """A ``connect`` function returning ``S``."""
 KwargsOf = Callable[[IntegrationAccount, Credentials, ConnectOptions], dict[str, Any]]
+
+
+@functools.lru_cache(maxsize=4096)
+def log_unknown_status(logger: logging.Logger, provider: str, what: str, raw: str) -> None:
+    """Warn once per (provider, kind, value) per process, clipped: a provider that starts sending a
+    new status logs it once, not once per record of every sync."""
+    logger.warning("%s: unknown %s %r mapped to 'unknown'", provider, what, clip(raw))
 
 
 def reveal(secret: str | SecretStr) -> str:

@@ -20,9 +20,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from invekto_integrations.core.text import clip
 from invekto_integrations.models.claims import ClaimLine, ClaimStatus, ReturnClaim
 from invekto_integrations.models.orders import CargoInfo, Customer, Order, OrderLine, OrderStatus
+from invekto_integrations.providers._common import log_unknown_status
 from invekto_integrations.providers._marketplace import read_phone
 
 from .wire import HbAddress, HbClaim, HbLine, HbOrderDetail, HbPackage, HbPackageDetail
@@ -103,7 +103,7 @@ _BY_KEY = {_key(s.value): s for s in HepsiburadaStatus}
 def order_status(raw: str) -> OrderStatus:
     found = _BY_KEY.get(_key(raw))
     if found is None:
-        log.warning("hepsiburada: unknown order status %r", clip(raw))
+        log_unknown_status(log, "hepsiburada", "order status", raw)
         return OrderStatus.UNKNOWN
     return ORDER_STATUS[found]
 
@@ -135,7 +135,7 @@ _CLAIM_BY_KEY = {_key(s.value): s for s in HepsiburadaClaimStatus}
 def claim_status(raw: str) -> ClaimStatus:
     found = _CLAIM_BY_KEY.get(_key(raw))
     if found is None:
-        log.warning("hepsiburada: unknown claim status %r", clip(raw))
+        log_unknown_status(log, "hepsiburada", "claim status", raw)
         return ClaimStatus.UNKNOWN
     return CLAIM_STATUS[found]
 

@@ -15,9 +15,9 @@ from enum import StrEnum
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from invekto_integrations.core.text import clip
 from invekto_integrations.models.claims import ClaimLine, ClaimStatus, ReturnClaim
 from invekto_integrations.models.orders import Order, OrderStatus
+from invekto_integrations.providers._common import log_unknown_status
 from invekto_integrations.providers._marketplace import from_epoch_ms, read_phone
 
 from .wire import TrendyolClaim, TrendyolPackage, TrendyolPackageData
@@ -88,7 +88,7 @@ def package_status(raw: str) -> OrderStatus:
     """The unified status of a raw package status; unknown values map to ``UNKNOWN`` (logged)."""
     found = _BY_KEY.get(_key(raw))
     if found is None:
-        log.warning("trendyol: unknown package status %r", clip(raw))
+        log_unknown_status(log, "trendyol", "package status", raw)
         return OrderStatus.UNKNOWN
     return PACKAGE_STATUS[found]
 
@@ -120,7 +120,7 @@ _CLAIM_BY_KEY = {s.value.lower(): s for s in TrendyolClaimItemStatus}
 def claim_status(raw: str) -> ClaimStatus:
     found = _CLAIM_BY_KEY.get(_key(raw))
     if found is None:
-        log.warning("trendyol: unknown claim item status %r", clip(raw))
+        log_unknown_status(log, "trendyol", "claim item status", raw)
         return ClaimStatus.UNKNOWN
     return CLAIM_STATUS[found]
 
