@@ -116,7 +116,8 @@ def test_parse_statuses_including_failed_and_batching() -> None:
     assert batch.statuses[0].pricing_category == "utility" and batch.statuses[0].billable is True
     err = batch.statuses[1].error
     assert err is not None and err.code == "131047" and err.title == "Re-engagement message"
-    assert len(batch.problems) == 1 and "statuses[1]" in batch.problems[0].where
+    # "weird" is a status nobody documented: skipped and logged once, not a broken payload
+    assert batch.problems == []
 
 
 def test_garbage_body_is_a_problem_not_an_exception() -> None:

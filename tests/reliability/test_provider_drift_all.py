@@ -176,10 +176,8 @@ def test_a_drifting_provider_keeps_every_record(name: str, warnings_: pytest.Log
                     transport=SyncSandboxTransport(app), async_transport=AsyncSandboxTransport(app))
     client = contract.make_client(target, "primary")
     try:
-        if contract.supports("list_all"):
-            records = contract.list_all(client)
-        else:
-            records = contract.fetch_records(client, ids)
+        reads = contract.list_all if contract.supports("list_all") else None
+        records = reads(client) if reads is not None else contract.fetch_records(client, ids)
     finally:
         contract.close_client(client)
     kept = [r for r in records if not contract.is_quarantined(r)]
@@ -209,3 +207,39 @@ def test_the_drift_really_changed_something() -> None:
     assert out["status"] == UNKNOWN_STATUS and "cargoTrackingLink" not in out
     assert out["lines"][0]["zzNewScalar"] == "v2"
     assert datetime(2026, 1, 1, tzinfo=UTC) < datetime(2027, 1, 1, tzinfo=UTC)
+
+
+# -- WhatsApp webhooks: drift on the receiving side ---------------------------------------------------
+def _webhook(statuses: list[dict[str, Any]], messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"object": "whatsapp_business_account", "zzEnvelope": 1, "entry": [{
+        "id": "waba-a", "zzEntry": [1, 2], "changes": [{"field": "messages", "zzChange": None, "value": {
+            "messaging_product": "whatsapp", "zzValue": {"a": 1},
+            "metadata": {"display_phone_number": "908500000000", "phone_number_id": "1000000001", "zz": "x"},
+            "contacts": [{"profile": {"name": "Ayşe", "zz": 1}, "wa_id": "905321112233", "user_id": "TR.1"}],
+            "statuses": statuses, "messages": messages}}]}]}
+
+
+def test_whatsapp_webhook_drift_keeps_every_message_and_known_status(caplog: pytest.LogCaptureFixture) -> None:
+    from invekto_integrations.providers.whatsapp_cloud import WhatsAppWebhooks
+
+    caplog.set_level(logging.WARNING, logger="invekto_integrations")
+    ts = "1767600000"
+    statuses = [{"id": f"wamid.{i}", "status": s, "timestamp": ts, "recipient_id": "905321112233",
+                 "zzStatusField": {"nested": True}, "pricing": {"billable": True, "category": "utility",
+                                                                 "pricing_model": "PMP", "type": "regular",
+                                                                 "zzNew": 1}}
+                for i, s in enumerate(["sent", "delivered", UNKNOWN_STATUS, "read", UNKNOWN_STATUS, "played"])]
+    statuses[1].pop("pricing")  # optional
+    messages = [
+        {"from": "905321112233", "id": "wamid.in1", "timestamp": ts, "type": "text", "text": {"body": "Merhaba",
+                                                                                          "zz": 1}, "zz": 2},
+        {"from": "905321112233", "id": "wamid.in2", "timestamp": ts, "type": "hologram",
+         "hologram": {"id": "h1", "zz": True}},  # a message type nobody documented yet
+    ]
+    batch = WhatsAppWebhooks().parse(json.dumps(_webhook(statuses, messages)).encode())
+    assert [s.provider_message_id for s in batch.statuses] == ["wamid.0", "wamid.1", "wamid.3"]
+    assert [m.provider_message_id for m in batch.inbound] == ["wamid.in1", "wamid.in2"]
+    assert batch.inbound[1].kind == "hologram"
+    assert batch.problems == []  # an undocumented status is news, not a broken payload
+    about = [r.getMessage() for r in caplog.records if "Quantum" in r.getMessage() or "played" in r.getMessage()]
+    assert len(about) == 2 and all(len(m) < 300 for m in about), about  # once per value, clipped

@@ -74,7 +74,7 @@ KwargsOf = Callable[[IntegrationAccount, Credentials, ConnectOptions], dict[str,
 def log_unknown_status(logger: logging.Logger, provider: str, what: str, raw: str) -> None:
     """Warn once per (provider, kind, value) per process, clipped: a provider that starts sending a
     new status logs it once, not once per record of every sync."""
-    logger.warning("%s: unknown %s %r mapped to 'unknown'", provider, what, clip(raw))
+    logger.warning("%s: undocumented %s %r (logged once)", provider, what, clip(raw))
 
 
 def reveal(secret: str | SecretStr) -> str:

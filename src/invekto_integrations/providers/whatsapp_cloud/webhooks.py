@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +39,7 @@ from invekto_integrations.models.messaging import (
     WebhookBatch,
     WebhookProblem,
 )
+from invekto_integrations.providers._common import log_unknown_status
 
 from .mapping import PROVIDER, WireDeliveryStatus
 from .wire import (
@@ -49,6 +51,9 @@ from .wire import (
     WireStatusError,
     WireWebhook,
 )
+
+log = logging.getLogger("invekto_integrations.providers.whatsapp_cloud")
+_KNOWN_STATUSES = frozenset(s.value for s in WireDeliveryStatus)
 
 __all__ = ["SIGNATURE_HEADER", "WhatsAppWebhooks", "sender_phone", "sign_body"]
 
@@ -196,6 +201,12 @@ class WhatsAppWebhooks(ConciseRepr):
                     except (pydantic.ValidationError, ValueError) as exc:
                         problems.append(_problem(f"{where}.value.messages[{m_index}]", exc, raw))
                 for s_index, raw in enumerate(_list(value.get("statuses"))):
+                    status = raw.get("status") if isinstance(raw, dict) else None
+                    if isinstance(status, str) and status not in _KNOWN_STATUSES:
+                        # A status Meta added after these docs (e.g. for a new message kind): news, not a
+                        # broken payload. Nothing here can act on it; logged once per value.
+                        log_unknown_status(log, PROVIDER, "message status", status)
+                        continue
                     try:
                         statuses.append(self._status(WireStatus.model_validate(raw), meta, entry.id))
                     except (pydantic.ValidationError, ValueError) as exc:
