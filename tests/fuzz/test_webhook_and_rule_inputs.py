@@ -173,3 +173,18 @@ def test_found_by_fuzzing_a_whatsapp_record_that_is_not_an_object_is_a_problem(r
     doc["entry"][0]["changes"][0]["value"]["messages"] = [record]  # was a ValidationError of WebhookProblem
     batch = WhatsAppWebhooks().parse(json.dumps(doc).encode())
     assert batch.inbound == [] and len(batch.problems) == 1 and len(batch.statuses) == 1
+
+
+@pytest.mark.parametrize("text", ["℠", "㎒", "Ǆ", "ⅷ", "ﬁ", "İ\u0307"])
+def test_found_by_fuzzing_fold_is_idempotent_on_compatibility_forms(text: str) -> None:
+    from invekto_integrations.core.text import fold
+
+    assert fold(fold(text)) == fold(text)  # ℠ folded to "SM", which folds again to "sm"
+
+
+@FAST
+@given(st.text(max_size=40))
+def test_fold_is_idempotent_on_any_text(text: str) -> None:
+    from invekto_integrations.core.text import fold
+
+    assert fold(fold(text)) == fold(text)

@@ -15,8 +15,21 @@ def fold(text: str) -> str:
     """Case-, Turkish-letter- and accent-insensitive form with single spaces: the one key for
     matching Turkish text typed any way (``"İPTAL"``, ``"ıptal"``, ``"iptal"``; ``"Yurtiçi  Kargo"``
     → ``"yurtici kargo"``; ş→s, ğ→g, ü→u, ö→o, ç→c)."""
+    out = _fold_once(text)
+    for _ in range(3):  # a compatibility form can decompose to letters the pass did not see (℠ → SM)
+        if out.isascii():
+            break
+        again = _fold_once(out)
+        if again == out:
+            break
+        out = again
+    return out
+
+
+def _fold_once(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.translate(_TURKISH_I).casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.translate(_TURKISH_I).casefold()
     return " ".join(text.split())
 
 
