@@ -204,17 +204,19 @@ def test_campaign_soak_no_message_twice_every_recipient_sent_or_recorded(tmp_pat
                     assert r.status == RecipientStatus.FAILED and r.reason, (r, row.reason)
                 else:
                     assert r.status == RecipientStatus.SUBMITTED, (r.status, row.status)
-        _faults_really_injected(w)
+        _faults_really_injected(w, stalls=False)
     finally:
         w.close()
 
 
-def _faults_really_injected(w: SendWorld) -> None:
+def _faults_really_injected(w: SendWorld, *, stalls: bool = True) -> None:
+    """Every kind was injected (``stalls``: the rare 1 % too; a campaign's few hundred requests may
+    draw none) and faults were about a fifth of the requests."""
     total = Counter[str]()
     served = 0
     for fake in (w.aras, w.yurtici, w.wa, w.iys):
         total.update(fake.faults.counts)
         served += len(fake.requests)
-    for kind in ("rate_limit", "error", "timeout", "drop", "truncate"):
+    for kind in ("rate_limit", "error", "drop", "truncate", *(("timeout",) if stalls else ())):
         assert total[kind] > 0, (kind, total)
     assert sum(total.values()) >= 0.12 * served, (total, served)
