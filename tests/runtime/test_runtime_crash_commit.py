@@ -51,11 +51,16 @@ def _crash_and_resume(tmp_path: Path, crashes: int) -> None:
                 # it crashes at its n-th commit, or (having finished everything first) is stopped
                 if not wait_until(lambda p=proc: p.poll() is not None or done(watch, expected), 60):
                     raise AssertionError("a crashing runtime neither crashed nor finished")
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
+                if proc.poll() is None:  # a graceful stop needs the SIGTERM handler installed first
+                    log = tmp_path / f"rt-{i}.log"
+                    wait_until(lambda p=proc, log=log: p.poll() is not None or b"running" in log.read_bytes(), 60)
+                    if proc.poll() is None:
+                        proc.send_signal(signal.SIGTERM)
                 assert proc.wait(30) in (0, -signal.SIGKILL)
                 crashed += proc.returncode == -signal.SIGKILL
         assert wait_until(lambda: done(watch, expected), 90), "the runtime did not finish after the crashes"
+        last_log = tmp_path / f"rt-{crashes}.log"
+        assert wait_until(lambda: b"running" in last_log.read_bytes(), 60)
         procs[-1].send_signal(signal.SIGTERM)
         assert procs[-1].wait(30) == 0
         watch.close()
