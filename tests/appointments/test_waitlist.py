@@ -233,3 +233,31 @@ def test_leave(store: Any) -> None:
     s.cancelled_slot()
     s.engine.poll("t1")
     assert store.waitlist.find_offers("t1") == []
+
+
+def test_a_worker_stopped_after_sending_but_before_publishing_publishes_on_redelivery(store: Any) -> None:
+    """The offer was stored and sent, then the worker died before `WaitlistOfferMade`; the
+    cancellation is delivered again: the event is published once and nothing is sent twice."""
+    s = Setup(store)
+    e1 = s.engine.join("t1", P1, "Muayene")
+    a = s.cancelled_slot()
+    bus = s.engine.bus
+    real_publish = bus.publish
+
+    def dying_publish(tenant_id: str, events: Any) -> Any:
+        if any(ev.TYPE == "waitlist.offer_made" for ev in events):
+            raise KeyboardInterrupt("worker stopped")  # not an IntegrationError: nothing catches it
+        return real_publish(tenant_id, events)
+
+    bus.publish = dying_publish  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        s.engine.offer_slot("t1", a.id)
+    bus.publish = real_publish  # type: ignore[method-assign]
+    [offer] = store.waitlist.find_offers("t1")
+    assert offer.entry_id == e1.id and offer.message_id is not None
+    assert store.events.read("t1", types=["waitlist.offer_made"]) == []
+    s.engine.offer_slot("t1", a.id)
+    s.engine.offer_slot("t1", a.id)
+    made = store.events.read("t1", types=["waitlist.offer_made"])
+    assert [ev.data["offer_id"] for ev in made] == [offer.id]
+    assert [m.to_phone for m in s.sink.messages] == [P1]

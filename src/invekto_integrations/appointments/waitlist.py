@@ -248,12 +248,18 @@ class WaitlistEngine(ConciseRepr, fields=("clock",)):
         offered_entries = {o.entry_id for o in existing}
         made: list[WaitlistOffer] = []
         for stalled in existing:
-            # A pending offer without a message: a worker stopped between storing and sending it
-            # (the cancellation is delivered again). Finish it: same message key, same event key.
-            if stalled.status == OfferStatus.PENDING and stalled.message_id is None and stalled.expires_at > now:
+            if stalled.status != OfferStatus.PENDING or stalled.expires_at <= now:
+                continue
+            if stalled.message_id is None:
+                # A pending offer without a message: a worker stopped between storing and sending it
+                # (the cancellation is delivered again). Finish it: same message key, same event key.
                 entry = self.waitlist.get(tenant_id, stalled.entry_id)
                 if entry is None or self._announce(tenant_id, stalled, entry, settings, now) is None:
                     pending -= 1
+            else:
+                # Sent, but the worker may have stopped before publishing: publish again (the event's
+                # dedupe key makes a second publish a no-op; nothing is sent twice).
+                self._publish_offer_made(tenant_id, stalled, now)
         for entry, service in self.candidates(tenant_id, freed):
             if pending + len(made) >= settings.fanout:
                 break
@@ -312,13 +318,16 @@ class WaitlistEngine(ConciseRepr, fields=("clock",)):
             self.waitlist.resolve_offer(tenant_id, offer.id, [OfferStatus.PENDING], OfferStatus.WITHDRAWN, now)
             self.waitlist.set_status(tenant_id, entry.id, [WaitlistStatus.OFFERED], WaitlistStatus.WAITING, now)
             return None
+        self._publish_offer_made(tenant_id, offer, now)
+        return self.waitlist.get_offer(tenant_id, offer.id)
+
+    def _publish_offer_made(self, tenant_id: str, offer: WaitlistOffer, now: datetime) -> None:
         self.bus.publish(tenant_id, [WaitlistOfferMade(
             tenant_id=tenant_id, occurred_at=now, dedupe_key=f"waitlist.offer_made:{offer.id}", offer_id=offer.id,
-            entry_id=entry.id, patient_phone=offer.patient_phone, doctor_id=offer.doctor_id,
+            entry_id=offer.entry_id, patient_phone=offer.patient_phone, doctor_id=offer.doctor_id,
             service_name=offer.service_name, starts_at=offer.starts_at, expires_at=offer.expires_at,
             source_appointment_id=offer.source_appointment_id,
         )])
-        return self.waitlist.get_offer(tenant_id, offer.id)
 
     def _release_time(self, message: OutboundMessage, now: datetime) -> datetime:
         if isinstance(self.sink, SchedulingSink):
