@@ -8,8 +8,6 @@ Without a browser the test skips and says how to get one; under ``CI=true`` that
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,41 +19,7 @@ from invekto_integrations.storage import SQLiteStore
 
 from .seed import NOW, PERIOD, extra_panels, seed_all
 
-LAUNCH_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-HOW_TO = ("headless Chromium is needed for the report test: `apt-get install -y chromium` (Debian; .ci/run "
-          "does it) or set INVEKTO_CHROMIUM to a Chromium binary; and `pip install playwright` (the dev extra)")
-
-
-def _chromium() -> str:
-    reason = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        reason = "the playwright package is missing"
-    candidates = [os.environ.get("INVEKTO_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")]
-    path = next((c for c in candidates if c and Path(c).exists()), None)
-    if path is None:
-        reason = reason or "no chromium binary found"
-    if reason is not None:
-        message = f"{reason}: {HOW_TO}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the browser test; {message}")
-        pytest.skip(message)
-    assert path is not None
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    path = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, headless=True, args=LAUNCH_FLAGS)
-        yield b
-        b.close()
 
 
 _INSPECT = """() => {

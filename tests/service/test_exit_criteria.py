@@ -13,8 +13,6 @@ import hashlib
 import hmac
 import io
 import json
-import os
-import shutil
 import socket
 from collections.abc import Iterator
 from datetime import timedelta
@@ -193,41 +191,6 @@ _INSPECT = """() => [...document.querySelectorAll('section[data-panel]')].map(s 
 }))"""
 
 
-LAUNCH_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-HOW_TO = ("headless Chromium is needed for the served-dashboard test: `apt-get install -y chromium` (Debian; "
-          ".ci/run does it) or set INVEKTO_CHROMIUM to a Chromium binary; and `pip install playwright` (the dev extra)")
-
-
-def _chromium() -> str:
-    """Debian's chromium (or INVEKTO_CHROMIUM); skipped without one, a failure under CI=true."""
-    reason = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        reason = "the playwright package is missing"
-    candidates = [os.environ.get("INVEKTO_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")]
-    path = next((c for c in candidates if c and Path(c).exists()), None)
-    if path is None:
-        reason = reason or "no chromium binary found"
-    if reason is not None:
-        message = f"{reason}: {HOW_TO}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the browser test; {message}")
-        pytest.skip(message)
-    assert path is not None
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    path = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, headless=True, args=LAUNCH_FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.parametrize(("tenant", "niche", "with_data"), [
